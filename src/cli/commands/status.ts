@@ -1,0 +1,20 @@
+import { Nftables } from '../../firewall/nftables.js';
+import { execFile } from '../../firewall/exec.js';
+import { TABLE } from '../../firewall/nft-names.js';
+
+/** `sesame status`: doors and open grants with remaining seconds, read from the kernel. */
+export async function status(opts: { json: boolean }): Promise<string> {
+  const nft = new Nftables();
+  const r = await execFile('nft', ['-j', 'list', 'table', 'inet', TABLE]);
+  if (r.code !== 0) return opts.json ? JSON.stringify({ loaded: false, doors: [], grants: [] }) : 'sesame: no doors loaded (table inet sesame is absent)';
+  const doors = [...new Set([...r.stdout.matchAll(/"name": "([^"]+)_open_[46]"/g)].map((m) => m[1]))];
+  const grants = await nft.listGrants();
+  if (opts.json) return JSON.stringify({ loaded: true, doors, grants }, null, 2);
+  const lines = [`doors: ${doors.join(', ') || '(none)'}`];
+  if (grants.length === 0) lines.push('open grants: none');
+  else {
+    lines.push('open grants:');
+    for (const g of grants) lines.push(`  ${g.door.padEnd(16)} ${g.address.padEnd(40)} ${Math.round(g.expiresMs / 1000)}s left`);
+  }
+  return lines.join('\n');
+}

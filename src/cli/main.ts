@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../config/config-error.js';
+import { FirewallError } from '../firewall/exec.js';
+import { NflogBindError } from '../sources/nflog.js';
+import { CliError } from './cli-error.js';
+import { check } from './commands/check.js';
+import { demo } from './commands/demo.js';
+import { knockCommand } from './commands/knock.js';
+import { serve } from './commands/serve.js';
+import { status } from './commands/status.js';
+
+/** Builds the command tree. Actions write through `out`; only runMain touches the process. */
+export function buildCli(out: (text: string) => void): Command {
+  const program = new Command('sesame')
+    .description('Port-knocking firewall controller: knock doors run in the kernel (nftables)')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: (t) => process.stderr.write(t) });
+
+  program
+    .command('serve')
+    .description('load the doors into the kernel and watch knocks (runs until SIGTERM; SIGHUP reloads)')
+    .requiredOption('-c, --config <file>', 'sesame.yaml')
+    .addOption(new Option('--log-format <format>', 'log lines as').choices(['text', 'json']).default('text'))
+    .option('--state-dir <dir>', 'where pending door commands are kept across restarts', '/var/lib/sesame')
+    .option('--flush', 'remove the doors from the kernel on exit (default: they keep working)', false)
+    .option('--debug', 'log undecodable packets and other debug events', false)
+    .action((o) => serve({ config: o.config, logFormat: o.logFormat, stateDir: o.stateDir, flush: o.flush, debug: o.debug }));
+
+  program
+    .command('check')
+    .description('validate a config and print the ruleset it would load; changes nothing')
+    .requiredOption('-c, --config <file>', 'sesame.yaml')
+    .option('--no-kernel', 'skip the `nft -c` dry run')
+    .action(async (o) => out(await check(o.config, { kernel: o.kernel })));
+
+  program
+    .command('status')
+    .description('doors and open grants with remaining time, read from the kernel')
+    .option('--json', 'machine-readable output', false)
+    .action(async (o) => out(`${await status({ json: o.json })}\n`));
+
+  program
+    .command('knock')
+    .description('knock on HOST: `sesame knock HOST 7000 8000 9000`, `... 7000:udp`, or `sesame knock HOST DOOR -c sesame.yaml`')
+    .argument('<host>')
+    .argument('<targets...>', 'ports (PORT, PORT/udp, PORT:udp) or one door name')
+    .option('-c, --config <file>', 'config that defines the door')
+    .option('-d, --delay <ms>', 'wait between knocks', (v) => Number(v), 0)
+    .option('-u, --udp', 'knock with UDP unless a port says otherwise', false)
+    .option('-4, --ipv4', 'use IPv4', false)
+    .option('-6, --ipv6', 'use IPv6', false)
+    .option('-v, --verbose', 'print each knock', false)
+    .option('--close', "send the door's close sequence", false)
+    .action((host, targets, o) => knockCommand(host, targets, o));
+
+  program
+    .command('demo')
+    .description('build throwaway namespaces and show a knock opening and the kernel closing a door')
+    .action(() => demo((l) => out(`${l}\n`)));
+
+  return program;
+}
+
+/** Parses argv, runs, prints errors, sets the exit code. */
+export async function runMain(argv = process.argv): Promise<number> {
+  const program = buildCli((t) => process.stdout.write(t));
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sesame: invalid config, nothing was changed:\n${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`sesame: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof FirewallError || err instanceof NflogBindError) {
+      process.stderr.write(`sesame: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`sesame: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+  runMain().then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import type { Door, Plan } from '../core/door.js';
+import { formatPort } from '../core/door.js';
+import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
+import { DOOR_KINDS } from './door-kinds.js';
+import { configSchema } from './schema.js';
+
+/** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */
+export function loadConfigFile(file: string): Plan {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(cause);
+    throw new ConfigError([{ file, line: 0, column: 0, field: '', message: reason }]);
+  }
+  return parseConfig(text, file);
+}
+
+/** Validates config text. `file` is only used in messages. */
+export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (path: readonly PropertyKey[], message: string): ConfigProblem => {
+    const { line, col } = locate(doc, lines, path);
+    return { file, line, column: col, field: formatPath(path), message };
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? { line: 0, col: 0 };
+        return { file, line: pos.line, column: pos.col, field: '', message: e.message.split('\n')[0] };
+      }),
+    );
+  }
+  const top = configSchema.safeParse(doc.toJS() ?? {});
+  if (!top.success) throw new ConfigError(issues(top.error, [], at));
+  const cfg = top.data;
+
+  const problems: ConfigProblem[] = [];
+  const doors: Door[] = [];
+  for (const [name, raw] of Object.entries(cfg.doors)) {
+    const kinds = DOOR_KINDS.filter((k) => k.key in raw);
+    if (kinds.length !== 1) {
+      const keys = DOOR_KINDS.map((k) => k.key).join(', ');
+      problems.push(
+        at(
+          ['doors', name],
+          kinds.length === 0
+            ? `a door needs exactly one of: ${keys}`
+            : `a door can't have both ${kinds.map((k) => k.key).join(' and ')}`,
+        ),
+      );
+      continue;
+    }
+    const result = kinds[0].schema.safeParse(raw);
+    if (!result.success) {
+      problems.push(...issues(result.error, ['doors', name], at));
+      continue;
+    }
+    doors.push(kinds[0].build(name, result.data, { interface: cfg.interface }));
+  }
+  problems.push(...crossDoorProblems(doors, at));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    doors,
+    nflogGroup: cfg.nflog_group,
+    setSize: cfg.set_size,
+    scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
+    source: file,
+  });
+}
+
+/** Rules that span doors: a port can't be a knock port of one door and protected by another. */
+function crossDoorProblems(
+  doors: readonly Door[],
+  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const protectedBy = new Map<string, string>();
+  for (const door of doors) for (const p of door.open) protectedBy.set(formatPort(p), door.name);
+  for (const door of doors) {
+    if (door.kind !== 'sequence') continue;
+    const sequences = [['knock', door.knock] as const, ...(door.close ? [['close', door.close] as const] : [])];
+    for (const [field, seq] of sequences) {
+      seq.ports.forEach((p, i) => {
+        const owner = protectedBy.get(formatPort(p));
+        if (owner) {
+          problems.push(
+            at(
+              ['doors', door.name, field, i],
+              `port ${formatPort(p)} is opened by door "${owner}"; a knock port must not be a protected port`,
+            ),
+          );
+        }
+      });
+    }
+    if (door.open.length === 0 && !door.run?.start) {
+      problems.push(at(['doors', door.name], 'a door needs `open` ports, a `run.start` command, or both'));
+    }
+  }
+  return problems;
+}
+
+function issues(
+  error: z.ZodError,
+  prefix: readonly PropertyKey[],
+  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
+): ConfigProblem[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      const keys = (issue as { keys: string[] }).keys;
+      return at([...path, keys[0]], `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`);
+    }
+    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
+      return at(path, `missing required field (${issue.message.replace(/^Invalid input: /, '')})`);
+    }
+    const input = (issue as { input?: unknown }).input;
+    const got = issue.code === 'custom' || input === undefined ? '' : ` (got ${JSON.stringify(input)})`;
+    return at(path, `${issue.message.replace(/^Invalid input: /, '')}${got}`);
+  });
+}
+
+/** Line and column of the deepest node that exists on `path`; unknown keys point at the key itself. */
+function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line: number; col: number } {
+  let node: unknown = doc.contents;
+  let offset = 0;
+  for (const key of path) {
+    if (!isMap(node) && !(node && typeof node === 'object' && 'items' in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (!pair) break;
+      offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
+      next = pair.value;
+      if (next && typeof next === 'object' && 'range' in next && key === path[path.length - 1]) {
+        // point at the value for value errors, at the key for unknown keys (value may be null)
+        offset = (next as { range: [number] }).range[0];
+      }
+    } else if (typeof key === 'number') {
+      next = items[key];
+      offset = (next as { range?: [number] })?.range?.[0] ?? offset;
+    }
+    if (next === undefined) break;
+    node = next;
+  }
+  if (offset === 0 && path.length === 0) return { line: 1, col: 1 };
+  return lines.linePos(offset);
+}

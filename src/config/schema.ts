@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { DEFAULT_FLAGS, type PortSpec, type Proto } from '../core/door.js';
+import { parseDuration } from '../core/duration.js';
+import { parsePortSpec } from '../core/port-spec.js';
+import { parseTcpFlags } from '../core/tcp-flags.js';
+
+/**
+ * The sesame.yaml schema. Field parsers return readable messages; `load-config.ts`
+ * places each one at its line and column.
+ */
+
+function parsed<T>(parse: (v: unknown) => T | string) {
+  return z.unknown().transform((value, ctx): T => {
+    const result = parse(value);
+    if (typeof result === 'string') {
+      ctx.addIssue({ code: 'custom', message: result, input: value });
+      return z.NEVER;
+    }
+    return result;
+  });
+}
+
+export const duration = (what: string, min = 1) =>
+  parsed((v) => {
+    const ms = parseDuration(v);
+    if (ms === null) return `bad duration ${JSON.stringify(v)}; expected e.g. 45s, 2m, 1500ms or seconds`;
+    if (ms < min) return `${what} must be at least ${min}ms, got ${JSON.stringify(v)}`;
+    if (ms > 24 * 3_600_000) return `${what} longer than 24h is not supported, got ${JSON.stringify(v)}`;
+    return ms;
+  });
+
+const port = (proto: Proto = 'tcp') => parsed<PortSpec>((v) => parsePortSpec(v, proto));
+export const portList = z.array(port()).min(1, 'expected at least one port');
+
+const flags = parsed((v) => (typeof v === 'string' ? parseTcpFlags(v) : `expected a string like "syn,!ack", got ${JSON.stringify(v)}`));
+
+const doorName = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
+
+/** A knock sequence: a list of ports, or `{ports, within, flags}`. */
+const sequence = portList.superRefine((ports, ctx) => {
+  for (let i = 1; i < ports.length; i++) {
+    if (ports[i].port === ports[i - 1].port && ports[i].proto === ports[i - 1].proto) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `port ${ports[i].port} repeats the previous knock; a repeated knock can't be told apart from a SYN retransmit`,
+      });
+    }
+  }
+});
+
+const run = z.strictObject({ start: z.string().min(1).optional(), stop: z.string().min(1).optional() });
+
+export const runSchema = run;
+export const replySchema = z.enum(['drop', 'reject']).default('drop');
+export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0');
+export { flags as flagsSchema, sequence as sequenceSchema };
+
+export const sequenceDoorSchema = z.strictObject({
+  knock: sequence,
+  flags: flags.optional(),
+  within: duration('within').default(45_000),
+  open: portList.optional(),
+  for: duration('for').default(60_000),
+  reply: z.enum(['drop', 'reject']).default('drop'),
+  close: sequence.optional(),
+  interface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0').optional(),
+  run: run.optional(),
+});
+
+export const configSchema = z.strictObject({
+  interface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0').optional(),
+  log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
+  nflog_group: z.number().int().min(1).max(65535).default(7331),
+  set_size: z.number().int().min(16).max(1 << 20).default(65536),
+  scan_guard: z
+    .union([
+      z.literal(false),
+      z.strictObject({ rate: z.number().int().min(1).default(20), burst: z.number().int().min(1).default(40) }),
+    ])
+    .default({ rate: 20, burst: 40 }),
+  // Each door is validated by the schema of its kind (see door-kinds.ts).
+  doors: z.record(
+    z.string().regex(doorName, 'door names are 1-24 letters, digits, _ or -, starting with a letter'),
+    z.record(z.string(), z.unknown()),
+  ),
+});
+
+export type ConfigInput = z.infer<typeof configSchema>;
+export { DEFAULT_FLAGS };

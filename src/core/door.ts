@@ -1,0 +1,79 @@
+/**
+ * The door model: what `config/` produces and every backend consumes.
+ * Plain frozen data, no I/O. Durations are integer milliseconds.
+ */
+
+export type Proto = 'tcp' | 'udp';
+export type Family = 4 | 6;
+export type Reply = 'drop' | 'reject';
+
+export interface PortSpec {
+  readonly port: number;
+  readonly proto: Proto;
+}
+
+export const TCP_FLAGS = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg'] as const;
+export type TcpFlag = (typeof TCP_FLAGS)[number];
+
+/**
+ * knockd's tcpflags: listed flags must be set, `!flag` must be clear, the rest don't matter.
+ * A knock packet whose flags don't match is ignored (neither progress nor reset).
+ */
+export interface TcpFlagMatch {
+  readonly set: readonly TcpFlag[];
+  readonly clear: readonly TcpFlag[];
+}
+
+/** An ordered list of knocks that must arrive within `withinMs` of the first. */
+export interface Sequence {
+  readonly ports: readonly PortSpec[];
+  readonly flags: TcpFlagMatch;
+  readonly withinMs: number;
+}
+
+export interface RunCommands {
+  readonly start?: string;
+  readonly stop?: string;
+}
+
+interface DoorBase {
+  readonly name: string;
+  /** Ports granted to the knocker's address. */
+  readonly open: readonly PortSpec[];
+  readonly forMs: number;
+  readonly reply: Reply;
+  readonly interface?: string;
+  readonly run?: RunCommands;
+}
+
+/** knockd-style: a port sequence opens, an optional close sequence closes. */
+export interface SequenceDoor extends DoorBase {
+  readonly kind: 'sequence';
+  readonly knock: Sequence;
+  readonly close?: Sequence;
+}
+
+export type Door = SequenceDoor;
+
+export interface ScanGuard {
+  /** New connections per second per address above which knock progress is reset. */
+  readonly rate: number;
+  readonly burst: number;
+}
+
+/** Everything the firewall needs, validated and frozen. */
+export interface Plan {
+  readonly doors: readonly Door[];
+  readonly nflogGroup: number;
+  /** Bound on every dynamic set, so a spoofed-source flood can't exhaust kernel memory. */
+  readonly setSize: number;
+  readonly scanGuard: ScanGuard | null;
+  /** Where the config came from, for messages. */
+  readonly source: string;
+}
+
+export const DEFAULT_FLAGS: TcpFlagMatch = Object.freeze({ set: ['syn'] as TcpFlag[], clear: [] as TcpFlag[] });
+
+export function formatPort(p: PortSpec): string {
+  return `${p.port}/${p.proto}`;
+}

@@ -1,0 +1,126 @@
+import type { Family } from '../core/door.js';
+import { nftDuration } from '../core/duration.js';
+import { type Exec, execFile, FirewallError } from './exec.js';
+import { grantSet, parseGrantSet, TABLE, TABLE_REF } from './nft-names.js';
+
+/** A live grant read from the kernel. */
+export interface Grant {
+  readonly door: string;
+  readonly family: Family;
+  readonly address: string;
+  /** Remaining lifetime in ms (the kernel's count, rounded down to the second). */
+  readonly expiresMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The nftables backend: loads compiled rulesets atomically and reads/edits grant sets.
+ * All changes go through `nft -f -` so each one is a single kernel transaction.
+ */
+export class Nftables {
+  constructor(
+    private readonly exec: Exec = execFile,
+    private readonly nft = 'nft',
+  ) {}
+
+  /**
+   * Replaces sesame's table with `ruleset` in one transaction, carrying over the grants
+   * still running (with their remaining time) for doors that still exist.
+   * Loading the same ruleset twice leaves exactly one copy.
+   */
+  async apply(ruleset: string): Promise<{ kept: Grant[] }> {
+    const before = await this.listGrants();
+    const grantSets = new Set([...ruleset.matchAll(/^\s*set (\S+_open_[46]) \{/gm)].map((m) => m[1]));
+    const kept = before.filter((g) => grantSets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
+    const script = [
+      `table ${TABLE_REF} {}`,
+      `delete table ${TABLE_REF}`,
+      ruleset,
+      ...kept.map((g) => elementCommand('add', g.door, g.family, g.address, g.timeoutMs, g.expiresMs)),
+    ].join('\n');
+    await this.run(['-f', '-'], script);
+    return { kept };
+  }
+
+  /** Validates a ruleset without loading it (`nft -c`). */
+  async check(ruleset: string): Promise<void> {
+    await this.run(['-c', '-f', '-'], ruleset);
+  }
+
+  /** Removes sesame's table (and with it every grant and knock state). */
+  async flush(): Promise<void> {
+    await this.run(['-f', '-'], `table ${TABLE_REF} {}\ndelete table ${TABLE_REF}\n`);
+  }
+
+  async exists(): Promise<boolean> {
+    const r = await this.exec(this.nft, ['list', 'table', 'inet', TABLE]);
+    return r.code === 0;
+  }
+
+  /** Every grant in the kernel, from the `*_open_4/6` sets. Empty when the table is absent. */
+  async listGrants(): Promise<Grant[]> {
+    const r = await this.exec(this.nft, ['-j', 'list', 'table', 'inet', TABLE]);
+    if (r.code !== 0) return [];
+    return parseGrants(r.stdout);
+  }
+
+  /** Adds or refreshes a grant (daemon-side doors: http, log watch, one-time sequences). */
+  async grant(door: string, family: Family, address: string, forMs: number): Promise<void> {
+    // delete-then-add refreshes the timeout of an address that already holds a grant
+    const del = elementCommand('delete', door, family, address);
+    await this.exec(this.nft, ['-f', '-'], `${del}\n`);
+    await this.run(['-f', '-'], `${elementCommand('add', door, family, address, forMs)}\n`);
+  }
+
+  async revoke(door: string, family: Family, address: string): Promise<boolean> {
+    const r = await this.exec(this.nft, ['-f', '-'], `${elementCommand('delete', door, family, address)}\n`);
+    return r.code === 0;
+  }
+
+  private async run(args: string[], input: string): Promise<void> {
+    let r: Awaited<ReturnType<Exec>>;
+    try {
+      r = await this.exec(this.nft, args, input);
+    } catch (cause) {
+      throw new FirewallError(`${this.nft} ${args.join(' ')}`, -1, `cannot run ${this.nft}: is nftables installed?`, { cause });
+    }
+    if (r.code !== 0) throw new FirewallError(`${this.nft} ${args.join(' ')}`, r.code, r.stderr);
+  }
+}
+
+function elementCommand(
+  verb: 'add' | 'delete',
+  door: string,
+  family: Family,
+  address: string,
+  timeoutMs?: number,
+  expiresMs?: number,
+): string {
+  let elem = address;
+  if (timeoutMs !== undefined) elem += ` timeout ${nftDuration(timeoutMs)}`;
+  if (expiresMs !== undefined) elem += ` expires ${nftDuration(expiresMs)}`;
+  return `${verb} element ${TABLE_REF} ${grantSet(door, family)} { ${elem} }`;
+}
+
+/** Parses `nft -j list table` output into grants (pure, for tests). */
+export function parseGrants(json: string): Grant[] {
+  const grants: Grant[] = [];
+  for (const item of JSON.parse(json).nftables ?? []) {
+    const set = item.set;
+    if (!set) continue;
+    const id = parseGrantSet(set.name);
+    if (!id) continue;
+    const setTimeout = (set.timeout ?? 0) * 1000;
+    for (const e of set.elem ?? []) {
+      const elem = typeof e === 'object' && e.elem ? e.elem : { val: e };
+      grants.push({
+        door: id.door,
+        family: id.family,
+        address: String(elem.val),
+        expiresMs: (elem.expires ?? 0) * 1000,
+        timeoutMs: (elem.timeout ?? 0) * 1000 || setTimeout,
+      });
+    }
+  }
+  return grants;
+}

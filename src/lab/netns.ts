@@ -1,0 +1,179 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+/**
+ * A throwaway network: one server namespace with a bridge, and client namespaces plugged
+ * into it, on 198.18.0.0/24 and fd00:5e5a::/64 (benchmark ranges), with no default route.
+ * Used by `sesame demo`, the e2e tests and the benchmarks. Never touches the host's own
+ * firewall or routes: everything lives in namespaces that `destroy()` removes.
+ */
+
+export const SERVER_V4 = '198.18.0.1';
+export const SERVER_V6 = 'fd00:5e5a::1';
+export const clientV4 = (i: number) => `198.18.0.${10 + i}`;
+export const clientV6 = (i: number) => `fd00:5e5a::${(10 + i).toString(16)}`;
+
+export interface Host {
+  readonly ns: string;
+  readonly v4: string;
+  readonly v6: string;
+}
+
+export interface Lab {
+  readonly server: Host;
+  readonly clients: Host[];
+  /** Runs a command inside a namespace and waits; never throws on exit code. */
+  run(host: Host, cmd: string, args?: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** Starts a long-running process inside a namespace; killed by destroy(). */
+  spawn(host: Host, cmd: string, args?: readonly string[], opts?: { env?: NodeJS.ProcessEnv }): ChildProcess;
+  destroy(): void;
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+const PREFIX = 'sesame-';
+let counter = 0;
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Removes namespaces left behind by lab runs whose process is gone (e.g. a killed test run). */
+export function reapStaleLabs(): void {
+  if (!existsSync('/run/netns')) return;
+  for (const ns of readdirSync('/run/netns')) {
+    const m = /^sesame-(\d+)-/.exec(ns);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    killNamespace(ns);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killNamespace(ns: string): void {
+  try {
+    const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {}
+    }
+  } catch {}
+  try {
+    ip('netns', 'del', ns);
+  } catch {}
+}
+
+/** Builds the lab. `clients` client namespaces, each with one v4 and one v6 address. */
+export function createLab(opts: { clients?: number; name?: string } = {}): Lab {
+  reapStaleLabs();
+  const id = `${PREFIX}${process.pid}-${opts.name ?? ''}${counter++}`;
+  const server: Host = { ns: `${id}-s`, v4: SERVER_V4, v6: SERVER_V6 };
+  const clients: Host[] = [];
+  const children = new Set<ChildProcess>();
+  const namespaces: string[] = [];
+
+  const destroy = () => {
+    for (const c of children) {
+      try {
+        c.kill('SIGKILL');
+      } catch {}
+    }
+    for (const ns of namespaces.reverse()) killNamespace(ns);
+  };
+
+  try {
+    ip('netns', 'add', server.ns);
+    namespaces.push(server.ns);
+    const inServer = (...args: string[]) => ip('-n', server.ns, ...args);
+    inServer('link', 'set', 'lo', 'up');
+    inServer('link', 'add', 'br0', 'type', 'bridge');
+    sysctls(server.ns);
+    inServer('addr', 'add', `${SERVER_V4}/24`, 'dev', 'br0');
+    inServer('addr', 'add', `${SERVER_V6}/64`, 'dev', 'br0', 'nodad');
+    inServer('link', 'set', 'br0', 'up');
+    for (let i = 0; i < (opts.clients ?? 1); i++) {
+      const c: Host = { ns: `${id}-c${i}`, v4: clientV4(i), v6: clientV6(i) };
+      ip('netns', 'add', c.ns);
+      namespaces.push(c.ns);
+      sysctls(c.ns);
+      ip('-n', c.ns, 'link', 'set', 'lo', 'up');
+      ip('link', 'add', 'eth0', 'netns', c.ns, 'type', 'veth', 'peer', 'name', `p${i}`, 'netns', server.ns);
+      inServer('link', 'set', `p${i}`, 'master', 'br0');
+      inServer('link', 'set', `p${i}`, 'up');
+      ip('-n', c.ns, 'addr', 'add', `${c.v4}/24`, 'dev', 'eth0');
+      ip('-n', c.ns, 'addr', 'add', `${c.v6}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', c.ns, 'link', 'set', 'eth0', 'up');
+      clients.push(c);
+    }
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+
+  return {
+    server,
+    clients,
+    destroy,
+    spawn(host, cmd, args = [], o = {}) {
+      const child = spawn('ip', ['netns', 'exec', host.ns, cmd, ...args], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...o.env },
+      });
+      children.add(child);
+      child.on('exit', () => children.delete(child));
+      return child;
+    },
+    run(host, cmd, args = [], o = {}) {
+      const started = performance.now();
+      return new Promise((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', host.ns, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+        children.add(child);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => {
+          stdout += d;
+        });
+        child.stderr.on('data', (d) => {
+          stderr += d;
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          children.delete(child);
+          resolve({ code, stdout, stderr, ms: performance.now() - started });
+        });
+        child.stdin.on('error', () => {});
+        child.stdin.end(o.input ?? '');
+      });
+    },
+  };
+}
+
+function sysctls(ns: string): void {
+  // no DAD delay and no router solicitations: addresses are usable at once, nothing leaves
+  for (const [k, v] of [
+    ['net.ipv6.conf.all.accept_dad', '0'],
+    ['net.ipv6.conf.default.accept_dad', '0'],
+    ['net.ipv6.conf.all.accept_ra', '0'],
+    ['net.ipv6.conf.default.accept_ra', '0'],
+  ]) {
+    try {
+      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${k}=${v}`], { stdio: 'ignore' });
+    } catch {}
+  }
+}

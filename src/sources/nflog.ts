@@ -1,0 +1,71 @@
+import { EventEmitter } from 'node:events';
+import { createNetlink, type NetlinkSocket } from 'netlink';
+import {
+  configCommand,
+  configCopyMode,
+  decodePacket,
+  type LoggedPacket,
+  NETLINK_NETFILTER,
+  NFULNL_CFG_CMD_BIND,
+  NFULNL_MSG_CONFIG,
+  NFULNL_MSG_PACKET,
+} from './nflog-decode.js';
+
+/** Something that delivers logged packets; the daemon only needs this much. */
+export interface PacketSource extends EventEmitter {
+  on(event: 'packet', listener: (p: LoggedPacket) => void): this;
+  on(event: 'invalid', listener: (reason: string) => void): this;
+  close(): void;
+}
+
+/** Thrown when the NFLOG group can't be bound, usually because another sesame holds it. */
+export class NflogBindError extends Error {
+  override readonly name = 'NflogBindError';
+  readonly code = 'E_NFLOG';
+}
+
+const NLM_F_REQUEST = 1;
+const NLM_F_ACK = 4;
+
+/**
+ * Reads NFLOG group `group` over netlink. The kernel delivers one message per logged
+ * packet; malformed ones are reported as 'invalid' and the socket keeps running.
+ */
+export async function openNflog(group: number): Promise<PacketSource> {
+  const emitter = new EventEmitter() as PacketSource;
+  let socket: NetlinkSocket;
+  try {
+    socket = createNetlink(NETLINK_NETFILTER, { ref: true, recvBufferSize: 4 << 20, sendBufferSize: 65536 } as never);
+  } catch (cause) {
+    throw new NflogBindError(`cannot open a netfilter netlink socket (root needed): ${String(cause)}`, { cause });
+  }
+  const request = async (body: Buffer, what: string) => {
+    try {
+      await socket.request(NFULNL_MSG_CONFIG, body, { flags: NLM_F_REQUEST | NLM_F_ACK, timeout: 2000 });
+    } catch (cause) {
+      socket.close();
+      const busy = /EBUSY|-16\b|busy/i.test(String(cause));
+      throw new NflogBindError(
+        busy
+          ? `NFLOG group ${group} is in use: is another sesame (or ulogd) running in this network namespace?`
+          : `NFLOG ${what} for group ${group} failed: ${String(cause)}`,
+        { cause },
+      );
+    }
+  };
+  await request(configCommand(group, NFULNL_CFG_CMD_BIND), 'bind');
+  await request(configCopyMode(group, 128), 'copy mode');
+
+  socket.on('message', (msgs) => {
+    for (const m of msgs) {
+      if (m.type !== NFULNL_MSG_PACKET) continue;
+      const packet = decodePacket(m.data);
+      if (packet) emitter.emit('packet', packet);
+      else emitter.emit('invalid', 'undecodable NFLOG packet message');
+    }
+  });
+  socket.on('invalid', (err) => emitter.emit('invalid', String(err)));
+  socket.on('error', (err) => emitter.emit('invalid', `netlink error: ${err.message}`));
+  emitter.close = () => socket.close();
+  return emitter;
+}
