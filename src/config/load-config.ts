@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Door, Plan } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
-import { DOOR_KINDS } from './door-kinds.js';
+import { DOOR_KINDS } from './doors/index.js';
 import { configSchema } from './schema.js';
 
 /** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */

@@ -2,11 +2,12 @@ import { loadConfigFile } from '../config/load-config.js';
 import type { Door, Family, Plan } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { GrantBook, type WatchedGrant } from '../core/grant-book.js';
-import { compileNft } from '../firewall/nft-compile.js';
+import { compileNft } from '../firewall/nft/compile.js';
 import { parseLogPrefix } from '../firewall/nft-names.js';
 import type { Grant, Nftables } from '../firewall/nftables.js';
 import type { LoggedPacket } from '../sources/nflog-decode.js';
 import type { PacketSource } from '../sources/nflog.js';
+import { type DoorSource, type GrantContext, SOURCE_FACTORIES } from './door-sources.js';
 import type { Logger } from './logger.js';
 import { expandCommand, runShell } from './run-command.js';
 import type { StateFile } from './state-file.js';
@@ -30,6 +31,7 @@ export class Daemon {
   private book = new GrantBook();
   private ticker?: NodeJS.Timeout;
   private checking = false;
+  private sources: DoorSource[] = [];
   private readonly now: () => number;
 
   constructor(
@@ -57,6 +59,7 @@ export class Daemon {
       nflog: plan.nflogGroup,
     });
     this.persist();
+    await this.startSources();
     await this.checkDue();
     this.ticker = setInterval(() => void this.checkDue(), 250);
   }
@@ -72,6 +75,8 @@ export class Daemon {
     }
     const { kept } = await this.deps.firewall.apply(compileNft(plan));
     this.plan = plan;
+    await this.stopSources();
+    await this.startSources();
     this.deps.logger.log('info', 'reloaded', { doors: plan.doors.map((d) => d.name), kept: kept.length });
     return true;
   }
@@ -80,6 +85,7 @@ export class Daemon {
   async stop(flush: boolean): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     this.packets?.close();
+    await this.stopSources();
     if (flush) {
       await this.deps.firewall.flush();
       for (const g of this.book.list()) await this.ended(g, 'flushed');
@@ -88,6 +94,35 @@ export class Daemon {
       this.deps.logger.log('info', 'stopped', { flushed: false, note: 'doors stay active in the kernel' });
     }
     this.persist();
+  }
+
+  /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */
+  async grant(door: Door, address: string, via: string): Promise<void> {
+    const family: Family = address.includes(':') ? 6 : 4;
+    await this.deps.firewall.grant(door.name, family, address, door.forMs);
+    this.opened(door, family, address, via);
+  }
+
+  private async startSources(): Promise<void> {
+    const ctx: GrantContext = {
+      plan: this.plan,
+      logger: this.deps.logger,
+      firewall: this.deps.firewall,
+      stateDir: this.deps.state.dir,
+      grant: (door, address, via) => this.grant(door, address, via),
+    };
+    for (const door of this.plan.doors) {
+      for (const factory of SOURCE_FACTORIES) {
+        const source = await factory(door, ctx);
+        if (source) this.sources.push(source);
+      }
+    }
+  }
+
+  private async stopSources(): Promise<void> {
+    const running = this.sources;
+    this.sources = [];
+    for (const s of running) await s.stop();
   }
 
   private door(name: string): Door | undefined {
@@ -106,12 +141,13 @@ export class Daemon {
   }
 
   /** Called for every grant, whatever source made it (kernel knock, http, log watch). */
-  opened(door: Door, family: Family, address: string): void {
+  opened(door: Door, family: Family, address: string, via = 'knock'): void {
     const until = this.now() + door.forMs;
     const isNew = this.book.open({ door: door.name, family, address, until });
     this.deps.logger.log('info', isNew ? 'open' : 'renew', {
       door: door.name,
       address,
+      via,
       ports: door.open.map(formatPort),
       expires: new Date(until).toISOString(),
     });

@@ -8,7 +8,7 @@ import type { WatchedGrant } from '../core/grant-book.js';
  */
 export class StateFile {
   readonly path: string;
-  constructor(dir: string) {
+  constructor(readonly dir: string) {
     this.path = join(dir, 'grants.json');
   }
 

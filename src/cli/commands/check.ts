@@ -1,5 +1,5 @@
 import { loadConfigFile } from '../../config/load-config.js';
-import { compileNft } from '../../firewall/nft-compile.js';
+import { compileNft } from '../../firewall/nft/compile.js';
 import { Nftables } from '../../firewall/nftables.js';
 
 /**

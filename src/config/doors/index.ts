@@ -1,0 +1,7 @@
+import type { DoorKind } from './kind.js';
+import { sequenceKind } from './sequence.js';
+
+export type { DoorKind } from './kind.js';
+
+/** Every door kind sesame.yaml knows. Add a kind: one file in this folder, one line here. */
+export const DOOR_KINDS: readonly DoorKind[] = [sequenceKind];

@@ -1,0 +1,13 @@
+import type { z } from 'zod';
+import type { Door } from '../../core/door.js';
+
+/**
+ * A door's kind is told by the key only that kind has (`knock`, `hits`, `http`, ...).
+ * Each kind brings its schema and turns its validated input into a `Door`.
+ */
+export interface DoorKind {
+  readonly key: string;
+  readonly schema: z.ZodType;
+  // biome-ignore lint/suspicious/noExplicitAny: each kind narrows its own input type
+  build(name: string, input: any, defaults: { interface?: string }): Door;
+}

@@ -1,0 +1,60 @@
+import type { Door, Family, PortSpec, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
+import { nftDuration } from '../../core/duration.js';
+
+/** Small pure helpers that spell nft syntax; shared by every door kind's compiler. */
+
+export const FAMILIES: readonly Family[] = [4, 6];
+export const saddr = (f: Family) => (f === 4 ? 'ip saddr' : 'ip6 saddr');
+export const familyName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
+export const iif = (door: Door) => (door.interface ? `iifname "${door.interface}" ` : '');
+
+export function verdict(reply: Reply, proto: Proto): string {
+  if (reply === 'drop') return 'drop';
+  return proto === 'tcp' ? 'reject with tcp reset' : 'reject with icmpx port-unreachable';
+}
+
+export function knockMatch(p: PortSpec, flags: TcpFlagMatch): string {
+  return protoMatch(p.proto, [p.port], flags);
+}
+
+export function protoMatch(proto: Proto, ports: readonly number[], flags?: TcpFlagMatch): string {
+  const dport = `${proto} dport ${portSet(ports)}`;
+  return proto === 'tcp' && flags ? `${dport} ${flagMatch(flags)}` : dport;
+}
+
+/** knockd semantics: listed flags set, negated flags clear, others ignored. */
+export function flagMatch(flags: TcpFlagMatch): string {
+  const mask = [...flags.set, ...flags.clear];
+  const value = flags.set.length ? flags.set.join(' | ') : '0x0';
+  const group = (xs: readonly string[], text: string) => (xs.length > 1 ? `(${text})` : text);
+  return `tcp flags & ${group(mask, mask.join(' | '))} == ${group(flags.set, value)}`;
+}
+
+/** Groups ports by protocol, deduplicated and sorted: `[['tcp', [22, 80]], ['udp', [53]]]`. */
+export function byProto(ports: readonly PortSpec[]): [Proto, number[]][] {
+  const out: [Proto, number[]][] = [];
+  for (const proto of ['tcp', 'udp'] as const) {
+    const list = [...new Set(ports.filter((p) => p.proto === proto).map((p) => p.port))].sort((a, b) => a - b);
+    if (list.length) out.push([proto, list]);
+  }
+  return out;
+}
+
+export const portSet = (ports: readonly number[]) => (ports.length === 1 ? String(ports[0]) : `{ ${ports.join(', ')} }`);
+export const fmtPort = (p: PortSpec) => (p.proto === 'tcp' ? String(p.port) : `${p.port}/udp`);
+
+export function setDecl(name: string, f: Family, timeoutMs: number, size: number): string {
+  const type = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
+  return `set ${name} { type ${type}; flags dynamic,timeout; timeout ${nftDuration(timeoutMs)}; size ${size}; }`;
+}
+
+export function chainDecl(name: string, body: readonly string[]): string {
+  return [`chain ${name} {`, ...body.map((l) => indent(l)), '}'].join('\n');
+}
+
+export function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `\t${l}`)
+    .join('\n');
+}
