@@ -23,8 +23,8 @@ export function loadConfigFile(file: string): Plan {
 export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const at = (path: readonly PropertyKey[], message: string): ConfigProblem => {
-    const { line, col } = locate(doc, lines, path);
+  const at = (path: readonly PropertyKey[], message: string, atKey = false): ConfigProblem => {
+    const { line, col } = locate(doc, lines, path, atKey);
     return { file, line, column: col, field: formatPath(path), message };
   };
   if (doc.errors.length > 0) {
@@ -108,13 +108,13 @@ function crossDoorProblems(
 function issues(
   error: z.ZodError,
   prefix: readonly PropertyKey[],
-  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
+  at: (path: readonly PropertyKey[], message: string, atKey?: boolean) => ConfigProblem,
 ): ConfigProblem[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
-      return at([...path, keys[0]], `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`);
+      return at([...path, keys[0]], `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`, true);
     }
     if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
       return at(path, `missing required field (${issue.message.replace(/^Invalid input: /, '')})`);
@@ -125,8 +125,8 @@ function issues(
   });
 }
 
-/** Line and column of the deepest node that exists on `path`; unknown keys point at the key itself. */
-function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line: number; col: number } {
+/** Line and column of the deepest node that exists on `path`: its value, or its key with `atKey`. */
+function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[], atKey: boolean): { line: number; col: number } {
   let node: unknown = doc.contents;
   let offset = 0;
   for (const key of path) {
@@ -138,8 +138,7 @@ function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[])
       if (!pair) break;
       offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
       next = pair.value;
-      if (next && typeof next === 'object' && 'range' in next && key === path[path.length - 1]) {
-        // point at the value for value errors, at the key for unknown keys (value may be null)
+      if (!atKey && next && typeof next === 'object' && 'range' in next) {
         offset = (next as { range: [number] }).range[0];
       }
     } else if (typeof key === 'number') {

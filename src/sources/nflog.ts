@@ -44,7 +44,8 @@ export async function openNflog(group: number): Promise<PacketSource> {
       await socket.request(NFULNL_MSG_CONFIG, body, { flags: NLM_F_REQUEST | NLM_F_ACK, timeout: 2000 });
     } catch (cause) {
       socket.close();
-      const busy = /EBUSY|-16\b|busy/i.test(String(cause));
+      // the kernel answers EPERM when another socket already holds the group
+      const busy = /EPERM|EBUSY/.test(String(cause));
       throw new NflogBindError(
         busy
           ? `NFLOG group ${group} is in use: is another sesame (or ulogd) running in this network namespace?`
