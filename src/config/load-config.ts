@@ -30,7 +30,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 0, col: 0 };
+        const pos = lines.linePos(e.pos[0]);
         return { file, line: pos.line, column: pos.col, field: '', message: e.message.split('\n')[0] };
       }),
     );
