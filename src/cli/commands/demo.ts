@@ -29,8 +29,14 @@ export async function demo(print: (line: string) => void): Promise<void> {
     say(`lab: server ${server} (namespace ${lab.server.ns}), clients alice ${alice.v4}, bob ${bob.v4}`);
     say(`door "web": knock 6000,7000,8000,9000 within 10s -> tcp/80 for 8s`);
     await startEchoServer(lab, lab.server, [80]);
-    await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir]);
+    const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir]);
     say('sesame serve is running in the server namespace (table inet sesame loaded)');
+    let shown = 0;
+    const daemonLog = () => {
+      const lines = daemon.output().trim().split('\n').filter((l) => / (open|close) /.test(l));
+      for (const l of lines.slice(shown)) say(`daemon log: ${l.replace(/^\S+ /, '')}`);
+      shown = lines.length;
+    };
 
     const show = async (who: string, host: typeof alice) => {
       const r = await connectFrom(lab, host, server, 80, 1500);
@@ -41,12 +47,14 @@ export async function demo(print: (line: string) => void): Promise<void> {
     say('alice: sesame knock 198.18.0.1 6000 7000 8000 9000');
     await sesame(lab, alice, ['knock', server, '6000', '7000', '8000', '9000']);
     const opened = await show('alice', alice);
+    daemonLog();
     await show('bob', bob);
     const st = await sesame(lab, lab.server, ['status']);
     for (const line of st.stdout.trim().split('\n')) say(`status: ${line}`);
     say('waiting for the grant to expire (the kernel does it, no daemon needed)...');
     await new Promise((r) => setTimeout(r, 8500));
     const closed = await show('alice', alice);
+    daemonLog();
     if (opened !== 'open' || closed === 'open') throw new Error('demo did not behave as expected');
     say('done: filtered -> knock -> open (alice only) -> expired');
   } finally {
