@@ -33,7 +33,7 @@ export function buildCli(out: (text: string) => void): Command {
     .description('validate a config and print the ruleset it would load; changes nothing')
     .requiredOption('-c, --config <file>', 'sesame.yaml')
     .option('--no-kernel', 'skip the `nft -c` dry run')
-    .action(async (o) => out(await check(o.config, { kernel: o.kernel })));
+    .action(async (o) => out(await check(o.config, { kernel: o.kernel, note: (t) => process.stderr.write(`${t}\n`) })));
 
   program
     .command('status')

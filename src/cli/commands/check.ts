@@ -3,12 +3,15 @@ import { compileNft } from '../../firewall/nft/compile.js';
 import { Nftables } from '../../firewall/nftables.js';
 
 /**
- * `sesame check`: validates the config and prints the ruleset `serve` would load.
- * With nft available it also asks the kernel to check the ruleset (`nft -c`), which changes nothing.
+ * `sesame check`: validates the config and returns the ruleset `serve` would load.
+ * As root with nft installed it also has the kernel dry-run it (`nft -c`), which changes nothing.
  */
-export async function check(file: string, opts: { kernel: boolean }): Promise<string> {
+export async function check(file: string, opts: { kernel: boolean; note: (text: string) => void }): Promise<string> {
   const plan = loadConfigFile(file);
   const ruleset = compileNft(plan);
-  if (opts.kernel) await new Nftables().check(ruleset);
+  if (opts.kernel) {
+    if (process.getuid?.() === 0) await new Nftables().check(ruleset);
+    else opts.note('sesame: not root, so the kernel dry run (nft -c) was skipped');
+  }
   return ruleset;
 }
