@@ -8,6 +8,8 @@ export interface KnockOptions {
   /** Pause between knocks, ms (knockd's `-d`). */
   readonly delayMs?: number;
   readonly family?: 4 | 6;
+  /** Source address to send from (a client with several addresses, e.g. the benchmarks). */
+  readonly localAddress?: string;
   readonly verbose?: (line: string) => void;
 }
 
@@ -33,8 +35,8 @@ export async function knock(host: string, ports: readonly PortSpec[], opts: Knoc
     for (const [i, p] of ports.entries()) {
       if (i > 0 && opts.delayMs) await sleep(opts.delayMs);
       opts.verbose?.(`hitting ${p.proto} ${target.address}:${p.port}`);
-      if (p.proto === 'tcp') pending.push(await sendSyn(target.address, p.port));
-      else await sendDatagram(target.address, target.family, p.port);
+      if (p.proto === 'tcp') pending.push(await sendSyn(target.address, p.port, opts.localAddress));
+      else await sendDatagram(target.address, target.family, p.port, opts.localAddress);
     }
   } finally {
     for (const s of pending) s.destroy();
@@ -46,24 +48,28 @@ export async function knock(host: string, ports: readonly PortSpec[], opts: Knoc
  * connect() sends the SYN inside the syscall, so once the socket reports its local port the
  * knock is on the wire; we never wait for an answer (a dropped knock port gives none).
  */
-function sendSyn(address: string, port: number): Promise<Socket> {
+function sendSyn(address: string, port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.on('error', () => {}); // refused or reset: the knock was still seen
-    socket.connect({ host: address, port });
+    socket.connect({ host: address, port, localAddress });
     const poll = () => (socket.localPort !== undefined || socket.destroyed ? resolve(socket) : setImmediate(poll));
     setImmediate(poll);
   });
 }
 
-function sendDatagram(address: string, family: 4 | 6, port: number): Promise<void> {
+function sendDatagram(address: string, family: 4 | 6, port: number, localAddress?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
-    socket.send(Buffer.alloc(0), port, address, (err) => {
-      socket.close();
-      if (err) reject(err);
-      else resolve();
-    });
+    socket.once('error', reject);
+    const send = () =>
+      socket.send(Buffer.alloc(0), port, address, (err) => {
+        socket.close();
+        if (err) reject(err);
+        else resolve();
+      });
+    if (localAddress) socket.bind({ address: localAddress }, send);
+    else send();
   });
 }
 

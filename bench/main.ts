@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { markdownTable } from './report.js';
+import type { BenchContext, BenchResult, Scenario } from './result.js';
+import { concurrency } from './scenarios/concurrency.js';
+import { footprint } from './scenarios/footprint.js';
+import { knockToOpen } from './scenarios/knock-to-open.js';
+import { noise } from './scenarios/noise.js';
+import { stateBound } from './scenarios/state-bound.js';
+import { TOOLS, type ToolName } from './tools.js';
+
+/**
+ * `npm run bench [-- --quick] [--only a,b] [--out DIR]`: builds lab namespaces, runs every
+ * scenario for sesame and Debian's knockd on the identical door, prints one JSON object per
+ * scenario and tool, then a Markdown table; writes both to bench/results/ (or DIR).
+ */
+const SCENARIOS: Record<string, Scenario> = {
+  'knock-to-open': knockToOpen,
+  concurrency,
+  noise,
+  'state-bound': stateBound,
+  footprint,
+  'web-knock': webKnock,
+};
+
+const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`usage: npm run bench -- [--quick] [--only ${Object.keys(SCENARIOS).join(',')}] [--out DIR]\n`);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: run as root: it builds network namespaces, loads nftables rules and sends spoofed packets inside them\n');
+    return 1;
+  }
+  const missing = ['ip', 'nft', 'iptables', 'python3'].filter((t) => !has(t));
+  if (missing.length) {
+    process.stderr.write(`bench: missing ${missing.join(', ')}; run ./dev.sh bench to install what it needs\n`);
+    return 1;
+  }
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? Object.keys(SCENARIOS);
+  const unknown = only.filter((s) => !(s in SCENARIOS));
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; expected one of ${Object.keys(SCENARIOS).join(', ')}\n`);
+    return 2;
+  }
+  const tools: ToolName[] = TOOLS.filter((t) => t !== 'knockd' || has('/usr/sbin/knockd'));
+  const notes = tools.includes('knockd') ? [] : ['knockd is not installed (apt install knockd): sesame only'];
+  const started = Date.now();
+  const ctx: BenchContext = {
+    quick: values.quick ?? false,
+    tools,
+    log: (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`),
+  };
+
+  const results: BenchResult[] = [];
+  for (const name of only) {
+    try {
+      for (const r of await SCENARIOS[name](ctx)) {
+        results.push(r);
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      }
+    } catch (err) {
+      // one broken scenario must not hide the others' figures
+      const r: BenchResult = { scenario: name, tool: 'all', figures: {}, notes: [`failed: ${(err as Error).message}`] };
+      results.push(r);
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+    }
+  }
+
+  const run = {
+    date: new Date().toISOString(),
+    quick: ctx.quick,
+    seconds: Math.round((Date.now() - started) / 1000),
+    host: { kernel: sh('uname', ['-r']), cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, nft: sh('nft', ['--version']) },
+    notes,
+    results,
+  };
+  const table = markdownTable(run);
+  const dir = values.out ?? RESULTS_DIR;
+  mkdirSync(dir, { recursive: true });
+  const stamp = run.date.replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const file = join(dir, `${stamp}${ctx.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.md'), table);
+  process.stdout.write(`\n${table}`);
+  ctx.log(`done in ${run.seconds} s; results in ${file}`);
+  return results.some((r) => r.tool === 'all') ? 1 : 0;
+}
+
+/** The web-knock figures, when the web-knock engineer's bench/web-knock.ts exists. */
+async function webKnock(ctx: BenchContext): Promise<BenchResult[]> {
+  let mod: { benchWebKnock?: (o: { quick: boolean }) => Promise<object[]> };
+  try {
+    mod = await import('./web-knock.js' as string);
+  } catch {
+    return [{ scenario: 'web-knock', tool: 'sesame', figures: {}, notes: ['skipped: bench/web-knock.ts is not there yet'] }];
+  }
+  if (typeof mod.benchWebKnock !== 'function') {
+    return [{ scenario: 'web-knock', tool: 'sesame', figures: {}, notes: ['skipped: bench/web-knock.ts exports no benchWebKnock'] }];
+  }
+  ctx.log('web-knock');
+  return (await mod.benchWebKnock({ quick: ctx.quick })).map((o) => {
+    const r = o as Partial<BenchResult>;
+    return r.scenario && r.figures ? (r as BenchResult) : { scenario: 'web-knock', tool: 'sesame', figures: o as Record<string, unknown> };
+  });
+}
+
+function has(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sh(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,53 @@
+import { withBenchLab } from '../bench-lab.js';
+import { clientJob } from '../lab-jobs.js';
+import type { BenchContext, BenchResult } from '../result.js';
+import { round } from '../stats.js';
+import { DOOR } from '../tools.js';
+
+interface Burst {
+  knockedMs: number;
+  lastOpenMs: number;
+  knockers: { from: string; result: string }[];
+  bystanders: { from: string; result: string }[];
+}
+
+/**
+ * Concurrency: 256 addresses of one client namespace knock at the same moment, then each
+ * connects; 32 addresses of the same namespace that never knocked connect too and must
+ * stay closed (cross-talk).
+ */
+export async function concurrency(ctx: BenchContext): Promise<BenchResult[]> {
+  const knockers = 256;
+  const bystanders = 32;
+  const out: BenchResult[] = [];
+  for (const tool of ctx.tools) {
+    ctx.log(`concurrency: ${tool}, ${knockers} addresses at once`);
+    out.push(
+      await withBenchLab(tool, { clientAddresses: knockers + bystanders }, async (b) => {
+        const r = await clientJob<Burst>(b.lab, b.client, {
+          mode: 'burst',
+          target: b.target,
+          knock: [...DOOR.knock],
+          port: DOOR.open,
+          knockers: b.addresses(knockers),
+          bystanders: b.addresses(bystanders),
+          timeoutMs: 10_000,
+        });
+        return {
+          scenario: 'concurrency',
+          tool,
+          figures: {
+            knockers,
+            opened: r.knockers.filter((k) => k.result === 'open').length,
+            bystanders,
+            cross_talk: r.bystanders.filter((k) => k.result === 'open').length,
+            knocks_sent_ms: round(r.knockedMs, 1),
+            wall_ms: round(r.lastOpenMs, 1),
+          },
+          notes: [...b.tool.notes, 'wall = first knock sent to last knocker established; connects time out after 10 s'],
+        };
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+import { SPOOF_BLOCKS, withBenchLab } from '../bench-lab.js';
+import { flood } from '../lab-jobs.js';
+import { cpuBetween, sampleProc } from '../proc-stats.js';
+import type { BenchContext, BenchResult } from '../result.js';
+import { PING_PORT } from '../tools.js';
+
+const SOURCES = 1000;
+const PPS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Daemon footprint: RSS when idle, then after N "open" events: a 1-port door (every SYN to
+ * PING_PORT is a grant, an NFLOG event for sesame, a forked command for knockd), hit by N
+ * SYNs from 1,000 spoofed addresses at a fixed rate.
+ */
+export async function footprint(ctx: BenchContext): Promise<BenchResult[]> {
+  const events = ctx.quick ? 10_000 : 100_000;
+  const out: BenchResult[] = [];
+  for (const tool of ctx.tools) {
+    ctx.log(`footprint: ${tool}, ${events} open events`);
+    out.push(
+      await withBenchLab(tool, { clientAddresses: 1, pingDoor: true }, async (b) => {
+        await sleep(2000);
+        const idle = sampleProc(b.tool.pid);
+        const opensBefore = b.tool.opens();
+        const sent = await flood(b.lab, b.flooder, {
+          target: b.target,
+          ports: [PING_PORT],
+          blocks: [SPOOF_BLOCKS[0].first],
+          sources: SOURCES,
+          count: events,
+          rate: PPS,
+          maxSeconds: events / PPS + 10,
+        });
+        const drained = await settle(() => b.tool.opens(), 30_000);
+        const after = sampleProc(b.tool.pid);
+        return {
+          scenario: 'footprint',
+          tool,
+          figures: {
+            rss_kb_idle: idle.rssKb,
+            events_sent: sent.sent,
+            events_handled: drained.value - opensBefore,
+            drain_ms: drained.ms,
+            rss_kb_after: after.rssKb,
+            rss_kb_peak: after.hwmKb,
+            ...cpuBetween(idle, after),
+          },
+          notes: [
+            ...b.tool.notes,
+            `events_handled = grants the daemon logged (sesame: open/renew lines; knockd: OPEN SESAME lines), waited until stable for 1 s (max 30 s)`,
+            ...(tool === 'knockd' ? ['knockd runs /bin/true per event here (the door command), not iptables'] : []),
+          ],
+        };
+      }),
+    );
+  }
+  return out;
+}
+
+/** Polls `read` until it stops changing for a second (or `maxMs`); returns the value and time taken. */
+async function settle(read: () => number, maxMs: number): Promise<{ value: number; ms: number }> {
+  const started = Date.now();
+  let last = read();
+  let stableSince = Date.now();
+  while (Date.now() - started < maxMs && Date.now() - stableSince < 1000) {
+    await sleep(200);
+    const v = read();
+    if (v !== last) {
+      last = v;
+      stableSince = Date.now();
+    }
+  }
+  return { value: last, ms: Date.now() - started };
+}
