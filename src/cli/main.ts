@@ -6,6 +6,7 @@ import { NflogBindError } from '../sources/nflog.js';
 import { CliError } from './cli-error.js';
 import { check } from './commands/check.js';
 import { demo } from './commands/demo.js';
+import { importCommand } from './commands/import.js';
 import { knockCommand } from './commands/knock.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
@@ -21,12 +22,22 @@ export function buildCli(out: (text: string) => void): Command {
   program
     .command('serve')
     .description('load the doors into the kernel and watch knocks (runs until SIGTERM; SIGHUP reloads)')
-    .requiredOption('-c, --config <file>', 'sesame.yaml')
+    .option('-c, --config <file>', 'sesame.yaml')
+    .option('--knockd-conf <file>', 'a knockd.conf, used as it is (instead of -c)')
     .addOption(new Option('--log-format <format>', 'log lines as').choices(['text', 'json']).default('text'))
     .option('--state-dir <dir>', 'where pending door commands are kept across restarts', '/var/lib/sesame')
     .option('--flush', 'remove the doors from the kernel on exit (default: they keep working)', false)
     .option('--debug', 'log undecodable packets and other debug events', false)
-    .action((o) => serve({ config: o.config, logFormat: o.logFormat, stateDir: o.stateDir, flush: o.flush, debug: o.debug }));
+    .action((o) => {
+      if (!o.config === !o.knockdConf) throw new CliError('E_USAGE', 'serve needs exactly one of -c sesame.yaml and --knockd-conf knockd.conf', 2);
+      return serve({ config: o.config, knockdConf: o.knockdConf, logFormat: o.logFormat, stateDir: o.stateDir, flush: o.flush, debug: o.debug });
+    });
+
+  program
+    .command('import')
+    .description('translate a knockd.conf into sesame.yaml on stdout: `sesame import /etc/knockd.conf > sesame.yaml`')
+    .argument('<knockd.conf>')
+    .action((file) => out(importCommand(file)));
 
   program
     .command('check')

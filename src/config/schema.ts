@@ -3,6 +3,7 @@ import { DEFAULT_FLAGS, type PortSpec, type Proto } from '../core/door.js';
 import { parseDuration } from '../core/duration.js';
 import { parsePortSpec } from '../core/port-spec.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
+import { readOneTimeFile } from './one-time-file.js';
 
 /**
  * The sesame.yaml schema. Field parsers return readable messages; `load-config.ts`
@@ -49,7 +50,25 @@ const sequence = portList.superRefine((ports, ctx) => {
   }
 });
 
-const run = z.strictObject({ start: z.string().min(1).optional(), stop: z.string().min(1).optional() });
+const run = z.strictObject({
+  start: z.string().min(1).optional(),
+  stop: z.string().min(1).optional(),
+  // IPv6 knockers (knockd's Start_Command_6); "" runs nothing for them
+  start6: z.string().optional(),
+  stop6: z.string().optional(),
+});
+
+/** `knock: {one_time: FILE}`: knockd's one-time sequence file; its first unused line is read now. */
+const oneTimeKnock = z.strictObject({
+  one_time: parsed((v) => {
+    if (typeof v !== 'string' || v === '') return `expected the path of a sequence file, got ${JSON.stringify(v)}`;
+    try {
+      return { file: v, active: readOneTimeFile(v).active };
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }),
+});
 
 export const runSchema = run;
 export const replySchema = z.enum(['drop', 'reject']).default('drop');
@@ -57,7 +76,7 @@ export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expe
 export { flags as flagsSchema, sequence as sequenceSchema };
 
 export const sequenceDoorSchema = z.strictObject({
-  knock: sequence,
+  knock: z.union([sequence, oneTimeKnock]),
   flags: flags.optional(),
   within: duration('within').default(45_000),
   open: portList.optional(),

@@ -34,6 +34,10 @@ export interface Sequence {
 export interface RunCommands {
   readonly start?: string;
   readonly stop?: string;
+  /** For IPv6 knockers (knockd's Start_Command_6); absent: `start` is used, empty: nothing runs. */
+  readonly start6?: string;
+  /** For IPv6 knockers (knockd's Stop_Command_6); absent: `stop` is used, empty: nothing runs. */
+  readonly stop6?: string;
 }
 
 interface DoorBase {
@@ -53,7 +57,23 @@ export interface SequenceDoor extends DoorBase {
   readonly close?: Sequence;
 }
 
-export type Door = SequenceDoor;
+/**
+ * knockd's one_time_sequences: the kernel matches the file's first unused line; after each
+ * use the daemon marks that line with `#` and loads the next one (see config/one-time-file.ts).
+ */
+export interface OneTimeDoor extends DoorBase {
+  readonly kind: 'one-time';
+  readonly file: string;
+  /** The active sequence; null when every line is used, which disables the door. */
+  readonly knock: Sequence | null;
+  /** 1-based line of `knock` in `file`; 0 when disabled. */
+  readonly line: number;
+  /** Flags and time limit every sequence of the file gets. */
+  readonly flags: TcpFlagMatch;
+  readonly withinMs: number;
+}
+
+export type Door = SequenceDoor | OneTimeDoor;
 
 export interface ScanGuard {
   /** New connections per second per address above which knock progress is reset. */

@@ -7,6 +7,11 @@ export interface WatchedGrant {
   readonly address: string;
   /** Epoch ms when the grant should end, per the last thing we learned. */
   readonly until: number;
+  /**
+   * The stop command to run when the grant ends, `%IP%` already expanded. Kept with the
+   * grant (and so in the state file) so it runs even after a crash, a restart or a config edit.
+   */
+  readonly stop?: string;
 }
 
 const keyOf = (g: Pick<WatchedGrant, 'door' | 'address'>) => `${g.door} ${g.address}`;

@@ -1,5 +1,6 @@
-import { loadConfigFile } from '../config/load-config.js';
-import type { Door, Family, Plan } from '../core/door.js';
+import { useOneTimeSequence } from '../config/one-time-file.js';
+import { commandFor } from '../core/door-commands.js';
+import type { Door, Family, OneTimeDoor, Plan } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { GrantBook, type WatchedGrant } from '../core/grant-book.js';
 import { compileNft } from '../firewall/nft/compile.js';
@@ -20,6 +21,9 @@ export interface DaemonDeps {
   readonly now?: () => number;
 }
 
+/** Reads and validates the config (sesame.yaml or knockd.conf); throws ConfigError. */
+export type ConfigLoader = () => Plan;
+
 /**
  * The control plane. The kernel runs the doors and expires grants; the daemon loads the
  * ruleset, turns NFLOG events into log lines and door commands, and watches each grant
@@ -32,10 +36,12 @@ export class Daemon {
   private ticker?: NodeJS.Timeout;
   private checking = false;
   private sources: DoorSource[] = [];
+  /** One-time sequence swaps, one at a time, in the order the knocks completed. */
+  private oneTimeQueue: Promise<void> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(
-    private readonly configFile: string,
+    private readonly load: ConfigLoader,
     private readonly deps: DaemonDeps,
   ) {
     this.now = deps.now ?? Date.now;
@@ -43,7 +49,7 @@ export class Daemon {
 
   /** Validates, binds NFLOG (fails if another sesame runs), then loads the ruleset. */
   async start(): Promise<void> {
-    const plan = loadConfigFile(this.configFile);
+    const plan = this.load();
     const ruleset = compileNft(plan);
     this.packets = await this.deps.openPackets(plan.nflogGroup);
     this.packets.on('packet', (p) => this.onPacket(p));
@@ -53,7 +59,7 @@ export class Daemon {
     this.book = new GrantBook(this.deps.state.read());
     for (const g of kept) this.adoptKernelGrant(g);
     this.deps.logger.log('info', 'started', {
-      config: this.configFile,
+      config: plan.source,
       doors: plan.doors.map((d) => d.name),
       kept: kept.length,
       nflog: plan.nflogGroup,
@@ -68,7 +74,7 @@ export class Daemon {
   async reload(): Promise<boolean> {
     let plan: Plan;
     try {
-      plan = loadConfigFile(this.configFile);
+      plan = this.load();
     } catch (err) {
       this.deps.logger.log('error', 'reload-rejected', { reason: String((err as Error).message) });
       return false;
@@ -136,14 +142,23 @@ export class Daemon {
       this.deps.logger.log('debug', 'unknown-log-prefix', { prefix: p.prefix });
       return;
     }
-    if (parsed.event === 'open') this.opened(door, p.family, p.source);
-    else void this.closedByKnock(door, p.source);
+    if (parsed.event === 'open') {
+      this.opened(door, p.family, p.source);
+      if (door.kind === 'one-time') this.oneTimeUsed(door.name);
+    } else void this.closedByKnock(door, p.source);
   }
 
-  /** Called for every grant, whatever source made it (kernel knock, http, log watch). */
+  /**
+   * Called for every grant, whatever source made it (kernel knock, http, log watch).
+   * With a stop command, start runs once per grant and stop once when it ends; without
+   * one, start runs on every knock (knockd's open/close door pairs rely on that).
+   */
   opened(door: Door, family: Family, address: string, via = 'knock'): void {
     const until = this.now() + door.forMs;
-    const isNew = this.book.open({ door: door.name, family, address, until });
+    // the stop command is kept with the grant, so it runs even if the door changes or sesame restarts
+    const stopTemplate = commandFor(door.run, 'stop', family);
+    const stop = stopTemplate && expandCommand(stopTemplate, address);
+    const isNew = this.book.open({ door: door.name, family, address, until, ...(stop ? { stop } : {}) });
     this.deps.logger.log('info', isNew ? 'open' : 'renew', {
       door: door.name,
       address,
@@ -152,14 +167,45 @@ export class Daemon {
       expires: new Date(until).toISOString(),
     });
     this.persist();
-    if (isNew && door.run?.start) void this.runDoorCommand(door, 'start', address);
+    if (isNew || !stop) void this.runDoorCommand(door, 'start', address);
+  }
+
+  /** Marks the used one-time sequence in its file and swaps the next one into the kernel. */
+  private oneTimeUsed(name: string): void {
+    this.oneTimeQueue = this.oneTimeQueue.then(async () => {
+      const door = this.door(name);
+      if (door?.kind !== 'one-time' || !door.knock) return;
+      let next: OneTimeDoor;
+      let marked: number | null;
+      try {
+        ({ door: next, marked } = useOneTimeSequence(door));
+      } catch (err) {
+        this.deps.logger.log('error', 'one-time-mark-failed', { door: name, file: door.file, reason: String(err) });
+        return;
+      }
+      const plan: Plan = { ...this.plan, doors: this.plan.doors.map((d) => (d.name === name ? next : d)) };
+      try {
+        await this.deps.firewall.apply(compileNft(plan));
+        this.plan = plan;
+      } catch (err) {
+        this.deps.logger.log('error', 'one-time-swap-failed', { door: name, reason: String(err) });
+        return;
+      }
+      this.deps.logger.log(next.knock ? 'info' : 'warn', next.knock ? 'one-time-next' : 'door-disabled', {
+        door: name,
+        file: door.file,
+        used: marked ?? undefined,
+        line: next.knock ? next.line : undefined,
+        reason: next.knock ? undefined : 'no unused sequences left',
+      });
+    });
   }
 
   private async closedByKnock(door: Door, address: string): Promise<void> {
     const g = this.book.close(door.name, address);
     this.deps.logger.log('info', 'close', { door: door.name, address, reason: 'close sequence' });
+    if (g) await this.runStop(g);
     this.persist();
-    if (g && door.run?.stop) await this.runDoorCommand(door, 'stop', address);
   }
 
   private adoptKernelGrant(g: Grant): void {
@@ -192,17 +238,26 @@ export class Daemon {
 
   private async ended(g: WatchedGrant, reason: string): Promise<void> {
     this.deps.logger.log('info', 'close', { door: g.door, address: g.address, reason });
+    await this.runStop(g);
+  }
+
+  /** Runs the stop command recorded with the grant (or, for older state, the door's). */
+  private async runStop(g: WatchedGrant): Promise<void> {
     const door = this.door(g.door);
-    if (door?.run?.stop) await this.runDoorCommand(door, 'stop', g.address);
+    const template = g.stop === undefined && door ? commandFor(door.run, 'stop', g.family) : undefined;
+    const command = g.stop ?? (template && expandCommand(template, g.address));
+    if (command) await this.runCommand(g.door, 'stop', g.address, command);
   }
 
   private async runDoorCommand(door: Door, which: 'start' | 'stop', address: string): Promise<void> {
-    const template = door.run?.[which];
-    if (!template) return;
-    const command = expandCommand(template, address);
+    const template = commandFor(door.run, which, address.includes(':') ? 6 : 4);
+    if (template) await this.runCommand(door.name, which, address, expandCommand(template, address));
+  }
+
+  private async runCommand(door: string, which: 'start' | 'stop', address: string, command: string): Promise<void> {
     const r = await runShell(command);
     this.deps.logger.log(r.code === 0 ? 'info' : 'warn', `run-${which}`, {
-      door: door.name,
+      door,
       address,
       command,
       exit: r.timedOut ? 'timeout' : r.code,

@@ -31,5 +31,12 @@ export class StateFile {
 
 function isGrant(g: unknown): g is WatchedGrant {
   const x = g as WatchedGrant;
-  return !!x && typeof x.door === 'string' && typeof x.address === 'string' && typeof x.until === 'number' && (x.family === 4 || x.family === 6);
+  return (
+    !!x &&
+    typeof x.door === 'string' &&
+    typeof x.address === 'string' &&
+    typeof x.until === 'number' &&
+    (x.family === 4 || x.family === 6) &&
+    (x.stop === undefined || typeof x.stop === 'string')
+  );
 }

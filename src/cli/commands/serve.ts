@@ -1,11 +1,17 @@
-import { Daemon } from '../../daemon/daemon.js';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadKnockdConf } from '../../config/knockd-plan.js';
+import { loadConfigFile } from '../../config/load-config.js';
+import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
 import { createLogger, type LogFormat } from '../../daemon/logger.js';
 import { StateFile } from '../../daemon/state-file.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../sources/nflog.js';
 
 export interface ServeOptions {
-  config: string;
+  /** sesame.yaml; exactly one of `config` and `knockdConf`. */
+  config?: string;
+  /** A knockd.conf, read as knockd reads it. */
+  knockdConf?: string;
   logFormat: LogFormat;
   stateDir: string;
   flush: boolean;
@@ -14,14 +20,25 @@ export interface ServeOptions {
 
 /** `sesame serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const logger = createLogger(opts.logFormat, undefined, opts.debug);
-  const daemon = new Daemon(opts.config, {
+  const { load, logFile, pidFile, notes } = configLoader(opts);
+  const write = logFile
+    ? (line: string) => {
+        process.stdout.write(line);
+        try {
+          appendFileSync(logFile, line);
+        } catch {}
+      }
+    : undefined;
+  const logger = createLogger(opts.logFormat, write, opts.debug);
+  for (const note of notes) logger.log('warn', 'knockd-conf', { note });
+  const daemon = new Daemon(load, {
     firewall: new Nftables(),
     openPackets: openNflog,
     state: new StateFile(opts.stateDir),
     logger,
   });
   await daemon.start();
+  if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = () => {
@@ -36,4 +53,27 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => void daemon.reload());
   });
+  if (pidFile) rmSync(pidFile, { force: true });
+}
+
+/**
+ * The loader the daemon calls at start and on SIGHUP. For a knockd.conf, its [options]
+ * LogFile (log lines are also appended there) and PidFile are honoured; UseSyslog is
+ * covered by the log on stdout, which systemd hands to the journal and syslog.
+ */
+function configLoader(opts: ServeOptions): { load: ConfigLoader; logFile?: string; pidFile?: string; notes: readonly string[] } {
+  if (opts.knockdConf) {
+    const file = opts.knockdConf;
+    const first = loadKnockdConf(file);
+    let initial: typeof first | undefined = first;
+    const load: ConfigLoader = () => {
+      // the first load was done here to read [options]; later ones (SIGHUP) read the file again
+      const r = initial ?? loadKnockdConf(file);
+      initial = undefined;
+      return r.plan;
+    };
+    return { load, logFile: first.options.logFile, pidFile: first.options.pidFile, notes: first.notes };
+  }
+  const file = opts.config!;
+  return { load: () => loadConfigFile(file), notes: [] };
 }

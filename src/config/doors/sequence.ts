@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { oneTimeDoor } from '../one-time-file.js';
 import { DEFAULT_FLAGS, sequenceDoorSchema } from '../schema.js';
 import type { DoorKind } from './kind.js';
 
@@ -8,6 +9,11 @@ export const sequenceKind: DoorKind = {
   schema: sequenceDoorSchema,
   build(name, d: z.infer<typeof sequenceDoorSchema>, defaults) {
     const flags = d.flags ?? DEFAULT_FLAGS;
+    if (!Array.isArray(d.knock)) {
+      // `knock: {one_time: FILE}`: the file's active line, swapped by the daemon after each use
+      const base = { name, open: d.open ?? [], forMs: d.for, reply: d.reply, interface: d.interface ?? defaults.interface, run: d.run };
+      return oneTimeDoor({ ...base, file: d.knock.one_time.file, flags, withinMs: d.within }, d.knock.one_time.active);
+    }
     return {
       kind: 'sequence',
       name,

@@ -1,6 +1,7 @@
 import type { Door, Plan } from '../../core/door.js';
 import { grantSet, sweepSet, TABLE } from '../nft-names.js';
 import type { NftFragment } from './fragment.js';
+import { compileOneTimeDoor } from './one-time.js';
 import { compileSequenceDoor } from './sequence.js';
 import { byProto, chainDecl, FAMILIES, fmtPort, iif, indent, portSet, saddr, setDecl, verdict } from './syntax.js';
 
@@ -68,6 +69,8 @@ function doorFragment(door: Door, plan: Plan): Partial<NftFragment> {
   switch (door.kind) {
     case 'sequence':
       return compileSequenceDoor(door, plan);
+    case 'one-time':
+      return compileOneTimeDoor(door, plan);
   }
 }
 

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_FLAGS, type Door, type Plan, type RunCommands } from '../core/door.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
+import { type KnockdConf, type KnockdDoor, type KnockdOptions, parseKnockdConf } from './knockd-conf.js';
+import { OneTimeFileError, oneTimeDoor, readOneTimeFile } from './one-time-file.js';
+import { configSchema } from './schema.js';
+
+/** A knockd.conf turned into sesame's plan, plus what sesame does differently, for the log. */
+export interface KnockdPlan {
+  readonly plan: Plan;
+  readonly options: KnockdOptions;
+  readonly notes: readonly string[];
+}
+
+/** Reads and translates a knockd.conf. Throws ConfigError (file:line) and changes nothing. */
+export function loadKnockdConf(file: string): KnockdPlan {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(cause);
+    throw new ConfigError([{ file, line: 0, column: 0, field: '', message: reason }]);
+  }
+  return knockdPlan(parseKnockdConf(text, file));
+}
+
+/**
+ * knockd doors run their commands: each becomes a door with no kernel-native ports whose
+ * grant lives `Cmd_Timeout` seconds, so `Start_Command` runs when the knock completes and
+ * `Stop_Command` when the kernel ends the grant (also across restarts: see daemon.ts).
+ * Reads one-time sequence files (their active line is the kernel's sequence).
+ */
+export function knockdPlan(conf: KnockdConf): KnockdPlan {
+  const defaults = configSchema.parse({ doors: {} });
+  const problems: ConfigProblem[] = [];
+  const notes: string[] = [];
+  const names = new Set<string>();
+  const doors: Door[] = [];
+  for (const k of conf.doors) {
+    const name = doorName(k.name, names);
+    if (name !== k.name) notes.push(`door [${k.name}] is called "${name}" in sesame (nftables set names allow letters, digits, _ and -)`);
+    if (k.target) {
+      notes.push(
+        `door [${k.name}]: Target ${k.target} is not matched; sesame counts knocks to any address of this host (its rules run on the input hook, so knocks routed to other hosts are not seen)`,
+      );
+    }
+    const base = {
+      name,
+      open: [],
+      // a grant's lifetime is the time between start and stop; 0 s (stop right away) becomes 1 s
+      forMs: Math.max(1, k.cmdTimeout) * 1000,
+      reply: 'drop' as const,
+      interface: conf.options.interface,
+      run: runCommands(k),
+    };
+    const flags = k.tcpFlags ?? DEFAULT_FLAGS;
+    const withinMs = k.seqTimeout * 1000;
+    if (k.oneTimeSequences) {
+      try {
+        const file = readOneTimeFile(k.oneTimeSequences);
+        for (const s of file.skipped) notes.push(`${k.oneTimeSequences}:${s.line}: skipped (${s.message}), as knockd does`);
+        if (!file.active) notes.push(`door [${k.name}]: every sequence in ${k.oneTimeSequences} is used; the door is disabled`);
+        doors.push(oneTimeDoor({ ...base, file: k.oneTimeSequences, flags, withinMs }, file.active));
+      } catch (err) {
+        if (!(err instanceof OneTimeFileError)) throw err;
+        const line = k.lines.ONE_TIME_SEQUENCES ?? k.line;
+        problems.push({ file: conf.file, line, column: 1, field: `[${k.name}] One_Time_Sequences`, message: err.message });
+      }
+      continue;
+    }
+    doors.push({ ...base, kind: 'sequence', knock: { ports: k.sequence ?? [], flags, withinMs } });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const plan: Plan = Object.freeze({
+    doors,
+    nflogGroup: defaults.nflog_group,
+    setSize: defaults.set_size,
+    scanGuard: defaults.scan_guard === false ? null : defaults.scan_guard,
+    source: conf.file,
+  });
+  return { plan, options: conf.options, notes };
+}
+
+/** knockd's commands; `_6` ones only when given (absent: the v4 command runs for v6 too). */
+export function runCommands(k: KnockdDoor): RunCommands | undefined {
+  const run: { -readonly [K in keyof RunCommands]: RunCommands[K] } = {};
+  if (k.startCommand) run.start = k.startCommand;
+  if (k.stopCommand) run.stop = k.stopCommand;
+  if (k.startCommand6 !== undefined) run.start6 = k.startCommand6;
+  if (k.stopCommand6 !== undefined) run.stop6 = k.stopCommand6;
+  return Object.keys(run).length > 0 ? run : undefined;
+}
+
+/** A knockd section name as a sesame door name: letters, digits, _ and -, at most 24, unique. */
+export function doorName(section: string, taken: Set<string>): string {
+  let base = section.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z]+/, '');
+  if (base === '') base = 'door';
+  base = base.slice(0, 24);
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base.slice(0, 24 - String(i).length - 1)}_${i}`;
+  taken.add(name);
+  return name;
+}
