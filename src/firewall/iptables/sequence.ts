@@ -1,0 +1,94 @@
+import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/door.js';
+import { byProto } from '../nft/syntax.js';
+import { grantSet, logPrefix, stageSet, startSet } from '../nft-names.js';
+import type { IptablesFragment } from './fragment.js';
+import {
+  type Chain,
+  chainBase,
+  iif,
+  nflog,
+  portMatches,
+  recentRemove,
+  recentSeen,
+  recentSet,
+  wholeSeconds,
+} from './syntax.js';
+
+/**
+ * Port-sequence doors with the `recent` module, the same state machine as the nft compiler
+ * (nft/sequence.ts): one list per stage, a start list for `within`, rules from the last stage
+ * down. Actions with several steps live in small chains entered with `-g` (goto), so when they
+ * end, evaluation goes back to the chain that jumped into the door's chain, like nft's `return`.
+ */
+export function sequenceIptables(door: SequenceDoor, index: number, f: Family, plan: Plan): IptablesFragment {
+  const base = chainBase(door, index);
+  const forS = wholeSeconds(door.name, 'for', door.forMs);
+  const grant = grantSet(door.name, f);
+  const chains: Chain[] = [];
+  const rules: string[] = [];
+
+  const machines = [['k', door.knock] as const, ...(door.close ? [['c', door.close] as const] : [])];
+  for (const [m, seq] of machines) {
+    const complete =
+      m === 'k'
+        ? [recentSet(grant), nflog(plan.nflogGroup, logPrefix('open', door.name))]
+        : [recentRemove(grant), nflog(plan.nflogGroup, logPrefix('close', door.name))];
+    rules.push(...machineRules(door.name, base, m, seq, f, complete, chains));
+  }
+  const knockPorts = [...door.knock.ports, ...(door.close?.ports ?? [])];
+  chains.unshift({ name: base, rules });
+  return {
+    chains,
+    knocks: byProto(knockPorts).flatMap(([proto, ports]) => portMatches(proto, ports).map((m) => `${iif(door)}${m} -j ${base}`)),
+    input: [],
+    knockPorts,
+    grant: { set: grant, seconds: forS },
+    progress: machines.flatMap(([m, seq]) =>
+      seq.ports.length < 2 ? [] : [...stages(door.name, m, seq, f), startSet(door.name, m, f)],
+    ),
+  };
+}
+
+const stages = (door: string, m: 'k' | 'c', seq: Sequence, f: Family) =>
+  [...Array(seq.ports.length - 1).keys()].map((i) => stageSet(door, m, i + 1, f));
+
+/** One knock state machine; `complete` are the rules run when the sequence is done. */
+function machineRules(
+  door: string,
+  base: string,
+  m: 'k' | 'c',
+  seq: Sequence,
+  f: Family,
+  complete: readonly string[],
+  chains: Chain[],
+): string[] {
+  const n = seq.ports.length;
+  const hit = (p: PortSpec) => portMatches(p.proto, [p.port], seq.flags)[0];
+  const done = `${base}-${m}done`;
+  if (n === 1) {
+    chains.push({ name: done, rules: complete });
+    return [`${hit(seq.ports[0])} -g ${done}`];
+  }
+
+  const w = wholeSeconds(door, 'within', seq.withinMs);
+  const start = startSet(door, m, f);
+  const stage = (i: number) => stageSet(door, m, i, f);
+  const all = stages(door, m, seq, f);
+  chains.push({ name: done, rules: [recentRemove(stage(n - 1)), recentRemove(start), ...complete] });
+  const rules: string[] = [];
+  for (let i = n - 1; i >= 1; i--) {
+    const target = i + 1 === n ? done : `${base}-${m}adv${i}`;
+    if (target !== done) chains.push({ name: target, rules: [recentRemove(stage(i)), recentSet(stage(i + 1))] });
+    rules.push(`${hit(seq.ports[i])} ${recentSeen(stage(i), w)} ${recentSeen(start, w)} -g ${target}`);
+    rules.push(`${hit(seq.ports[i - 1])} ${recentSeen(stage(i), w)} -j RETURN`);
+  }
+  const reset = `${base}-${m}reset`;
+  const first = `${base}-${m}first`;
+  chains.push({ name: reset, rules: [...all, start].map(recentRemove) });
+  chains.push({ name: first, rules: [`${recentSet(stage(1))} ${recentSet(start)}`] });
+  for (const [proto, ports] of byProto(seq.ports)) {
+    for (const match of portMatches(proto, ports, seq.flags)) rules.push(`${match} -j ${reset}`);
+  }
+  rules.push(`${hit(seq.ports[0])} -g ${first}`);
+  return rules;
+}

@@ -1,0 +1,80 @@
+import type { Door, Family, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
+import { humanDuration } from '../../core/duration.js';
+
+/** Small pure helpers that spell iptables-restore syntax; shared by the door compilers in this folder. */
+
+/** A door the iptables backend can't express (e.g. a time that isn't whole seconds). */
+export class IptablesCompileError extends Error {
+  override readonly name = 'IptablesCompileError';
+  constructor(
+    readonly door: string,
+    message: string,
+  ) {
+    super(`door "${door}": ${message}`);
+  }
+}
+
+/** One user chain: its name and its rules (each without the `-A NAME` head). */
+export interface Chain {
+  readonly name: string;
+  readonly rules: readonly string[];
+}
+
+/** A `recent` list: sesame's kernel object name (same as the nft set) under a `sesame_` prefix. */
+export const recentName = (setName: string) => `sesame_${setName}`;
+
+/**
+ * `recent` counts whole seconds (`--seconds`), so a time that isn't one can't be compiled.
+ * Rounding would silently change a door's meaning.
+ */
+export function wholeSeconds(door: string, what: string, ms: number): number {
+  if (ms % 1000 !== 0 || ms < 1000) {
+    throw new IptablesCompileError(
+      door,
+      `${what} ${humanDuration(ms)} is not a whole number of seconds; the iptables \`recent\` module counts whole seconds`,
+    );
+  }
+  return ms / 1000;
+}
+
+export const recentSet = (set: string) => `-m recent --name ${recentName(set)} --set`;
+export const recentRemove = (set: string) => `-m recent --name ${recentName(set)} --remove`;
+/** Matches while the address's newest stamp in `set` is younger than `seconds`. */
+export const recentSeen = (set: string, seconds: number, negate = false) =>
+  `-m recent --name ${recentName(set)} ${negate ? '! ' : ''}--rcheck --seconds ${seconds}`;
+
+export const iif = (door: Door) => (door.interface ? `-i ${door.interface} ` : '');
+export const ctNew = '-m conntrack --ctstate NEW';
+
+/** `-p tcp --dport 22` or `-p tcp -m multiport --dports 22,80`; multiport takes 15 ports a rule. */
+export function portMatches(proto: Proto, ports: readonly number[], flags?: TcpFlagMatch): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < ports.length; i += 15) {
+    const chunk = ports.slice(i, i + 15);
+    const dport = chunk.length === 1 ? `--dport ${chunk[0]}` : `-m multiport --dports ${chunk.join(',')}`;
+    out.push(`-p ${proto} ${dport}${proto === 'tcp' && flags ? ` ${tcpFlags(flags)}` : ''}`);
+  }
+  return out;
+}
+
+/** knockd's tcpflags: listed flags set, negated flags clear, others ignored. */
+export function tcpFlags(flags: TcpFlagMatch): string {
+  const up = (xs: readonly string[]) => xs.map((x) => x.toUpperCase()).join(',');
+  return `--tcp-flags ${up([...flags.set, ...flags.clear])} ${flags.set.length ? up(flags.set) : 'NONE'}`;
+}
+
+export function verdict(reply: Reply, proto: Proto, f: Family): string {
+  if (reply === 'drop') return '-j DROP';
+  if (proto === 'tcp') return '-j REJECT --reject-with tcp-reset';
+  return `-j REJECT --reject-with ${f === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable'}`;
+}
+
+export const nflog = (group: number, prefix: string) => `-j NFLOG --nflog-group ${group} --nflog-prefix "${prefix}"`;
+
+/**
+ * iptables chain names are at most 28 characters: `S-<door><suffix>` when the door's name
+ * fits, else `S<index><suffix>` (a comment in the output names the door).
+ */
+export function chainBase(door: Door, index: number): string {
+  return door.name.length <= 18 ? `S-${door.name}` : `S${index}`;
+}
