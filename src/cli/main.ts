@@ -5,6 +5,7 @@ import { FirewallError } from '../firewall/exec.js';
 import { NflogBindError } from '../sources/nflog.js';
 import { CliError } from './cli-error.js';
 import { check } from './commands/check.js';
+import { COMPILE_FORMATS, compile } from './commands/compile.js';
 import { demo } from './commands/demo.js';
 import { importCommand } from './commands/import.js';
 import { knockCommand } from './commands/knock.js';
@@ -65,6 +66,13 @@ export function buildCli(out: (text: string) => void): Command {
     .option('-v, --verbose', 'print each knock', false)
     .option('--close', "send the door's close sequence", false)
     .action((host, targets, o) => knockCommand(host, targets, o));
+
+  program
+    .command('compile')
+    .description('print a standalone ruleset that needs no daemon (nft, or iptables `recent` rules)')
+    .requiredOption('-c, --config <file>', 'sesame.yaml')
+    .addOption(new Option('-f, --format <format>', 'ruleset for').choices(COMPILE_FORMATS).default('nft'))
+    .action((o) => out(compile(o.config, o.format)));
 
   program
     .command('demo')

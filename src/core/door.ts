@@ -73,7 +73,17 @@ export interface OneTimeDoor extends DoorBase {
   readonly withinMs: number;
 }
 
-export type Door = SequenceDoor | OneTimeDoor;
+/**
+ * Single-port knock on the service port itself: `count` SYNs to `port` arm it, and the next
+ * SYN is let through (and granted) only if it comes `windowMs[0]`..`windowMs[1]` after the
+ * first. Faster (a burst) or slower starts the count over. A plain client's SYN retries are the knock.
+ */
+export interface HitDoor extends DoorBase {
+  readonly kind: 'hits';
+  readonly hits: { readonly port: number; readonly count: number; readonly windowMs: readonly [number, number] };
+}
+
+export type Door = SequenceDoor | OneTimeDoor | HitDoor;
 
 export interface ScanGuard {
   /** New connections per second per address above which knock progress is reset. */

@@ -1,6 +1,7 @@
 import type { Family } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
 import { type Exec, execFile, FirewallError } from './exec.js';
+import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
 import { grantSet, parseGrantSet, TABLE, TABLE_REF } from './nft-names.js';
 
 /** A live grant read from the kernel. */
@@ -33,9 +34,7 @@ export class Nftables {
     const grantSets = new Set([...ruleset.matchAll(/^\s*set (\S+_open_[46]) \{/gm)].map((m) => m[1]));
     const kept = before.filter((g) => grantSets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
     const script = [
-      `table ${TABLE_REF} {}`,
-      `delete table ${TABLE_REF}`,
-      ruleset,
+      replaceTable(ruleset),
       ...kept.map((g) => elementCommand('add', g.door, g.family, g.address, g.timeoutMs, g.expiresMs)),
     ].join('\n');
     await this.run(['-f', '-'], script);
@@ -49,7 +48,7 @@ export class Nftables {
 
   /** Removes sesame's table (and with it every grant and knock state). */
   async flush(): Promise<void> {
-    await this.run(['-f', '-'], `table ${TABLE_REF} {}\ndelete table ${TABLE_REF}\n`);
+    await this.run(['-f', '-'], REMOVE_TABLE);
   }
 
   async exists(): Promise<boolean> {

@@ -2,6 +2,7 @@ import type { Door, Plan } from '../../core/door.js';
 import { grantSet, sweepSet, TABLE } from '../nft-names.js';
 import type { NftFragment } from './fragment.js';
 import { compileOneTimeDoor } from './one-time.js';
+import { compileHitDoor } from './hits.js';
 import { compileSequenceDoor } from './sequence.js';
 import { byProto, chainDecl, FAMILIES, fmtPort, iif, indent, portSet, saddr, setDecl, verdict } from './syntax.js';
 
@@ -69,6 +70,8 @@ function doorFragment(door: Door, plan: Plan): Partial<NftFragment> {
   switch (door.kind) {
     case 'sequence':
       return compileSequenceDoor(door, plan);
+    case 'hits':
+      return compileHitDoor(door, plan);
     case 'one-time':
       return compileOneTimeDoor(door, plan);
   }
