@@ -65,6 +65,12 @@ export function buildCli(out: (text: string) => void): Command {
     .option('-6, --ipv6', 'use IPv6', false)
     .option('-v, --verbose', 'print each knock', false)
     .option('--close', "send the door's close sequence", false)
+    .option('--proxy', 'shared-port knock: send the secret on HOST PORT, then relay stdin/stdout through PORT (ssh ProxyCommand)')
+    .option('--then-connect', 'knock, then connect to HOST and the first target PORT and relay stdin/stdout (ssh ProxyCommand)')
+    .option('--secret-file <file>', 'file holding the shared-port secret (or the base32 key with --token)')
+    .option('--token <door>', "send a one-time HMAC token for DOOR instead of the static secret")
+    .option('--banner <prefix>', 'first bytes the redirected service sends (default for shared ports: SSH-)')
+    .option('--no-banner', 'relay whatever answers, without checking the banner')
     .action((host, targets, o) => knockCommand(host, targets, o));
 
   program

@@ -83,7 +83,27 @@ export interface HitDoor extends DoorBase {
   readonly hits: { readonly port: number; readonly count: number; readonly windowMs: readonly [number, number] };
 }
 
-export type Door = SequenceDoor | OneTimeDoor | HitDoor;
+/**
+ * Shared-port knock: the first data bytes of a connection to `port` (443) carry a secret;
+ * the knocker's next new connection to `port` goes to `redirectTo` (22) instead, so the
+ * HTTPS site on `port` stays up for everyone else (and for the knocker after).
+ */
+export interface SharedDoor extends DoorBase {
+  readonly kind: 'shared';
+  readonly shared: {
+    readonly port: number;
+    readonly redirectTo: number;
+    /** oneshot: only the next connection is redirected; window: every one for `forMs` (the seed). */
+    readonly mode: 'oneshot' | 'window';
+    /** static: the file's bytes are the secret (replayable); token: the file holds a base32 HMAC key. */
+    readonly secretKind: 'static' | 'token';
+    readonly secretFile: string;
+    /** Hex of the bytes the kernel matches at the start of the first data packet. */
+    readonly matchHex: string;
+  };
+}
+
+export type Door = SequenceDoor | OneTimeDoor | HitDoor | SharedDoor;
 
 export interface ScanGuard {
   /** New connections per second per address above which knock progress is reset. */

@@ -1,5 +1,6 @@
 import type { Door, Plan } from '../core/door.js';
 import type { Nftables } from '../firewall/nftables.js';
+import { sharedTokenSource } from '../sources/shared-token.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -24,4 +25,4 @@ export interface DoorSource {
 export type SourceFactory = (door: Door, ctx: GrantContext) => Promise<DoorSource | null>;
 
 /** Every daemon-side source. Add one: a file in sources/, one line here. */
-export const SOURCE_FACTORIES: SourceFactory[] = [];
+export const SOURCE_FACTORIES: SourceFactory[] = [sharedTokenSource];

@@ -24,6 +24,8 @@ export interface LoggedPacket {
   readonly source: string;
   readonly protocol: number;
   readonly destPort: number | null;
+  /** TCP/UDP payload bytes (as far as the copy range reached); empty for other protocols. */
+  readonly data?: Buffer;
 }
 
 function attr(type: number, value: Buffer): Buffer {
@@ -82,11 +84,19 @@ export function decodePacket(body: Buffer): LoggedPacket | null {
       source: [...payload.subarray(12, 16)].join('.'),
       protocol,
       destPort: portAt(payload, ihl, protocol),
+      data: l4Data(payload, ihl, protocol),
     };
   }
   if (version === 6 && payload.length >= 40) {
     const protocol = payload[6];
-    return { prefix, family: 6, source: formatIpv6(payload.subarray(8, 24)), protocol, destPort: portAt(payload, 40, protocol) };
+    return {
+      prefix,
+      family: 6,
+      source: formatIpv6(payload.subarray(8, 24)),
+      protocol,
+      destPort: portAt(payload, 40, protocol),
+      data: l4Data(payload, 40, protocol),
+    };
   }
   return null;
 }
@@ -94,6 +104,13 @@ export function decodePacket(body: Buffer): LoggedPacket | null {
 function portAt(packet: Buffer, l4: number, protocol: number): number | null {
   if ((protocol === 6 || protocol === 17) && packet.length >= l4 + 4) return packet.readUInt16BE(l4 + 2);
   return null;
+}
+
+/** The bytes after the TCP header (data offset) or the UDP header. IPv6 extension headers: none. */
+function l4Data(packet: Buffer, l4: number, protocol: number): Buffer {
+  if (protocol === 17) return packet.subarray(Math.min(packet.length, l4 + 8));
+  if (protocol !== 6 || packet.length < l4 + 13) return Buffer.alloc(0);
+  return packet.subarray(Math.min(packet.length, l4 + (packet[l4 + 12] >> 4) * 4));
 }
 
 /** RFC 5952 text form (lowercase, longest zero run compressed). */

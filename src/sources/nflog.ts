@@ -30,8 +30,9 @@ const NLM_F_ACK = 4;
 /**
  * Reads NFLOG group `group` over netlink. The kernel delivers one message per logged
  * packet; malformed ones are reported as 'invalid' and the socket keeps running.
+ * `copyRange` bytes of each packet are copied (headers only by default; more to read payloads).
  */
-export async function openNflog(group: number): Promise<PacketSource> {
+export async function openNflog(group: number, copyRange = 128): Promise<PacketSource> {
   const emitter = new EventEmitter() as PacketSource;
   let socket: NetlinkSocket;
   try {
@@ -55,7 +56,7 @@ export async function openNflog(group: number): Promise<PacketSource> {
     }
   };
   await request(configCommand(group, NFULNL_CFG_CMD_BIND), 'bind');
-  await request(configCopyMode(group, 128), 'copy mode');
+  await request(configCopyMode(group, copyRange), 'copy mode');
 
   socket.on('message', (msgs) => {
     for (const m of msgs) {

@@ -3,6 +3,7 @@ import type { PortSpec, Proto } from '../../core/door.js';
 import { parsePortSpec } from '../../core/port-spec.js';
 import { knock } from '../../client/knock.js';
 import { CliError } from '../cli-error.js';
+import { type ProxyCliOptions, proxyKnockCommand } from './knock-proxy.js';
 
 export interface KnockCliOptions {
   config?: string;
@@ -33,7 +34,8 @@ export function knocksFor(targets: readonly string[], opts: Pick<KnockCliOptions
   });
 }
 
-export async function knockCommand(host: string, targets: string[], opts: KnockCliOptions): Promise<void> {
+export async function knockCommand(host: string, targets: string[], opts: KnockCliOptions & ProxyCliOptions): Promise<void> {
+  if (opts.proxy || opts.thenConnect) return proxyKnockCommand(host, targets, opts);
   if (targets.length === 0) throw new CliError('E_USAGE', 'nothing to knock: give ports or a door name', 2);
   if (opts.ipv4 && opts.ipv6) throw new CliError('E_USAGE', '-4 and -6 exclude each other', 2);
   const ports = knocksFor(targets, opts);

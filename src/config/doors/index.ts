@@ -1,8 +1,9 @@
 import type { DoorKind } from './kind.js';
 import { hitsKind } from './hits.js';
 import { sequenceKind } from './sequence.js';
+import { sharedKind } from './shared.js';
 
 export type { DoorKind } from './kind.js';
 
 /** Every door kind sesame.yaml knows. Add a kind: one file in this folder, one line here. */
-export const DOOR_KINDS: readonly DoorKind[] = [sequenceKind, hitsKind];
+export const DOOR_KINDS: readonly DoorKind[] = [sequenceKind, hitsKind, sharedKind];

@@ -4,6 +4,7 @@ import type { NftFragment } from './fragment.js';
 import { compileOneTimeDoor } from './one-time.js';
 import { compileHitDoor } from './hits.js';
 import { compileSequenceDoor } from './sequence.js';
+import { compileSharedDoor } from './shared.js';
 import { byProto, chainDecl, FAMILIES, fmtPort, iif, indent, portSet, saddr, setDecl, verdict } from './syntax.js';
 
 /**
@@ -70,6 +71,8 @@ function doorFragment(door: Door, plan: Plan): Partial<NftFragment> {
   switch (door.kind) {
     case 'sequence':
       return compileSequenceDoor(door, plan);
+    case 'shared':
+      return compileSharedDoor(door, plan);
     case 'hits':
       return compileHitDoor(door, plan);
     case 'one-time':

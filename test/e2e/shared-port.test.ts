@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { base32Encode } from '../../src/core/totp.js';
+import { encodeTokenKnock } from '../../src/core/shared-secret.js';
+import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
+import { connectFrom, SESAME_BIN, startDaemon } from '../../src/lab/processes.js';
+import { type LabSshd, startSshd } from '../../src/lab/sshd.js';
+import { type HttpsSite, SITE_BODY, startHttpsSite } from './https-site.js';
+import { e2eSkip, eventually, sleep, tempDir } from './support.js';
+
+const SECRET = 'open-sesame-0123456789\n';
+const TOKEN_KEY = base32Encode(Buffer.from('0123456789abcdef0123456789abcdef'));
+
+/** A server with nginx on 443, sshd on 22 and sesame serving one shared-port door. */
+interface SharedLab {
+  readonly lab: Lab;
+  readonly dir: string;
+  readonly sshd: LabSshd;
+  readonly daemon: Awaited<ReturnType<typeof startDaemon>>;
+  readonly secret: string;
+  readonly clients: Host[];
+  destroy(): void;
+}
+
+async function sharedLab(door: string, opts: { clients?: number; extraDoors?: string } = {}): Promise<SharedLab> {
+  const lab = createLab({ clients: opts.clients ?? 2, name: 'sh' });
+  const dir = tempDir();
+  let site: HttpsSite | undefined;
+  let sshd: LabSshd | undefined;
+  const destroy = () => {
+    site?.stop();
+    sshd?.stop();
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, SECRET);
+    writeFileSync(join(dir, 'token.key'), `${TOKEN_KEY}\n`);
+    const config = join(dir, 'sesame.yaml');
+    writeFileSync(config, `doors:\n${door.replaceAll('SECRET', secret).replaceAll('TOKENKEY', join(dir, 'token.key'))}${opts.extraDoors ?? ''}`);
+    sshd = await startSshd(lab, lab.server);
+    site = await startHttpsSite(lab, lab.server, lab.clients[0]);
+    const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir, '--log-format', 'json']);
+    return { lab, dir, sshd, daemon, secret, clients: lab.clients, destroy };
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}
+
+const ONESHOT = `  ssh443:
+    shared: { port: 443, secret: SECRET, redirect_to: 22 }
+    for: 30s
+`;
+
+const serverAddress = (l: SharedLab, family: 4 | 6) => (family === 4 ? l.lab.server.v4 : l.lab.server.v6);
+
+/** `curl -k https://SERVER/` from `client`: true when the site answered. */
+async function getsSite(l: SharedLab, client: Host, family: 4 | 6 = 4): Promise<boolean> {
+  const host = family === 4 ? l.lab.server.v4 : `[${l.lab.server.v6}]`;
+  const r = await l.lab.run(client, 'curl', ['-sk', '--max-time', '3', `https://${host}/`], { timeoutMs: 6000 });
+  return r.stdout.includes(SITE_BODY);
+}
+
+/** ssh with sesame as ProxyCommand; true when the remote command ran. */
+async function sshThrough(l: SharedLab, client: Host, proxyArgs: string, family: 4 | 6 = 4): Promise<boolean> {
+  const proxy = `${process.execPath} ${SESAME_BIN} knock ${proxyArgs}`;
+  const r = await l.sshd.ssh(client, {
+    target: serverAddress(l, family),
+    options: [`ProxyCommand=${proxy}`, 'ConnectionAttempts=1'],
+    connectTimeoutS: 8,
+  });
+  if (!r.ok) process.stderr.write(`ssh through ${proxyArgs} failed: ${r.stderr}\n`);
+  return r.ok;
+}
+
+/** Sends raw bytes on one connection to 443 from `client`: `chunks` with a pause between. */
+async function sendRaw(l: SharedLab, client: Host, chunks: readonly Buffer[], family: 4 | 6 = 4): Promise<string> {
+  const script = `
+    const s = require('net').connect({ host: ${JSON.stringify(serverAddress(l, family))}, port: 443 });
+    const chunks = ${JSON.stringify(chunks.map((c) => c.toString('base64')))}.map((c) => Buffer.from(c, 'base64'));
+    s.setNoDelay(true);
+    s.on('connect', async () => {
+      for (const c of chunks) { s.write(c); await new Promise((r) => setTimeout(r, 150)); }
+      setTimeout(() => { console.log('open'); process.exit(0); }, 300);
+    });
+    s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
+  const r = await l.lab.run(client, process.execPath, ['-e', script], { timeoutMs: 5000 });
+  return r.stdout.trim();
+}
+
+async function redirectSet(l: SharedLab, door: string, family: 4 | 6 = 4): Promise<string> {
+  const r = await l.lab.run(l.lab.server, 'nft', ['list', 'set', 'inet', 'sesame', `${door}_open_${family}`]);
+  const elements = /elements = \{([^}]*)\}/.exec(r.stdout)?.[1] ?? '';
+  // `198.18.0.10 expires 29s988ms, ...`: the addresses only
+  return elements
+    .split(',')
+    .map((e) => e.trim().split(/\s+/)[0])
+    .filter(Boolean)
+    .join(',');
+}
+
+describe('shared-port door (443): a secret sends the next connection to sshd', { skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl' }) }, () => {
+  test('everyone gets the HTTPS site, and sshd is not reachable directly on 22', async () => {
+    const l = await sharedLab(ONESHOT);
+    try {
+      assert.ok(await getsSite(l, l.clients[0]));
+      assert.ok(await getsSite(l, l.clients[1], 6));
+      assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v4, 22, 1000)).result, 'timeout');
+      assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v6, 22, 1000)).result, 'timeout');
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('ssh with the secret as ProxyCommand logs in; right after, the same address gets the site again; others always do', async () => {
+    const l = await sharedLab(ONESHOT);
+    try {
+      const [alice, bob] = l.clients;
+      assert.ok(await getsSite(l, alice), 'the site before the knock');
+      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`), 'ssh logs in through 443');
+      assert.ok(await getsSite(l, alice), 'one-shot: the next connection from alice gets the site');
+      assert.ok(await getsSite(l, bob), 'bob never sent the secret');
+      assert.equal(await redirectSet(l, 'ssh443'), '', 'the redirect was used up');
+      assert.equal((await connectFrom(l.lab, alice, l.lab.server.v4, 22, 1000)).result, 'timeout', 'still no direct 22');
+      const log = await eventually(() => /"event":"open".*"door":"ssh443".*198\.18\.0\.10/.test(l.daemon.output()));
+      assert.ok(log, `the daemon logs the redirect:\n${l.daemon.output()}`);
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('a wrong secret redirects nothing, and ssh through it fails', async () => {
+    const l = await sharedLab(ONESHOT);
+    try {
+      const wrong = join(l.dir, 'wrong');
+      writeFileSync(wrong, 'open-sesame-0123456780\n');
+      assert.equal(await sendRaw(l, l.clients[0], [Buffer.from('open-sesame-0123456780')]), 'open', 'no reset for a wrong secret');
+      assert.equal(await redirectSet(l, 'ssh443'), '');
+      assert.equal(await sshThrough(l, l.clients[0], `--proxy %h 443 --secret-file ${wrong}`), false);
+      assert.ok(await getsSite(l, l.clients[0]));
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('the secret sent after other bytes of a connection redirects nothing', async () => {
+    const l = await sharedLab(ONESHOT);
+    try {
+      const answer = await sendRaw(l, l.clients[0], [Buffer.from('hello\n'), Buffer.from(SECRET.trim())]);
+      assert.equal(answer, 'open', 'the connection was not reset');
+      assert.equal(await redirectSet(l, 'ssh443'), '');
+      assert.ok(await getsSite(l, l.clients[0]));
+      // the same bytes first in a connection do knock: the test above is not passing by accident
+      assert.equal(await sendRaw(l, l.clients[0], [Buffer.from(SECRET.trim())]), 'ECONNRESET');
+      assert.equal(await redirectSet(l, 'ssh443'), '198.18.0.10');
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('mode: window sends every connection from the knocker to sshd for `for`, then none', async () => {
+    const l = await sharedLab(`  ssh443:
+    shared: { port: 443, secret: SECRET, mode: window }
+    for: 4s
+`);
+    try {
+      const [alice, bob] = l.clients;
+      assert.equal(await sendRaw(l, alice, [Buffer.from(SECRET.trim())]), 'ECONNRESET');
+      const knocked = Date.now();
+      assert.equal(await getsSite(l, alice), false, 'the seed: the site is gone for the knocker');
+      assert.equal(await getsSite(l, alice), false, 'still gone on the second connection');
+      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`), 'ssh logs in during the window');
+      assert.ok(await getsSite(l, bob), 'other addresses get the site');
+      await sleep(Math.max(0, knocked + 4500 - Date.now()));
+      assert.ok(await getsSite(l, alice), 'after `for` the knocker gets the site again');
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('IPv6: ssh through 443 logs in, then the site again; no direct 22', async () => {
+    const l = await sharedLab(ONESHOT);
+    try {
+      const [alice, bob] = l.clients;
+      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 6));
+      assert.ok(await getsSite(l, alice, 6));
+      assert.ok(await getsSite(l, bob, 6));
+      assert.equal(await sendRaw(l, alice, [Buffer.from('wrong-secret-bytes')], 6), 'open');
+      assert.equal(await redirectSet(l, 'ssh443', 6), '');
+      assert.equal((await connectFrom(l.lab, alice, l.lab.server.v6, 22, 1000)).result, 'timeout');
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('token variant: ssh logs in with a one-time token; a replayed token redirects nothing', async () => {
+    const l = await sharedLab(`  tok443:
+    shared: { port: 443, secret: TOKENKEY, secret_kind: token }
+    for: 30s
+`);
+    try {
+      const [alice, bob] = l.clients;
+      const key = join(l.dir, 'token.key');
+      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${key} --token tok443`));
+      assert.ok(await getsSite(l, alice), 'one-shot after a token too');
+
+      // a sniffed token, replayed by another address
+      const token = encodeTokenKnock(Buffer.from('0123456789abcdef0123456789abcdef'), 'tok443', Date.now());
+      assert.equal(await sendRaw(l, alice, [token]), 'ECONNRESET');
+      assert.ok(await eventually(async () => (await redirectSet(l, 'tok443')) === '198.18.0.10'), 'the fresh token opened');
+      assert.equal(await sendRaw(l, bob, [token]), 'ECONNRESET', 'the kernel resets any token knock');
+      assert.ok(await eventually(() => /token-refused.*replayed token/.test(l.daemon.output())), l.daemon.output());
+      assert.equal(await redirectSet(l, 'tok443'), '198.18.0.10', 'bob got no redirect');
+      assert.ok(await getsSite(l, bob));
+    } finally {
+      l.destroy();
+    }
+  });
+});
