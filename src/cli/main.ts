@@ -9,8 +9,10 @@ import { COMPILE_FORMATS, compile } from './commands/compile.js';
 import { demo } from './commands/demo.js';
 import { importCommand } from './commands/import.js';
 import { knockCommand } from './commands/knock.js';
+import { httpKnockCommand } from './commands/knock-http.js';
 import { serve } from './commands/serve.js';
 import { status } from './commands/status.js';
+import { tokenCommand } from './commands/token.js';
 
 /** Builds the command tree. Actions write through `out`; only runMain touches the process. */
 export function buildCli(out: (text: string) => void): Command {
@@ -57,7 +59,7 @@ export function buildCli(out: (text: string) => void): Command {
     .command('knock')
     .description('knock on HOST: `sesame knock HOST 7000 8000 9000`, `... 7000:udp`, or `sesame knock HOST DOOR -c sesame.yaml`')
     .argument('<host>')
-    .argument('<targets...>', 'ports (PORT, PORT/udp, PORT:udp) or one door name')
+    .argument('[targets...]', 'ports (PORT, PORT/udp, PORT:udp) or one door name')
     .option('-c, --config <file>', 'config that defines the door')
     .option('-d, --delay <ms>', 'wait between knocks', (v) => Number(v), 0)
     .option('-u, --udp', 'knock with UDP unless a port says otherwise', false)
@@ -71,7 +73,26 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--token <door>', "send a one-time HMAC token for DOOR instead of the static secret")
     .option('--banner <prefix>', 'first bytes the redirected service sends (default for shared ports: SSH-)')
     .option('--no-banner', 'relay whatever answers, without checking the banner')
-    .action((host, targets, o) => knockCommand(host, targets, o));
+    .option('--http <url>', 'web knock: POST a one-time token for the door named as HOST to the endpoint at URL')
+    .option('--totp', 'with --http: send the current TOTP code instead of an HMAC token', false)
+    .option('--cacert <file>', "with --http: the CA certificate that signed the endpoint's certificate")
+    .action((host, targets, o) =>
+      o.http
+        ? httpKnockCommand(o.http, host, { config: o.config, secretFile: o.secretFile, totp: o.totp, cacert: o.cacert }).then(out)
+        : knockCommand(host, targets, o),
+    );
+
+  program
+    .command('token')
+    .description('print a one-time web-knock token for DOOR, its TOTP code or otpauth:// URI, or a new secret')
+    .argument('[door]')
+    .option('-c, --config <file>', 'config that defines the door')
+    .option('--secret-file <file>', "the door's base32 key, instead of -c")
+    .option('--totp', 'print the current TOTP code instead of an HMAC token', false)
+    .option('--totp-uri', 'print the otpauth:// URI for a phone authenticator app (make a QR code of it)', false)
+    .option('--issuer <name>', 'issuer shown in the authenticator app', 'sesame')
+    .option('--new-secret', 'print a fresh random secret for a new door (base32, 160 bits)', false)
+    .action((door, o) => out(tokenCommand(door, o)));
 
   program
     .command('compile')

@@ -63,6 +63,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     doors.push(kinds[0].build(name, result.data, { interface: cfg.interface }));
   }
   problems.push(...crossDoorProblems(doors, at));
+  problems.push(...httpProblems(doors, cfg.http !== undefined, at));
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -70,6 +71,12 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     nflogGroup: cfg.nflog_group,
     setSize: cfg.set_size,
     scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
+    http: cfg.http && {
+      listen: cfg.http.listen,
+      tls: cfg.http.tls,
+      trustedProxies: cfg.http.trusted_proxies,
+      rateLimit: cfg.http.rate_limit === false ? null : { attempts: cfg.http.rate_limit.attempts, perMs: cfg.http.rate_limit.per },
+    },
     source: file,
   });
 }
@@ -101,6 +108,26 @@ function crossDoorProblems(
     if (door.open.length === 0 && !door.run?.start) {
       problems.push(at(['doors', door.name], 'a door needs `open` ports, a `run.start` command, or both'));
     }
+  }
+  return problems;
+}
+
+/** `http` doors need the top-level endpoint, and two secret paths can't be the same. */
+function httpProblems(
+  doors: readonly Door[],
+  hasEndpoint: boolean,
+  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const paths = new Map<string, string>();
+  for (const door of doors) {
+    if (door.kind !== 'http') continue;
+    if (!hasEndpoint) {
+      problems.push(at(['doors', door.name, 'http'], 'an http door needs the top-level `http:` endpoint, e.g. `http: {listen: 0.0.0.0:8443}`'));
+    }
+    const path = door.http.path;
+    if (path && paths.has(path)) problems.push(at(['doors', door.name, 'http', 'path'], `door "${paths.get(path)}" already uses this path`));
+    if (path) paths.set(path, door.name);
   }
   return problems;
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_FLAGS, type PortSpec, type Proto } from '../core/door.js';
 import { parseDuration } from '../core/duration.js';
@@ -10,7 +11,8 @@ import { readOneTimeFile } from './one-time-file.js';
  * places each one at its line and column.
  */
 
-function parsed<T>(parse: (v: unknown) => T | string) {
+/** A field checked by `parse`, which returns the value or a message. */
+export function parsed<T>(parse: (v: unknown) => T | string) {
   return z.unknown().transform((value, ctx): T => {
     const result = parse(value);
     if (typeof result === 'string') {
@@ -87,6 +89,40 @@ export const sequenceDoorSchema = z.strictObject({
   run: run.optional(),
 });
 
+/** `host:port`, `[v6]:port` or a bare port (all addresses). */
+export function parseListen(v: unknown): { host: string; port: number } | string {
+  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]:|([^:\s]+):)?(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535) return `expected an address and port like 0.0.0.0:8443, [::]:8443 or 8443, got ${JSON.stringify(v)}`;
+  const host = m[1] ?? m[2] ?? '::';
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return `${m[1]} is not an IPv6 address`;
+  return { host, port };
+}
+
+const proxy = parsed((v) => {
+  const [addr, bits, extra] = typeof v === 'string' ? v.split('/') : [];
+  const family = addr ? isIP(addr) : 0;
+  const max = family === 6 ? 128 : 32;
+  if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+    return `expected an address or CIDR like 10.0.0.0/8 or fd00::/64, got ${JSON.stringify(v)}`;
+  }
+  return v as string;
+});
+
+/** The built-in HTTP(S) knock endpoint (top-level `http:`), used by `http` doors. */
+export const httpEndpointSchema = z.strictObject({
+  listen: parsed(parseListen),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  trusted_proxies: z.array(proxy).default([]),
+  rate_limit: z
+    .union([
+      z.literal(false),
+      z.strictObject({ attempts: z.number().int().min(1).default(10), per: duration('per').default(60_000) }),
+    ])
+    .default({ attempts: 10, per: 60_000 }),
+});
+
 export const configSchema = z.strictObject({
   interface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0').optional(),
   log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
@@ -98,6 +134,7 @@ export const configSchema = z.strictObject({
       z.strictObject({ rate: z.number().int().min(1).default(20), burst: z.number().int().min(1).default(40) }),
     ])
     .default({ rate: 20, burst: 40 }),
+  http: httpEndpointSchema.optional(),
   // Each door is validated by the schema of its kind (see door-kinds.ts).
   doors: z.record(
     z.string().regex(doorName, 'door names are 1-24 letters, digits, _ or -, starting with a letter'),

@@ -58,6 +58,40 @@ export interface SequenceDoor extends DoorBase {
 }
 
 /**
+ * fail2ban-style web knock: a line in a log file (e.g. nginx's access log) that matches
+ * `failregex` grants the address in its `<HOST>` once it hit `maxRetry` times within `findTimeMs`.
+ */
+export interface LogDoor extends DoorBase {
+  readonly kind: 'log';
+  readonly log: LogWatch;
+}
+
+export interface LogWatch {
+  readonly file: string;
+  /** fail2ban failregex sources, `<HOST>` not yet expanded (see sources/logwatch/failregex.ts). */
+  readonly failregex: readonly string[];
+  readonly ignoreregex: readonly string[];
+  readonly maxRetry: number;
+  readonly findTimeMs: number;
+}
+
+/** One-time tokens the built-in HTTP endpoint accepts for a door. */
+export type TokenKind = 'totp' | 'hmac';
+
+/** Knock over the daemon's HTTP(S) endpoint (top-level `http:`). */
+export interface HttpDoor extends DoorBase {
+  readonly kind: 'http';
+  readonly http: {
+    /** Accepted tokens; empty means plain secret-path mode (replayable). */
+    readonly tokens: readonly TokenKind[];
+    /** File holding the base32 shared secret (token doors). */
+    readonly secretFile?: string;
+    /** `GET <path>` opens (secret-path mode only). */
+    readonly path?: string;
+  };
+}
+
+/**
  * knockd's one_time_sequences: the kernel matches the file's first unused line; after each
  * use the daemon marks that line with `#` and loads the next one (see config/one-time-file.ts).
  */
@@ -103,7 +137,17 @@ export interface SharedDoor extends DoorBase {
   };
 }
 
-export type Door = SequenceDoor | OneTimeDoor | HitDoor | SharedDoor;
+export type Door = SequenceDoor | LogDoor | HttpDoor | OneTimeDoor | HitDoor | SharedDoor;
+
+/** The daemon's HTTP(S) knock endpoint, shared by every `http` door. */
+export interface HttpEndpoint {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** Peers (address or CIDR) whose X-Forwarded-For / Forwarded header names the client. */
+  readonly trustedProxies: readonly string[];
+  /** Knock attempts per client address; null turns the limit off. */
+  readonly rateLimit: { readonly attempts: number; readonly perMs: number } | null;
+}
 
 export interface ScanGuard {
   /** New connections per second per address above which knock progress is reset. */
@@ -118,6 +162,8 @@ export interface Plan {
   /** Bound on every dynamic set, so a spoofed-source flood can't exhaust kernel memory. */
   readonly setSize: number;
   readonly scanGuard: ScanGuard | null;
+  /** The built-in HTTP knock endpoint, when configured. */
+  readonly http?: HttpEndpoint;
   /** Where the config came from, for messages. */
   readonly source: string;
 }

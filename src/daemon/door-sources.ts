@@ -1,5 +1,7 @@
 import type { Door, Plan } from '../core/door.js';
 import type { Nftables } from '../firewall/nftables.js';
+import { httpKnockSource } from '../sources/http/source.js';
+import { logWatchSource } from '../sources/logwatch/source.js';
 import { sharedTokenSource } from '../sources/shared-token.js';
 import type { Logger } from './logger.js';
 
@@ -25,4 +27,4 @@ export interface DoorSource {
 export type SourceFactory = (door: Door, ctx: GrantContext) => Promise<DoorSource | null>;
 
 /** Every daemon-side source. Add one: a file in sources/, one line here. */
-export const SOURCE_FACTORIES: SourceFactory[] = [sharedTokenSource];
+export const SOURCE_FACTORIES: SourceFactory[] = [sharedTokenSource, logWatchSource, httpKnockSource];

@@ -71,12 +71,16 @@ function doorFragment(door: Door, plan: Plan): Partial<NftFragment> {
   switch (door.kind) {
     case 'sequence':
       return compileSequenceDoor(door, plan);
-    case 'shared':
-      return compileSharedDoor(door, plan);
-    case 'hits':
-      return compileHitDoor(door, plan);
     case 'one-time':
       return compileOneTimeDoor(door, plan);
+    case 'hits':
+      return compileHitDoor(door, plan);
+    case 'shared':
+      return compileSharedDoor(door, plan);
+    case 'log':
+    case 'http':
+      // daemon-side doors: only the grant set and protection rules, which every door gets
+      return {};
   }
 }
 

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { TokenKind } from '../../core/door.js';
+import { duration, interfaceSchema, portList, replySchema, runSchema } from '../schema.js';
+import { readSecretFile, SecretFileError } from '../secret-file.js';
+import type { DoorKind } from './kind.js';
+
+/** Paths the endpoint serves itself; a secret path can't shadow them. */
+const RESERVED = /^\/(?:knock(?:\/.*)?|favicon\.ico|robots\.txt)?$/;
+const MIN_PATH_CHARS = 8;
+
+const httpKnock = z
+  .strictObject({
+    token: z
+      .union([z.enum(['totp', 'hmac', 'none']), z.array(z.enum(['totp', 'hmac'])).min(1)])
+      .default('totp')
+      .transform((t): TokenKind[] => (t === 'none' ? [] : Array.isArray(t) ? [...new Set(t)] : [t])),
+    secret: z.string().min(1).optional(),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%\/-]+$/, 'expected a URL path like /k/4f9c2e1a')
+      .refine((p) => !RESERVED.test(p), 'this path is the endpoint\'s own (/, /knock, /knock/DOOR); pick another')
+      .refine((p) => p.length > MIN_PATH_CHARS, `a secret path needs more than ${MIN_PATH_CHARS} characters; it is the only secret`)
+      .optional(),
+  })
+  .superRefine((h, ctx) => {
+    if (h.token.length === 0) {
+      if (!h.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'token: none needs `path`, the secret URL path that opens' });
+      if (h.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'token: none uses no secret file; use token: totp or hmac' });
+      return;
+    }
+    if (h.path) ctx.addIssue({ code: 'custom', path: ['path'], message: '`path` is for token: none; token doors knock with POST /knock/DOOR' });
+    if (!h.secret) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a token door needs `secret`, a file with a base32 key (`sesame token --new-secret`)' });
+      return;
+    }
+    try {
+      readSecretFile(h.secret);
+    } catch (err) {
+      if (!(err instanceof SecretFileError)) throw err;
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: err.message });
+    }
+  });
+
+export const httpDoorSchema = z
+  .strictObject({
+    http: httpKnock,
+    open: portList.optional(),
+    for: duration('for').default(120_000),
+    reply: replySchema,
+    interface: interfaceSchema.optional(),
+    run: runSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (!d.open && !d.run?.start) ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
+  });
+
+/** Web knock on the daemon's HTTP(S) endpoint: `http: {token: totp, secret: /etc/sesame/ssh.key}`. */
+export const httpKind: DoorKind = {
+  key: 'http',
+  schema: httpDoorSchema,
+  build(name, d: z.infer<typeof httpDoorSchema>, defaults) {
+    return {
+      kind: 'http',
+      name,
+      http: { tokens: d.http.token, secretFile: d.http.secret, path: d.http.path },
+      open: d.open ?? [],
+      forMs: d.for,
+      reply: d.reply,
+      interface: d.interface ?? defaults.interface,
+      run: d.run,
+    };
+  },
+};

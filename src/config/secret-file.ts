@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { base32Decode } from '../core/totp.js';
+
+/** Fewer bits than this can be brute-forced offline from one sniffed HMAC token (RFC 4226 asks for 128). */
+export const MIN_SECRET_BYTES = 16;
+
+/** A secret file that can't be used; the message says what to do. */
+export class SecretFileError extends Error {
+  override readonly name = 'SecretFileError';
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}: ${message}`, options);
+  }
+}
+
+/** Parses secret file text: one base32 key (what `sesame token --new-secret` writes). */
+export function parseSecret(text: string): Buffer | string {
+  const key = base32Decode(text.trim());
+  if (!key || key.length === 0) return 'expected one base32 key (A-Z, 2-7); make one with `sesame token --new-secret`';
+  if (key.length < MIN_SECRET_BYTES) {
+    return `key has ${key.length * 8} bits, at least ${MIN_SECRET_BYTES * 8} are needed; make one with \`sesame token --new-secret\``;
+  }
+  return key;
+}
+
+/** Reads a door's shared secret. Throws SecretFileError. */
+export function readSecretFile(file: string): Buffer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new SecretFileError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? cause})`, { cause });
+  }
+  const key = parseSecret(text);
+  if (typeof key === 'string') throw new SecretFileError(file, key);
+  return key;
+}

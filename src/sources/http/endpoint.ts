@@ -1,0 +1,212 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { HttpEndpoint } from '../../core/door.js';
+import { clientAddress, trustedProxies } from './client-address.js';
+import { parseKnock, type ReplyFormat, replyFormat } from './knock-request.js';
+import { PAGE_STYLE_HASH, renderPage } from './page.js';
+import { RateLimiter } from './rate-limit.js';
+import type { Refusal, TokenVerifier } from './verifier.js';
+
+/** What opening a door gave: shown to the client. */
+export interface Opened {
+  readonly door: string;
+  readonly address: string;
+  readonly until: number;
+  readonly ports: readonly string[];
+}
+
+export interface EndpointOptions {
+  readonly endpoint: HttpEndpoint;
+  readonly verifier: TokenVerifier;
+  /** Plain secret-path doors (`token: none`). */
+  readonly pathDoors: readonly { readonly name: string; readonly path: string }[];
+  /** True when every token door takes TOTP (the page then asks for digits). */
+  readonly numericCodes: boolean;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly open: (door: string, address: string) => Promise<Opened>;
+  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
+  /** Called after a token was used, to persist the replay cache. */
+  readonly onTokenUsed?: () => void;
+  readonly now?: () => number;
+  /** Every refusal is answered no sooner than this after the request arrived. */
+  readonly refusalFloorMs?: number;
+}
+
+const MAX_BODY = 4096;
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': `default-src 'none'; style-src '${PAGE_STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+};
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * The built-in knock endpoint (node:http or node:https, no framework):
+ * - `GET /` the knock page; `POST /knock` (form: door, code) or `POST /knock/DOOR` (form or
+ *   JSON `code`/`token`, or the token as the body) checks a one-time token and opens;
+ * - `GET /<secret path>` opens a `token: none` door (replayable, for fail2ban-style setups);
+ * - every refusal (wrong door, wrong code, replayed code, wrong path) gets the same answer
+ *   after the same delay; knock attempts are rate-limited per client address.
+ */
+export class KnockEndpoint {
+  private readonly server: Server;
+  private readonly trusted;
+  private readonly limiter: RateLimiter | null;
+  private readonly paths: { name: string; hash: Buffer }[];
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EndpointOptions) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch((err) => {
+        opts.log('error', 'http-failed', { reason: String(err?.message ?? err) });
+        if (!res.headersSent) this.send(res, 500, 'text', 'server error\n');
+        else res.destroy();
+      });
+    };
+    const serverOpts = { maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000 };
+    this.server = opts.tls
+      ? createHttpsServer({ ...serverOpts, cert: opts.tls.cert, key: opts.tls.key }, handler)
+      : createHttpServer(serverOpts, handler);
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.trusted = trustedProxies(opts.endpoint.trustedProxies);
+    const rl = opts.endpoint.rateLimit;
+    this.limiter = rl ? new RateLimiter(rl.attempts, rl.perMs) : null;
+    this.paths = opts.pathDoors.map((d) => ({ name: d.name, hash: digest(d.path) }));
+    this.now = opts.now ?? Date.now;
+  }
+
+  listen(): Promise<AddressInfo> {
+    const { host, port } = this.opts.endpoint.listen;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port, ipv6Only: false }, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://endpoint').pathname;
+    const format = replyFormat(req.headers.accept);
+    const isGet = method === 'GET' || method === 'HEAD';
+
+    if (isGet && path === '/') return this.page(res, 200);
+    if (isGet && path === '/robots.txt') return this.send(res, 200, 'text', 'User-agent: *\nDisallow: /\n');
+    if (isGet && path === '/favicon.ico') return this.send(res, 404, 'text', 'not found\n');
+    const isKnock = method === 'POST' && /^\/knock(\/|$)/.test(path);
+    if (!isKnock && !isGet) return this.send(res, 405, 'text', 'method not allowed\n', { allow: 'GET, HEAD, POST' });
+
+    const address = clientAddress(req.socket.remoteAddress ?? '', req.headers, this.trusted);
+    if (address === null) {
+      this.opts.log('warn', 'http-bad-forwarded', { peer: req.socket.remoteAddress, path });
+      return this.send(res, 400, 'text', "the proxy's Forwarded/X-Forwarded-For header names no address\n");
+    }
+    if (this.limiter && !this.limiter.take(address, this.now())) {
+      const wait = this.limiter.retryAfterS(address, this.now());
+      this.opts.log('info', 'http-rate-limited', { address, path });
+      const text = `too many attempts from ${address}; try again in ${wait} s`;
+      if (format === 'html') return this.page(res, 429, { ok: false, text });
+      return this.send(res, 429, format, format === 'json' ? { error: 'rate-limited', retryAfter: wait } : `${text}\n`, {
+        'retry-after': String(wait),
+      });
+    }
+
+    if (isKnock) {
+      const body = await readBody(req);
+      if (body === null) return this.send(res, 413, 'text', 'request too large\n', { connection: 'close' });
+      const knock = parseKnock(path, req.headers['content-type'], body);
+      if (!knock) return this.refuse(res, arrived, format, address, { why: 'malformed', door: undefined });
+      const verdict = this.opts.verifier.verify(knock.door, knock.token, this.now());
+      if (!verdict.ok) return this.refuse(res, arrived, format, address, { why: verdict.why, door: knock.door });
+      this.opts.onTokenUsed?.();
+      return this.opened(res, format, await this.opts.open(knock.door, address));
+    }
+
+    const door = this.secretPathDoor(path);
+    if (!door) return this.refuse(res, arrived, format, address, { why: 'no-such-path', door: undefined }, 404);
+    return this.opened(res, format, await this.opts.open(door, address));
+  }
+
+  /** Compares against every secret path in constant time, so timing doesn't leak a prefix. */
+  private secretPathDoor(path: string): string | undefined {
+    const h = digest(path);
+    let found: string | undefined;
+    for (const p of this.paths) if (timingSafeEqual(h, p.hash) && !found) found = p.name;
+    return found;
+  }
+
+  private async refuse(
+    res: ServerResponse,
+    arrived: number,
+    format: ReplyFormat,
+    address: string,
+    what: { why: Refusal | 'malformed' | 'no-such-path'; door: string | undefined },
+    status = 403,
+  ): Promise<void> {
+    this.opts.log('info', 'http-refused', { address, door: what.door, reason: what.why });
+    const wait = arrived + (this.opts.refusalFloorMs ?? 50) - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const text = status === 404 ? 'not found' : 'not opened: wrong door or code, or the code was already used';
+    if (format === 'html') return this.page(res, status, { ok: false, text: `Not opened: the door or code is wrong, or the code was already used.` });
+    return this.send(res, status, format, format === 'json' ? { error: status === 404 ? 'not-found' : 'refused' } : `${text}\n`);
+  }
+
+  private opened(res: ServerResponse, format: ReplyFormat, o: Opened): void {
+    const text = `${o.door} open for ${o.address} until ${clock(o.until)}`;
+    if (format === 'html') return this.page(res, 200, { ok: true, text }, o.door);
+    const json = { door: o.door, address: o.address, until: new Date(o.until).toISOString(), ports: o.ports };
+    this.send(res, 200, format, format === 'json' ? json : `${text}\n`);
+  }
+
+  private page(res: ServerResponse, status: number, result?: { ok: boolean; text: string }, selected?: string): void {
+    const html = renderPage({ doors: this.opts.verifier.doorNames, selected, result, numeric: this.opts.numericCodes });
+    this.send(res, status, 'html', html);
+  }
+
+  private send(res: ServerResponse, status: number, format: ReplyFormat, body: unknown, extra: Record<string, string> = {}): void {
+    const text = format === 'json' ? `${JSON.stringify(body)}\n` : String(body);
+    const type = { html: 'text/html; charset=utf-8', json: 'application/json', text: 'text/plain; charset=utf-8' }[format];
+    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(text), ...extra });
+    res.end(text);
+  }
+}
+
+/** `12:05:30` in the server's local time. */
+function clock(ms: number): string {
+  return new Date(ms).toTimeString().slice(0, 8);
+}
+
+/** The request body as text, or null when it is larger than MAX_BODY. */
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        req.removeAllListeners('data');
+        req.resume(); // discard the rest; the 413 closes the connection
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readFilter } from '../../src/sources/logwatch/fail2ban-filter.js';
+import { compileFailregex, type Failregex, matchHost } from '../../src/sources/logwatch/failregex.js';
+import { followStep } from '../../src/sources/logwatch/follow-step.js';
+import { HitCounter } from '../../src/sources/logwatch/hit-counter.js';
+import { LineBuffer } from '../../src/sources/logwatch/line-buffer.js';
+
+const re = (s: string): Failregex => {
+  const r = compileFailregex(s);
+  if (typeof r === 'string') throw new Error(r);
+  return r;
+};
+const ACCESS = (ip: string, path: string) =>
+  `${ip} - - [10/Oct/2024:13:55:36 +0000] "GET ${path} HTTP/1.1" 404 153 "-" "curl/8.5.0"`;
+
+describe('failregex translation', () => {
+  const ssh = re('^<HOST> -.*"GET /ssh');
+
+  test('<HOST> finds the IPv4 or IPv6 address of a matching line', () => {
+    assert.equal(matchHost(ACCESS('198.18.0.10', '/ssh'), [ssh]), '198.18.0.10');
+    assert.equal(matchHost(ACCESS('fd00:5e5a::a', '/ssh'), [ssh]), 'fd00:5e5a::a');
+    assert.equal(matchHost(ACCESS('::ffff:198.18.0.10', '/ssh'), [ssh]), '198.18.0.10');
+  });
+
+  test('another path or a non-address matches nothing', () => {
+    assert.equal(matchHost(ACCESS('198.18.0.10', '/index.html'), [ssh]), null);
+    assert.equal(matchHost(ACCESS('example.com', '/ssh'), [ssh]), null);
+    assert.equal(matchHost(ACCESS('999.1.1.1', '/ssh'), [ssh]), null);
+  });
+
+  test('ignoreregex wins over failregex', () => {
+    const ignore = compileFailregex('curl/', false) as Failregex;
+    assert.equal(matchHost(ACCESS('198.18.0.10', '/ssh'), [ssh], [ignore]), null);
+  });
+
+  test('Python syntax and fail2ban tags translate', () => {
+    const r = re('(?i)^(?P<who>\\S+) <F-USER>\\w+</F-USER> from <ADDR>\\Z');
+    assert.equal(matchHost('X Bob FROM 2001:db8::1', [r]), '2001:db8::1');
+  });
+
+  test('unusable regexes say why', () => {
+    assert.match(compileFailregex('^GET /ssh') as string, /needs <HOST>/);
+    assert.match(compileFailregex('^<DNS> x') as string, /<DNS>/);
+    assert.match(compileFailregex('^<HOST> (') as string, /not a valid regular expression/);
+  });
+
+  test('filter.d regexes are matched against the line without its timestamp, as fail2ban does', () => {
+    const botsearch = re('^<HOST> \\- \\S+ \\[\\] \\"(GET|POST|HEAD) \\/ssh \\S+\\" 404 .+$');
+    assert.equal(matchHost(ACCESS('198.18.0.10', '/ssh'), [botsearch]), '198.18.0.10');
+  });
+});
+
+describe('fail2ban filter files', () => {
+  const common = '[DEFAULT]\n_daemon = \\S*\n';
+  const filter = [
+    '[INCLUDES]',
+    'before = common.conf',
+    '',
+    '[Definition]',
+    'block = ssh|knock',
+    'failregex = ^<HOST> -.*"GET /(?:<block>)',
+    '            ^%(_daemon)s <HOST> knocked$',
+    'ignoreregex = ',
+    '# a comment',
+  ].join('\n');
+
+  test('reads multi-line failregex with includes, %(var)s and <var> tags', () => {
+    const r = readFilter(filter, (name) => (name === 'common.conf' ? common : null));
+    assert.deepEqual(r, { failregex: ['^<HOST> -.*"GET /(?:ssh|knock)', '^\\S* <HOST> knocked$'], ignoreregex: [] });
+  });
+
+  test('a missing include or variable is reported', () => {
+    assert.match(readFilter(filter) as string, /common\.conf/);
+    assert.match(readFilter('[Definition]\nfailregex = %(nope)s <HOST>') as string, /%\(nope\)s/);
+    assert.match(readFilter('[Definition]\nignoreregex = x') as string, /no failregex/);
+  });
+});
+
+describe('HitCounter (maxretry/findtime)', () => {
+  test('one hit opens by default', () => {
+    assert.equal(new HitCounter(1, 600_000).hit('a', 0), true);
+  });
+
+  test('maxretry hits within findtime open, then the count starts over', () => {
+    const c = new HitCounter(3, 10_000);
+    assert.deepEqual([c.hit('a', 0), c.hit('a', 1000), c.hit('b', 1500), c.hit('a', 2000)], [false, false, false, true]);
+    assert.equal(c.hit('a', 2500), false);
+  });
+
+  test('hits older than findtime do not count', () => {
+    const c = new HitCounter(2, 10_000);
+    assert.equal(c.hit('a', 0), false);
+    assert.equal(c.hit('a', 10_000), false);
+    assert.equal(c.hit('a', 15_000), true);
+  });
+
+  test('memory is bounded under a flood of addresses', () => {
+    const c = new HitCounter(5, 60_000, 100);
+    for (let i = 0; i < 10_000; i++) c.hit(`10.0.${i >> 8}.${i & 255}`, i);
+    assert.equal(c.size, 100);
+  });
+});
+
+describe('LineBuffer', () => {
+  test('holds a partial line until its newline arrives', () => {
+    const b = new LineBuffer();
+    assert.deepEqual(b.push('one\ntw'), ['one']);
+    assert.deepEqual(b.push('o\r\nthree\n'), ['two', 'three']);
+  });
+
+  test('cuts an overlong line and drops its rest', () => {
+    const b = new LineBuffer(4);
+    assert.deepEqual(b.push('abcdefgh'), ['abcd']);
+    assert.deepEqual(b.push('ijk\nnext\n'), ['next']);
+  });
+});
+
+describe('followStep (logrotate cases)', () => {
+  const file = { dev: 1, ino: 10, position: 100 };
+  test('starts at the end, and reads a file that appears later from its start', () => {
+    assert.deepEqual(followStep(null, { dev: 1, ino: 10, size: 100 }, 0, true), { kind: 'open', from: 'end' });
+    assert.deepEqual(followStep(null, { dev: 1, ino: 10, size: 100 }, 0, false), { kind: 'open', from: 'start' });
+    assert.deepEqual(followStep(null, null, 0, true), { kind: 'wait' });
+  });
+
+  test('reads appended data and notices copytruncate', () => {
+    assert.deepEqual(followStep(file, { dev: 1, ino: 10, size: 150 }, 150, false), { kind: 'read' });
+    assert.deepEqual(followStep(file, { dev: 1, ino: 10, size: 100 }, 100, false), { kind: 'wait' });
+    assert.deepEqual(followStep(file, { dev: 1, ino: 10, size: 20 }, 20, false), { kind: 'truncated' });
+  });
+
+  test('rename + create: drains the old file, then switches to the new one', () => {
+    assert.deepEqual(followStep(file, null, 120, false), { kind: 'read' });
+    assert.deepEqual(followStep(file, null, 100, false), { kind: 'wait' });
+    assert.deepEqual(followStep(file, { dev: 1, ino: 11, size: 0 }, 130, false), { kind: 'read' });
+    assert.deepEqual(followStep(file, { dev: 1, ino: 11, size: 0 }, 100, false), { kind: 'replaced' });
+  });
+});
