@@ -4,6 +4,10 @@ import type { BenchContext, BenchResult } from '../result.js';
 import { round } from '../stats.js';
 import { DOOR } from '../tools.js';
 
+/** Why knockd loses concurrent knocks (read in jvinet/knock src/knockd.c, sniff()). */
+const KNOCKD_LIST_BUG =
+  'knockd 0.8 sniff(): removing a finished attempt that heads the list sets `attempts = NULL`, so every other knock in progress is forgotten once the oldest one completes';
+
 interface Burst {
   knockedMs: number;
   lastOpenMs: number;
@@ -33,18 +37,23 @@ export async function concurrency(ctx: BenchContext): Promise<BenchResult[]> {
           bystanders: b.addresses(bystanders),
           timeoutMs: 10_000,
         });
+        const opened = r.knockers.filter((k) => k.result === 'open').length;
         return {
           scenario: 'concurrency',
           tool,
           figures: {
             knockers,
-            opened: r.knockers.filter((k) => k.result === 'open').length,
+            opened,
             bystanders,
             cross_talk: r.bystanders.filter((k) => k.result === 'open').length,
             knocks_sent_ms: round(r.knockedMs, 1),
             wall_ms: round(r.lastOpenMs, 1),
           },
-          notes: [...b.tool.notes, 'wall = first knock sent to last knocker established; connects time out after 10 s'],
+          notes: [
+            ...b.tool.notes,
+            'wall = first knock sent to last knocker established; connects time out after 10 s',
+            ...(tool === 'knockd' && opened < knockers ? [KNOCKD_LIST_BUG] : []),
+          ],
         };
       }),
     );

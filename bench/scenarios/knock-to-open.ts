@@ -14,7 +14,7 @@ export const FIRST_SYN_MS = 900;
  * an open port on the same server in the same lab (the veth round trip).
  */
 export async function knockToOpen(ctx: BenchContext): Promise<BenchResult[]> {
-  const n = ctx.quick ? 20 : 200;
+  const n = ctx.quick ? 10 : 200;
   const out: BenchResult[] = [];
   for (const tool of ctx.tools) {
     ctx.log(`knock-to-open: ${tool}, ${n} tries`);
