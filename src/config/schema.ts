@@ -72,13 +72,29 @@ const oneTimeKnock = z.strictObject({
   }),
 });
 
+/**
+ * `knock:` is a port list or `{one_time: FILE}`. Dispatching on the shape (instead of
+ * z.union) keeps each branch's own messages and paths, e.g. `knock[2]: port 70000 ...`.
+ */
+const knockField = z.unknown().transform((value, ctx) => {
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!Array.isArray(value) && !isObject) {
+    ctx.addIssue({ code: 'custom', message: 'expected a list of ports like [7000, 8000, 9000] or { one_time: FILE }', input: value });
+    return z.NEVER;
+  }
+  const r = Array.isArray(value) ? sequence.safeParse(value) : oneTimeKnock.safeParse(value);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue, input: issue.input } as never);
+  return z.NEVER;
+});
+
 export const runSchema = run;
 export const replySchema = z.enum(['drop', 'reject']).default('drop');
 export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0');
 export { flags as flagsSchema, sequence as sequenceSchema };
 
 export const sequenceDoorSchema = z.strictObject({
-  knock: z.union([sequence, oneTimeKnock]),
+  knock: knockField,
   flags: flags.optional(),
   within: duration('within').default(45_000),
   open: portList.optional(),
