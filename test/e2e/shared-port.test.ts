@@ -7,6 +7,7 @@ import { encodeTokenKnock } from '../../src/core/shared-secret.js';
 import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
 import { connectFrom, SESAME_BIN, startDaemon } from '../../src/lab/processes.js';
 import { type LabSshd, startSshd } from '../../src/lab/sshd.js';
+import { BACKENDS, type Backend, loadDaemonless } from './daemonless.js';
 import { type HttpsSite, SITE_BODY, startHttpsSite } from './https-site.js';
 import { e2eSkip, eventually, sleep, tempDir } from './support.js';
 
@@ -18,13 +19,14 @@ interface SharedLab {
   readonly lab: Lab;
   readonly dir: string;
   readonly sshd: LabSshd;
-  readonly daemon: Awaited<ReturnType<typeof startDaemon>>;
+  readonly daemon?: Awaited<ReturnType<typeof startDaemon>>;
   readonly secret: string;
   readonly clients: Host[];
   destroy(): void;
 }
 
-async function sharedLab(door: string, opts: { clients?: number; extraDoors?: string } = {}): Promise<SharedLab> {
+/** `daemonless`: load `sesame compile` output with that backend instead of running `sesame serve`. */
+async function sharedLab(door: string, opts: { clients?: number; daemonless?: Backend } = {}): Promise<SharedLab> {
   const lab = createLab({ clients: opts.clients ?? 2, name: 'sh' });
   const dir = tempDir();
   let site: HttpsSite | undefined;
@@ -40,9 +42,14 @@ async function sharedLab(door: string, opts: { clients?: number; extraDoors?: st
     writeFileSync(secret, SECRET);
     writeFileSync(join(dir, 'token.key'), `${TOKEN_KEY}\n`);
     const config = join(dir, 'sesame.yaml');
-    writeFileSync(config, `doors:\n${door.replaceAll('SECRET', secret).replaceAll('TOKENKEY', join(dir, 'token.key'))}${opts.extraDoors ?? ''}`);
+    const yaml = `doors:\n${door.replaceAll('SECRET', secret).replaceAll('TOKENKEY', join(dir, 'token.key'))}`;
+    writeFileSync(config, yaml);
     sshd = await startSshd(lab, lab.server);
     site = await startHttpsSite(lab, lab.server, lab.clients[0]);
+    if (opts.daemonless) {
+      await loadDaemonless(lab, lab.server, yaml, opts.daemonless);
+      return { lab, dir, sshd, secret, clients: lab.clients, destroy };
+    }
     const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir, '--log-format', 'json']);
     return { lab, dir, sshd, daemon, secret, clients: lab.clients, destroy };
   } catch (err) {
@@ -126,8 +133,8 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
       assert.ok(await getsSite(l, bob), 'bob never sent the secret');
       assert.equal(await redirectSet(l, 'ssh443'), '', 'the redirect was used up');
       assert.equal((await connectFrom(l.lab, alice, l.lab.server.v4, 22, 1000)).result, 'timeout', 'still no direct 22');
-      const log = await eventually(() => /"event":"open".*"door":"ssh443".*198\.18\.0\.10/.test(l.daemon.output()));
-      assert.ok(log, `the daemon logs the redirect:\n${l.daemon.output()}`);
+      const log = await eventually(() => /"event":"open".*"door":"ssh443".*198\.18\.0\.10/.test(l.daemon!.output()));
+      assert.ok(log, `the daemon logs the redirect:\n${l.daemon!.output()}`);
     } finally {
       l.destroy();
     }
@@ -213,7 +220,7 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
       assert.equal(await sendRaw(l, alice, [token]), 'ECONNRESET');
       assert.ok(await eventually(async () => (await redirectSet(l, 'tok443')) === '198.18.0.10'), 'the fresh token opened');
       assert.equal(await sendRaw(l, bob, [token]), 'ECONNRESET', 'the kernel resets any token knock');
-      assert.ok(await eventually(() => /token-refused.*replayed token/.test(l.daemon.output())), l.daemon.output());
+      assert.ok(await eventually(() => /token-refused.*replayed token/.test(l.daemon!.output())), l.daemon!.output());
       assert.equal(await redirectSet(l, 'tok443'), '198.18.0.10', 'bob got no redirect');
       assert.ok(await getsSite(l, bob));
     } finally {
@@ -221,3 +228,26 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
     }
   });
 });
+
+for (const backend of BACKENDS) {
+  describe(`shared-port door from \`sesame compile\`, loaded with ${backend} and no daemon`, { skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl', 'iptables-restore': 'iptables' }), concurrency: true }, () => {
+    for (const family of [4, 6] as const) {
+      test(`IPv${family}: ssh through 443 logs in, the site stays up, a wrong or late secret redirects nothing`, async () => {
+        const l = await sharedLab(ONESHOT, { daemonless: backend });
+        try {
+          const [alice, bob] = l.clients;
+          const server = family === 4 ? l.lab.server.v4 : l.lab.server.v6;
+          assert.ok(await getsSite(l, alice, family));
+          assert.equal((await connectFrom(l.lab, alice, server, 22, 1000)).result, 'timeout', 'no direct 22');
+          assert.equal(await sendRaw(l, bob, [Buffer.from('open-sesame-0123456780')], family), 'open', 'wrong secret');
+          assert.equal(await sendRaw(l, bob, [Buffer.from('hello\n'), Buffer.from(SECRET.trim())], family), 'open', 'late secret');
+          assert.ok(await getsSite(l, bob, family), 'bob still gets the site');
+          assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, family));
+          assert.ok(await getsSite(l, alice, family), 'one-shot');
+        } finally {
+          l.destroy();
+        }
+      });
+    }
+  });
+}

@@ -12,8 +12,8 @@ export type CompileFormat = (typeof COMPILE_FORMATS)[number];
 /** Door kinds the kernel runs alone, per output format. */
 const KERNEL_KINDS: Record<CompileFormat, ReadonlySet<string>> = {
   nft: new Set(['sequence', 'hits', 'shared']),
-  'iptables-restore': new Set(['sequence', 'hits']),
-  'ip6tables-restore': new Set(['sequence', 'hits']),
+  'iptables-restore': new Set(['sequence', 'hits', 'shared']),
+  'ip6tables-restore': new Set(['sequence', 'hits', 'shared']),
 };
 
 /**
@@ -54,6 +54,7 @@ export function needsDaemon(door: Door, format: CompileFormat): string | null {
       ? `is a ${door.kind} door, which ${format} output can't express yet (use --format nft)`
       : `is a ${door.kind} door: its knocks are checked by the daemon`;
   }
+  if (door.kind === 'shared' && door.shared.secretKind === 'token') return 'is a token shared-port door: its tokens are checked by the daemon';
   if (door.run?.start || door.run?.stop) return 'runs commands (`run:`), which only the daemon can start';
   return null;
 }

@@ -3,11 +3,13 @@ import { byProto } from '../nft/syntax.js';
 import type { IptablesFragment } from './fragment.js';
 import { hitsIptables } from './hits.js';
 import { sequenceIptables } from './sequence.js';
+import { sharedIptables } from './shared.js';
 import { type Chain, ctNew, IptablesCompileError, iif, portMatches, recentRemove, recentSeen, verdict } from './syntax.js';
 
 export const MAIN_CHAIN = 'SESAME';
 const KNOCKS_CHAIN = 'SESAME-knocks';
 const SWEEP_CHAIN = 'SESAME-sweep';
+const NAT_CHAIN = 'SESAME-nat';
 
 /**
  * Compiles a plan into an `iptables-restore` (family 4) or `ip6tables-restore` (family 6)
@@ -32,6 +34,7 @@ export function compileIptables(plan: Plan, f: Family): string {
   knocks.push(...parts.flatMap((p) => p.knocks));
 
   const main = [
+    ...parts.flatMap((p) => p.early ?? []),
     '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
     `-j ${KNOCKS_CHAIN}`,
     ...parts.flatMap((p) => p.input),
@@ -62,6 +65,7 @@ export function compileIptables(plan: Plan, f: Family): string {
     `-A INPUT -j ${MAIN_CHAIN}`,
     ...chains.flatMap((c) => c.rules.map((r) => `-A ${c.name} ${r}`)),
     'COMMIT',
+    ...natTable(parts.flatMap((p) => p.nat ?? [])),
     '',
   ].join('\n');
 }
@@ -72,9 +76,28 @@ function doorFragment(door: Door, index: number, f: Family, plan: Plan): Iptable
       return sequenceIptables(door, index, f, plan);
     case 'hits':
       return hitsIptables(door, index, f, plan);
+    case 'shared':
+      return sharedIptables(door, index, f, plan);
     default:
       throw new IptablesCompileError(door.name, `${door.kind} doors need the sesame daemon; iptables output can't express them`);
   }
+}
+
+/** Shared-port redirects: a whole `nat` table too (only when a door needs one), like `filter`. */
+function natTable(rules: readonly string[]): string[] {
+  if (rules.length === 0) return [];
+  return [
+    '# shared-port redirects: this replaces the whole nat table as well (use --noflush to merge by hand)',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    `:${NAT_CHAIN} - [0:0]`,
+    `-A PREROUTING -j ${NAT_CHAIN}`,
+    ...rules.map((r) => `-A ${NAT_CHAIN} ${r}`),
+    'COMMIT',
+  ];
 }
 
 /** Grant holders return to INPUT; new connections from everyone else get the door's reply. */

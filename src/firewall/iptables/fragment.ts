@@ -12,6 +12,10 @@ export interface IptablesFragment {
   readonly knocks: readonly string[];
   /** Rules in SESAME before any door's protection rules (hit counting on the service port). */
   readonly input: readonly string[];
+  /** Rules in SESAME before the established-connection shortcut (shared-port secrets in data). */
+  readonly early?: readonly string[];
+  /** Rules in the `nat` table's SESAME-nat chain, jumped to from PREROUTING (shared-port redirects). */
+  readonly nat?: readonly string[];
   /** Ports that must look closed (dropped or rejected per the door's reply). */
   readonly knockPorts: readonly PortSpec[];
   /** The `recent` list of addresses holding a grant, and the grant lifetime. */
