@@ -41,7 +41,9 @@ export function compileNft(plan: Plan): string {
     'ct state established,related accept',
     'jump knocks',
     ...parts.flatMap((p) => p.input),
-    ...parts.flatMap((p) => protectRules(p.door)),
+    // every door's grant holders first, so two doors opening one port don't shut each other out
+    ...parts.flatMap((p) => protectRules(p.door, 'grant')),
+    ...parts.flatMap((p) => protectRules(p.door, 'deny')),
     ...parts.flatMap((p) =>
       byProto(p.knockPorts).map(
         ([proto, ports]) => `${iif(p.door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(p.door.reply, proto)}`,
@@ -89,18 +91,20 @@ function emptyFragment(): NftFragment {
 }
 
 /** Accept for addresses holding a grant; new connections from everyone else are dropped or rejected. */
-function protectRules(door: Door): string[] {
+function protectRules(door: Door, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
+  if (which === 'deny') {
+    return groups.map(
+      ([proto, ports]) => `${iif(door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`,
+    );
+  }
   return [
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
     ...FAMILIES.flatMap((f) =>
       groups.map(
         ([proto, ports]) => `${iif(door)}${saddr(f)} @${grantSet(door.name, f)} ${proto} dport ${portSet(ports)} accept`,
       ),
-    ),
-    ...groups.map(
-      ([proto, ports]) => `${iif(door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`,
     ),
   ];
 }
