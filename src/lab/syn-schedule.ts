@@ -13,7 +13,12 @@ export interface Attempt {
   readonly result: ProbeResult;
 }
 
-export async function synSchedule(host: string, port: number, offsetsMs: readonly number[], timeoutMs = 900): Promise<Attempt[]> {
+export async function synSchedule(
+  host: string,
+  port: number,
+  offsetsMs: readonly number[],
+  timeoutMs = 900,
+): Promise<Attempt[]> {
   const started = performance.now();
   return Promise.all(
     offsetsMs.map(async (offset) => {

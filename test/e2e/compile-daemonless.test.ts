@@ -10,7 +10,13 @@ import { e2eSkip } from './support.js';
 /** The multi-port seed: 1111 then 2222 within 10 s opens 22 and 8080 (rejected otherwise); 3333 closes. */
 const SEED = readFileSync(new URL('../../../examples/multi-port.yaml', import.meta.url), 'utf8');
 const HTTP_BODY = 'sesame-http-8080';
-const TOOLS = { sshd: 'openssh-server', nc: 'netcat-openbsd', nmap: 'nmap', curl: 'curl', 'iptables-restore': 'iptables' };
+const TOOLS = {
+  sshd: 'openssh-server',
+  nc: 'netcat-openbsd',
+  nmap: 'nmap',
+  curl: 'curl',
+  'iptables-restore': 'iptables',
+};
 
 interface SeedLab {
   readonly lab: Lab;
@@ -37,7 +43,8 @@ async function seedLab(yaml: string, backend: Backend, clients: number): Promise
 }
 
 /** A knock the way a knockd-less seed does it: `nc -z` (one connect, refused or timed out). */
-const nc = (lab: Lab, client: Host, port: number) => lab.run(client, 'nc', ['-z', '-w', '1', lab.server.v4, String(port)]);
+const nc = (lab: Lab, client: Host, port: number) =>
+  lab.run(client, 'nc', ['-z', '-w', '1', lab.server.v4, String(port)]);
 const curl = (lab: Lab, client: Host) => lab.run(client, 'curl', ['-s', '-m', '3', `http://${lab.server.v4}:8080/`]);
 
 for (const backend of BACKENDS) {
@@ -96,7 +103,9 @@ for (const backend of BACKENDS) {
         const { lab, sshd } = s;
         const c = lab.clients[0];
         for (const port of ['1111', '2222']) {
-          const r = await lab.run(c, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '3', '-p', port, lab.server.v4], { timeoutMs: 30_000 });
+          const r = await lab.run(c, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '3', '-p', port, lab.server.v4], {
+            timeoutMs: 30_000,
+          });
           assert.match(r.stdout, new RegExp(`${port}/tcp\\s+filtered`), r.stdout);
         }
         const ssh = await sshd.ssh(c);

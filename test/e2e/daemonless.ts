@@ -17,7 +17,8 @@ export type Backend = (typeof BACKENDS)[number];
 export async function loadDaemonless(lab: Lab, host: Host, yaml: string, backend: Backend): Promise<string> {
   const config = join(tempDir(), 'sesame.yaml');
   writeFileSync(config, yaml);
-  const compile = (format: string) => `${JSON.stringify(process.execPath)} ${JSON.stringify(SESAME_BIN)} compile -c ${config} --format ${format}`;
+  const compile = (format: string) =>
+    `${JSON.stringify(process.execPath)} ${JSON.stringify(SESAME_BIN)} compile -c ${config} --format ${format}`;
   const pipes =
     backend === 'nft'
       ? [`${compile('nft')} | nft -f -`]

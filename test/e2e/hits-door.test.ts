@@ -19,76 +19,110 @@ const SEED = `doors:
 `;
 
 async function synsAt(lab: Lab, client: Host, offsetsMs: number[], target = lab.server.v4): Promise<Attempt[]> {
-  const r = await lab.run(client, process.execPath, [SCHEDULE_BIN, target, '22', offsetsMs.join(',')], { timeoutMs: 20_000 });
+  const r = await lab.run(client, process.execPath, [SCHEDULE_BIN, target, '22', offsetsMs.join(',')], {
+    timeoutMs: 20_000,
+  });
   return JSON.parse(r.stdout);
 }
 const results = (xs: Attempt[]) => xs.map((x) => x.result);
 
 for (const backend of BACKENDS) {
-  describe(`hit-count door, seed numbers, loaded with ${backend} and no daemon`, { skip: e2eSkip({ nmap: 'nmap', 'iptables-restore': 'iptables' }), concurrency: true }, () => {
-    let lab: Lab;
-    before(async () => {
-      lab = createLab({ clients: 6, name: `hits-${backend}-` });
-      await startEchoServer(lab, lab.server, [22]);
-      await loadDaemonless(lab, lab.server, SEED, backend);
-    });
-    after(() => lab?.destroy());
-
-    test('SYNs at 0, 1 and 4 s: the third is answered, and the address stays open', async () => {
-      assert.deepEqual(results(await synsAt(lab, lab.clients[0], [0, 1000, 4000])), ['timeout', 'timeout', 'open']);
-      assert.equal((await connectFrom(lab, lab.clients[0], lab.server.v4, 22)).result, 'open');
-    });
-
-    test('the same over IPv6', async () => {
-      assert.deepEqual(results(await synsAt(lab, lab.clients[1], [0, 1000, 4000], lab.server.v6)), ['timeout', 'timeout', 'open']);
-    });
-
-    test('SYNs at 0, 1 and 2 s (too fast) never get an answer', async () => {
-      assert.deepEqual(results(await synsAt(lab, lab.clients[2], [0, 1000, 2000])), ['timeout', 'timeout', 'timeout']);
-    });
-
-    test('SYNs at 0, 1 and 6 s (too slow) never get an answer', async () => {
-      assert.deepEqual(results(await synsAt(lab, lab.clients[3], [0, 1000, 6000])), ['timeout', 'timeout', 'timeout']);
-    });
-
-    test('a burst of 50 SYNs gets no answer', async () => {
-      const burst = results(await synsAt(lab, lab.clients[4], Array(50).fill(0)));
-      assert.equal(burst.length, 50);
-      assert.ok(burst.every((r) => r === 'timeout'), `burst results: ${burst.join(',')}`);
-    });
-
-    test('nmap shows port 22 filtered', async () => {
-      const r = await lab.run(lab.clients[5], 'nmap', ['-n', '-Pn', '-sS', '-p', '22', lab.server.v4], { timeoutMs: 30_000 });
-      assert.match(r.stdout, /22\/tcp\s+filtered/, r.stdout + r.stderr);
-      assert.equal((await connectFrom(lab, lab.clients[5], lab.server.v4, 22, 900)).result, 'timeout');
-    });
-  });
-
-  describe(`default hit-count door, loaded with ${backend}: a plain ssh gets in on its own SYN retries`, { skip: e2eSkip({ sshd: 'openssh-server', 'iptables-restore': 'iptables' }), concurrency: true }, () => {
-    let lab: Lab;
-    let sshd: Awaited<ReturnType<typeof startSshd>>;
-    before(async () => {
-      lab = createLab({ clients: 2, name: `hitssh-${backend}-` });
-      sshd = await startSshd(lab, lab.server);
-      await loadDaemonless(lab, lab.server, 'doors:\n  ssh:\n    hits: 22\n', backend);
-    });
-    after(() => {
-      sshd?.stop();
-      lab?.destroy();
-    });
-
-    for (const [i, linear] of [[0, 4], [1, 0]] as const) {
-      const schedule = linear ? 'SYN retries 1 s apart (Linux >= 6.6)' : 'exponential SYN backoff (older kernels, other systems)';
-      test(`${schedule}: ssh logs in within 10 s`, async () => {
-        const client = lab.clients[i];
-        const set = await lab.run(client, 'sysctl', ['-qw', `net.ipv4.tcp_syn_linear_timeouts=${linear}`]);
-        assert.equal(set.code, 0, `sysctl: ${set.stderr}`);
-        const r = await sshd.ssh(client);
-        process.stdout.write(`# ${backend}, tcp_syn_linear_timeouts=${linear}: ssh logged in after ${Math.round(r.ms)} ms\n`);
-        assert.ok(r.ok, `ssh failed (${r.code}): ${r.stderr}`);
-        assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
-        assert.ok(r.ms > 1500, `it got in at once (${r.ms} ms): was port 22 open before the knock?`);
+  describe(
+    `hit-count door, seed numbers, loaded with ${backend} and no daemon`,
+    { skip: e2eSkip({ nmap: 'nmap', 'iptables-restore': 'iptables' }), concurrency: true },
+    () => {
+      let lab: Lab;
+      before(async () => {
+        lab = createLab({ clients: 6, name: `hits-${backend}-` });
+        await startEchoServer(lab, lab.server, [22]);
+        await loadDaemonless(lab, lab.server, SEED, backend);
       });
-    }
-  });
+      after(() => lab?.destroy());
+
+      test('SYNs at 0, 1 and 4 s: the third is answered, and the address stays open', async () => {
+        assert.deepEqual(results(await synsAt(lab, lab.clients[0], [0, 1000, 4000])), ['timeout', 'timeout', 'open']);
+        assert.equal((await connectFrom(lab, lab.clients[0], lab.server.v4, 22)).result, 'open');
+      });
+
+      test('the same over IPv6', async () => {
+        assert.deepEqual(results(await synsAt(lab, lab.clients[1], [0, 1000, 4000], lab.server.v6)), [
+          'timeout',
+          'timeout',
+          'open',
+        ]);
+      });
+
+      test('SYNs at 0, 1 and 2 s (too fast) never get an answer', async () => {
+        assert.deepEqual(results(await synsAt(lab, lab.clients[2], [0, 1000, 2000])), [
+          'timeout',
+          'timeout',
+          'timeout',
+        ]);
+      });
+
+      test('SYNs at 0, 1 and 6 s (too slow) never get an answer', async () => {
+        assert.deepEqual(results(await synsAt(lab, lab.clients[3], [0, 1000, 6000])), [
+          'timeout',
+          'timeout',
+          'timeout',
+        ]);
+      });
+
+      test('a burst of 50 SYNs gets no answer', async () => {
+        const burst = results(await synsAt(lab, lab.clients[4], Array(50).fill(0)));
+        assert.equal(burst.length, 50);
+        assert.ok(
+          burst.every((r) => r === 'timeout'),
+          `burst results: ${burst.join(',')}`,
+        );
+      });
+
+      test('nmap shows port 22 filtered', async () => {
+        const r = await lab.run(lab.clients[5], 'nmap', ['-n', '-Pn', '-sS', '-p', '22', lab.server.v4], {
+          timeoutMs: 30_000,
+        });
+        assert.match(r.stdout, /22\/tcp\s+filtered/, r.stdout + r.stderr);
+        assert.equal((await connectFrom(lab, lab.clients[5], lab.server.v4, 22, 900)).result, 'timeout');
+      });
+    },
+  );
+
+  describe(
+    `default hit-count door, loaded with ${backend}: a plain ssh gets in on its own SYN retries`,
+    { skip: e2eSkip({ sshd: 'openssh-server', 'iptables-restore': 'iptables' }), concurrency: true },
+    () => {
+      let lab: Lab;
+      let sshd: Awaited<ReturnType<typeof startSshd>>;
+      before(async () => {
+        lab = createLab({ clients: 2, name: `hitssh-${backend}-` });
+        sshd = await startSshd(lab, lab.server);
+        await loadDaemonless(lab, lab.server, 'doors:\n  ssh:\n    hits: 22\n', backend);
+      });
+      after(() => {
+        sshd?.stop();
+        lab?.destroy();
+      });
+
+      for (const [i, linear] of [
+        [0, 4],
+        [1, 0],
+      ] as const) {
+        const schedule = linear
+          ? 'SYN retries 1 s apart (Linux >= 6.6)'
+          : 'exponential SYN backoff (older kernels, other systems)';
+        test(`${schedule}: ssh logs in within 10 s`, async () => {
+          const client = lab.clients[i];
+          const set = await lab.run(client, 'sysctl', ['-qw', `net.ipv4.tcp_syn_linear_timeouts=${linear}`]);
+          assert.equal(set.code, 0, `sysctl: ${set.stderr}`);
+          const r = await sshd.ssh(client);
+          process.stdout.write(
+            `# ${backend}, tcp_syn_linear_timeouts=${linear}: ssh logged in after ${Math.round(r.ms)} ms\n`,
+          );
+          assert.ok(r.ok, `ssh failed (${r.code}): ${r.stderr}`);
+          assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+          assert.ok(r.ms > 1500, `it got in at once (${r.ms} ms): was port 22 open before the knock?`);
+        });
+      }
+    },
+  );
 }

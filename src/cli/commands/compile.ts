@@ -54,7 +54,8 @@ export function needsDaemon(door: Door, format: CompileFormat): string | null {
       ? `is a ${door.kind} door, which ${format} output can't express yet (use --format nft)`
       : `is a ${door.kind} door: its knocks are checked by the daemon`;
   }
-  if (door.kind === 'shared' && door.shared.secretKind === 'token') return 'is a token shared-port door: its tokens are checked by the daemon';
+  if (door.kind === 'shared' && door.shared.secretKind === 'token')
+    return 'is a token shared-port door: its tokens are checked by the daemon';
   if (door.run?.start || door.run?.stop) return 'runs commands (`run:`), which only the daemon can start';
   return null;
 }

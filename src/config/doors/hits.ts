@@ -27,14 +27,15 @@ const window = z
   .tuple([duration('window start', 0), duration('window end')])
   .refine(([start, end]) => end > start, { message: 'window end must be after window start, e.g. [1s, 5s]' });
 
-const hitsSchema = z.union([
-  tcpPort.transform((port) => ({ port, count: DEFAULT_HIT_COUNT, window: DEFAULT_HIT_WINDOW_MS })),
+// `hits: 22` is short for `hits: {port: 22}`
+const hitsSchema = z.preprocess(
+  (v) => (typeof v === 'number' || typeof v === 'string' ? { port: v } : v),
   z.strictObject({
     port: tcpPort,
     count: z.number().int().min(1).max(10).default(DEFAULT_HIT_COUNT),
     window: window.default([...DEFAULT_HIT_WINDOW_MS] as [number, number]),
   }),
-]);
+);
 
 export const hitDoorSchema = z.strictObject({
   hits: hitsSchema,

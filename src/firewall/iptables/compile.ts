@@ -4,7 +4,16 @@ import type { IptablesFragment } from './fragment.js';
 import { hitsIptables } from './hits.js';
 import { sequenceIptables } from './sequence.js';
 import { sharedIptables } from './shared.js';
-import { type Chain, ctNew, IptablesCompileError, iif, portMatches, recentRemove, recentSeen, verdict } from './syntax.js';
+import {
+  type Chain,
+  ctNew,
+  IptablesCompileError,
+  iif,
+  portMatches,
+  recentRemove,
+  recentSeen,
+  verdict,
+} from './syntax.js';
 
 export const MAIN_CHAIN = 'SESAME';
 const KNOCKS_CHAIN = 'SESAME-knocks';
@@ -50,7 +59,9 @@ export function compileIptables(plan: Plan, f: Family): string {
   const chains: Chain[] = [
     { name: MAIN_CHAIN, rules: main },
     { name: KNOCKS_CHAIN, rules: knocks },
-    ...(knocks.length && plan.scanGuard && progress.length ? [{ name: SWEEP_CHAIN, rules: progress.map(recentRemove) }] : []),
+    ...(knocks.length && plan.scanGuard && progress.length
+      ? [{ name: SWEEP_CHAIN, rules: progress.map(recentRemove) }]
+      : []),
     ...parts.flatMap((p) => p.chains),
   ];
   const tool = f === 4 ? 'iptables-restore' : 'ip6tables-restore';
@@ -79,7 +90,10 @@ function doorFragment(door: Door, index: number, f: Family, plan: Plan): Iptable
     case 'shared':
       return sharedIptables(door, index, f, plan);
     default:
-      throw new IptablesCompileError(door.name, `${door.kind} doors need the sesame daemon; iptables output can't express them`);
+      throw new IptablesCompileError(
+        door.name,
+        `${door.kind} doors need the sesame daemon; iptables output can't express them`,
+      );
   }
 }
 

@@ -24,7 +24,15 @@ export function hitsIptables(door: HitDoor, index: number, f: Family, plan: Plan
 
   const chains: Chain[] = [
     { name: first, rules: [...[...hits, start].map(recentRemove), `${recentSet(start)} ${recentSet(hit(1))}`] },
-    { name: done, rules: [recentRemove(hit(n)), recentRemove(start), recentSet(grant), nflog(plan.nflogGroup, logPrefix('open', door.name))] },
+    {
+      name: done,
+      rules: [
+        recentRemove(hit(n)),
+        recentRemove(start),
+        recentSet(grant),
+        nflog(plan.nflogGroup, logPrefix('open', door.name)),
+      ],
+    },
   ];
   const rules = [
     `${recentSeen(grant, forS)} -j RETURN`,

@@ -39,7 +39,9 @@ export function sequenceIptables(door: SequenceDoor, index: number, f: Family, p
   chains.unshift({ name: base, rules });
   return {
     chains,
-    knocks: byProto(knockPorts).flatMap(([proto, ports]) => portMatches(proto, ports).map((m) => `${iif(door)}${m} -j ${base}`)),
+    knocks: byProto(knockPorts).flatMap(([proto, ports]) =>
+      portMatches(proto, ports).map((m) => `${iif(door)}${m} -j ${base}`),
+    ),
     input: [],
     knockPorts,
     grant: { set: grant, seconds: forS },

@@ -1,7 +1,16 @@
 import type { Family, Plan, SharedDoor } from '../../core/door.js';
 import { grantSet, logPrefix } from '../nft-names.js';
 import type { IptablesFragment } from './fragment.js';
-import { chainBase, IptablesCompileError, iif, nflog, recentName, recentSeen, recentSet, wholeSeconds } from './syntax.js';
+import {
+  chainBase,
+  IptablesCompileError,
+  iif,
+  nflog,
+  recentName,
+  recentSeen,
+  recentSet,
+  wholeSeconds,
+} from './syntax.js';
 
 /** Shortest IP + TCP header, and longest (no IP options; TCP options up to 40 bytes). */
 const HEADERS: Record<Family, { min: number; max: number }> = { 4: { min: 40, max: 80 }, 6: { min: 60, max: 100 } };
@@ -36,7 +45,9 @@ export function sharedIptables(door: SharedDoor, index: number, f: Family, plan:
     chains: [{ name: knock, rules: [recentSet(grant), '-p tcp -j REJECT --reject-with tcp-reset'] }],
     early: [`${on} -m conntrack --ctstate ESTABLISHED ${first} ${secret} -g ${knock}`],
     knocks: [],
-    input: [`${iif(door)}-p tcp --dport ${s.redirectTo} -m conntrack --ctstate DNAT --ctorigdstport ${s.port} -j RETURN`],
+    input: [
+      `${iif(door)}-p tcp --dport ${s.redirectTo} -m conntrack --ctstate DNAT --ctorigdstport ${s.port} -j RETURN`,
+    ],
     nat: [
       `${on} ${listed} ${nflog(plan.nflogGroup, logPrefix('open', door.name))}`,
       `${on} ${listed}${consume} -j REDIRECT --to-ports ${s.redirectTo}`,

@@ -32,7 +32,9 @@ export function compileHitDoor(door: HitDoor, plan: Plan): Partial<NftFragment> 
     sets.push(setDecl(hitStartSet(door.name, f), f, endMs, plan.setSize));
     if (startMs > 0) sets.push(setDecl(hitEarlySet(door.name, f), f, startMs, plan.setSize));
     for (let i = 1; i <= count; i++) sets.push(setDecl(hitSet(door.name, i, f), f, endMs, plan.setSize));
-    rules.push(`# ${familyName(f)}: ${count} SYNs, then one ${nftDuration(startMs)}..${nftDuration(endMs)} after the first`);
+    rules.push(
+      `# ${familyName(f)}: ${count} SYNs, then one ${nftDuration(startMs)}..${nftDuration(endMs)} after the first`,
+    );
     rules.push(...hitRules(door, f, plan));
   }
   const knocks = door.open.some((p) => p.proto === 'tcp' && p.port === port) ? [] : [{ port, proto: 'tcp' as const }];
@@ -64,11 +66,18 @@ function hitRules(door: HitDoor, f: Family, plan: Plan): string[] {
   const upd = (set: string) => `update @${set} { ${a} }`;
   // `update` also restarts the timeout of an element already there
   const timed = door.hits.windowMs[0] > 0;
-  const restart = [...hitNames(door, f).slice(1).map(del), upd(start), ...(timed ? [upd(early)] : []), upd(hit(1))].join(' ');
+  const restart = [
+    ...hitNames(door, f).slice(1).map(del),
+    upd(start),
+    ...(timed ? [upd(early)] : []),
+    upd(hit(1)),
+  ].join(' ');
   const grant = `update @${grantSet(door.name, f)} { ${a} timeout ${nftDuration(door.forMs)} }`;
   const rules = [
     `${a} != @${start} ${restart} return`,
-    ...(timed ? ['# too early (a burst): this SYN starts a new count', `${a} @${hit(n)} ${a} @${early} ${restart} return`] : []),
+    ...(timed
+      ? ['# too early (a burst): this SYN starts a new count', `${a} @${hit(n)} ${a} @${early} ${restart} return`]
+      : []),
     `${a} @${hit(n)} ${del(hit(n))} ${del(start)} ${grant} log group ${plan.nflogGroup} prefix "${logPrefix('open', door.name)}" return`,
   ];
   for (let i = n - 1; i >= 1; i--) rules.push(`${a} @${hit(i)} ${del(hit(i))} ${upd(hit(i + 1))} return`);
