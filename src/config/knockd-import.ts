@@ -46,7 +46,7 @@ export function knockdToYaml(conf: KnockdConf): string {
 
 /** A door's lines; `commented` when it can't be a sesame door (it has nothing to do). */
 function doorYaml(k: KnockdDoor, file: string): { body: string[]; native: boolean; commented?: boolean } {
-  const body: string[] = [`# knockd.conf line ${k.line}`];
+  const body: string[] = [`# ${file} line ${k.line}`];
   if (k.oneTimeSequences) body.push(`knock: { one_time: ${JSON.stringify(k.oneTimeSequences)} }`);
   else body.push(`knock: [${(k.sequence ?? []).map(portYaml).join(', ')}]`);
   if (k.tcpFlags) body.push(`flags: ${JSON.stringify(formatTcpFlags(k.tcpFlags as TcpFlagMatch))}`);
