@@ -116,15 +116,15 @@ export function parseListen(v: unknown): { host: string; port: number } | string
   return { host, port };
 }
 
-const proxy = parsed((v) => {
-  const [addr, bits, extra] = typeof v === 'string' ? v.split('/') : [];
-  const family = addr ? isIP(addr) : 0;
-  const max = family === 6 ? 128 : 32;
-  if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
-    return `expected an address or CIDR like 10.0.0.0/8 or fd00::/64, got ${JSON.stringify(v)}`;
-  }
-  return v as string;
-});
+/** An address or CIDR in `trusted_proxies`. */
+function isAddressOrCidr(v: string): boolean {
+  const [addr, bits, extra] = v.split('/');
+  const family = isIP(addr);
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+}
+
+const proxy = z.string().refine(isAddressOrCidr, 'expected an address or CIDR like 10.0.0.0/8 or fd00::/64');
 
 /** The built-in HTTP(S) knock endpoint (top-level `http:`), used by `http` doors. */
 export const httpEndpointSchema = z.strictObject({

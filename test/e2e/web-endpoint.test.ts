@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { makeHmacToken } from '../../src/core/knock-token.js';
+import { totp } from '../../src/core/totp.js';
+import { e2eSkip, sleep } from './support.js';
+import { type WebLab, webLab, writeSecret } from './web-lab.js';
+
+const URL = 'http://198.18.0.1:8443';
+
+describe('web knock: the built-in HTTP endpoint', { skip: e2eSkip({ curl: 'curl', sshd: 'openssh-server' }) }, () => {
+  let w: WebLab;
+  let sshKey: Buffer;
+  let proxiedKey: Buffer;
+
+  before(async () => {
+    w = await webLab(
+      (dir) => {
+        const ssh = writeSecret(dir, 'ssh');
+        const proxied = writeSecret(dir, 'proxied');
+        sshKey = ssh.key;
+        proxiedKey = proxied.key;
+        return `
+http:
+  listen: 0.0.0.0:8443
+  trusted_proxies: [198.18.0.12]
+  rate_limit: { attempts: 40, per: 60s }
+doors:
+  ssh:
+    http: { token: totp, secret: ${ssh.file} }
+    open: [22]
+    for: 4s
+  proxied:
+    http: { token: [totp, hmac], secret: ${proxied.file} }
+    open: [2222]
+    for: 4s
+  plain:
+    http: { token: none, path: /k/4f9c2e1a77 }
+    open: [2223]
+    for: 4s
+`;
+      },
+      { clients: 3, echo: [2222, 2223], ready: /http-listening/ },
+    );
+  });
+  after(() => w?.destroy());
+
+  const post = (client: number, door: string, token: string, extra: string[] = []) =>
+    w.curl(w.lab.clients[client], ['-X', 'POST', '-H', 'Content-Type: text/plain', '--data-binary', token, ...extra, `${URL}/knock/${door}`]);
+
+  test('a valid TOTP code opens ssh for that client only, once, for the door time', async () => {
+    const [c0, c1] = w.lab.clients;
+    assert.equal(await w.connect(c0, 22), 'timeout', 'closed before the knock');
+    const code = totp(sshKey, Date.now());
+    const r = await post(0, 'ssh', code);
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.body, /^ssh open for 198\.18\.0\.10 until \d\d:\d\d:\d\d$/);
+    const login = await w.sshd.ssh(c0, { connectTimeoutS: 5 });
+    assert.ok(login.ok, `ssh after the knock: ${login.stderr}`);
+    assert.equal(await w.connect(c1, 22), 'timeout', 'another client stays out');
+
+    const again = await post(1, 'ssh', code);
+    assert.equal(again.status, 403, 'the same code again is refused, even from another address');
+    assert.equal(await w.connect(c1, 22), 'timeout');
+
+    await sleep(4500);
+    assert.equal(await w.connect(c0, 22), 'timeout', 'closed again after `for`');
+  });
+
+  test('a wrong code and a wrong door get the same 403 in the same time', async () => {
+    const c2 = 2;
+    const good = totp(sshKey, Date.now());
+    const wrong = String((Number(good) + 1) % 1e6).padStart(6, '0');
+    const r1 = await post(c2, 'ssh', wrong);
+    const r2 = await post(c2, 'nosuchdoor', good);
+    assert.equal(r1.status, 403);
+    assert.deepEqual(r2, r1, 'a wrong door answers exactly like a wrong code');
+    assert.equal(await w.connect(w.lab.clients[2], 22), 'timeout');
+
+    const time = async (door: string, token: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await w.lab.run(w.lab.clients[2], 'curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', '--data-binary', token, `${URL}/knock/${door}`]);
+        out.push(Number(r.stdout) * 1000);
+      }
+      return out.sort((a, b) => a - b)[2];
+    };
+    const wrongCode = await time('ssh', wrong);
+    const wrongDoor = await time('nosuchdoor', wrong);
+    assert.ok(Math.abs(wrongCode - wrongDoor) < 15, `median wrong code ${wrongCode} ms vs wrong door ${wrongDoor} ms`);
+  });
+
+  test('X-Forwarded-For is ignored from an untrusted peer and used from a trusted proxy', async () => {
+    const [c0, c1, proxy] = w.lab.clients;
+    // client 0 (untrusted) claims to be client 1: the grant goes to client 0 itself
+    const spoof = await post(0, 'proxied', makeHmacToken(proxiedKey, 'proxied', Date.now()), ['-H', `X-Forwarded-For: ${c1.v4}`]);
+    assert.equal(spoof.status, 200, spoof.body);
+    assert.match(spoof.body, /for 198\.18\.0\.10 /);
+    assert.equal(await w.connect(c1, 2222), 'timeout', 'the address in the header got nothing');
+    assert.equal(await w.connect(c0, 2222), 'open');
+
+    // the trusted proxy (client 2) forwards for client 1: client 1 is granted, not the proxy
+    const viaProxy = await post(2, 'proxied', makeHmacToken(proxiedKey, 'proxied', Date.now()), ['-H', `X-Forwarded-For: ${c1.v4}`]);
+    assert.equal(viaProxy.status, 200, viaProxy.body);
+    assert.match(viaProxy.body, /for 198\.18\.0\.11 /);
+    assert.equal(await w.connect(c1, 2222), 'open');
+    assert.equal(await w.connect(proxy, 2222), 'timeout', 'the proxy itself is not granted');
+  });
+
+  test('an HMAC token from `sesame knock --http` opens, and replaying it does not', async () => {
+    const { sesame } = await import('../../src/lab/processes.js');
+    const c1 = w.lab.clients[1];
+    const r = await sesame(w.lab, c1, ['knock', '--http', URL, 'proxied', '-c', w.config]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^proxied open for 198\.18\.0\.11 until /);
+    const t = (await sesame(w.lab, c1, ['token', 'proxied', '-c', w.config])).stdout.trim();
+    assert.match(t, /^s1\.proxied\.\d+\./);
+    assert.equal((await post(1, 'proxied', t)).status, 200);
+    assert.equal((await post(1, 'proxied', t)).status, 403, 'the same token again is refused');
+  });
+
+  test('plain secret path (token: none) opens with GET; other paths are 404', async () => {
+    const c2 = w.lab.clients[2];
+    assert.equal((await w.curl(c2, [`${URL}/k/4f9c2e1a78`])).status, 404);
+    assert.equal(await w.connect(c2, 2223), 'timeout');
+    const r = await w.curl(c2, [`${URL}/k/4f9c2e1a77`]);
+    assert.equal(r.status, 200, r.body);
+    assert.equal(await w.connect(c2, 2223), 'open');
+  });
+});

@@ -1,0 +1,115 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { base32Encode } from '../../src/core/totp.js';
+import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
+import { connectFrom, startDaemon, startEchoServer } from '../../src/lab/processes.js';
+import { type LabSshd, startSshd } from '../../src/lab/sshd.js';
+import { eventually, tempDir } from './support.js';
+
+/** A lab for web knocking: real sshd on 22, `sesame serve` with the given doors, curl from clients. */
+export interface WebLab {
+  readonly lab: Lab;
+  readonly dir: string;
+  readonly config: string;
+  readonly sshd: LabSshd;
+  daemon: ChildProcess & { output: () => string };
+  /** Runs curl in `client`; returns the HTTP status and the body. */
+  curl(client: Host, args: readonly string[]): Promise<{ status: number; body: string }>;
+  /** `open` when a new TCP connection from `client` to the server's `port` gets through. */
+  connect(client: Host, port: number, timeoutMs?: number): Promise<string>;
+  destroy(): void;
+}
+
+/** Writes a fresh secret (what `sesame token --new-secret` makes) into `dir`. */
+export function writeSecret(dir: string, name: string): { key: Buffer; file: string } {
+  const key = randomBytes(20);
+  const file = join(dir, `${name}.key`);
+  writeFileSync(file, `${base32Encode(key)}\n`, { mode: 0o600 });
+  return { key, file };
+}
+
+/**
+ * Builds the lab; `yaml(dir)` returns the config (so it can name files in the temp folder).
+ * Waits until the daemon's sources have started (`ready` log event).
+ */
+export async function webLab(
+  yaml: (dir: string) => string,
+  opts: { clients?: number; echo?: number[]; ready: RegExp; before?: (lab: Lab, dir: string) => Promise<void> },
+): Promise<WebLab> {
+  const lab = createLab({ clients: opts.clients ?? 2 });
+  const dir = tempDir('sesame-web-');
+  const config = join(dir, 'sesame.yaml');
+  let sshd: LabSshd | undefined;
+  const destroy = () => {
+    sshd?.stop();
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    writeFileSync(config, yaml(dir));
+    sshd = await startSshd(lab, lab.server);
+    if (opts.echo?.length) await startEchoServer(lab, lab.server, opts.echo);
+    await opts.before?.(lab, dir);
+    const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir, '--log-format', 'json']);
+    if (!(await eventually(() => opts.ready.test(daemon.output()), 10_000))) {
+      throw new Error(`daemon sources did not start:\n${daemon.output()}`);
+    }
+    return {
+      lab,
+      dir,
+      config,
+      sshd,
+      daemon,
+      async curl(client, args) {
+        const r = await lab.run(client, 'curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', ...args], { timeoutMs: 15_000 });
+        const lines = r.stdout.split('\n');
+        const status = Number(lines.pop());
+        return { status, body: lines.join('\n').trim() };
+      },
+      async connect(client, port, timeoutMs = 1000) {
+        return (await connectFrom(lab, client, lab.server.v4, port, timeoutMs)).result;
+      },
+      destroy,
+    };
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}
+
+/** A real nginx in `host` with its own nginx.conf, pid and logs under `dir/nginx`, logging requests to `accessLog`. */
+export async function startNginx(lab: Lab, host: Host, dir: string): Promise<{ accessLog: string; conf: string; child: ChildProcess }> {
+  const root = join(dir, 'nginx');
+  mkdirSync(join(root, 'www'), { recursive: true });
+  writeFileSync(join(root, 'www', 'index.html'), 'hello\n');
+  const accessLog = join(root, 'access.log');
+  const conf = join(root, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+user root;
+pid ${root}/nginx.pid;
+error_log ${root}/error.log;
+events { worker_connections 64; }
+http {
+  access_log ${accessLog};
+  client_body_temp_path ${root}/body;
+  proxy_temp_path ${root}/proxy;
+  fastcgi_temp_path ${root}/fastcgi;
+  uwsgi_temp_path ${root}/uwsgi;
+  scgi_temp_path ${root}/scgi;
+  server {
+    listen 80;
+    listen [::]:80;
+    root ${root}/www;
+  }
+}
+`,
+  );
+  const child = lab.spawn(host, 'nginx', ['-p', root, '-c', conf, '-g', 'daemon off;']);
+  const up = await eventually(async () => (await connectFrom(lab, host, '127.0.0.1', 80, 500)).result === 'open', 10_000);
+  if (!up) throw new Error('nginx did not start listening on port 80');
+  return { accessLog, conf, child };
+}
