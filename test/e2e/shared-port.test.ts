@@ -72,16 +72,20 @@ async function getsSite(l: SharedLab, client: Host, family: 4 | 6 = 4): Promise<
   return r.stdout.includes(SITE_BODY);
 }
 
-/** ssh with sesame as ProxyCommand; true when the remote command ran. */
-async function sshThrough(l: SharedLab, client: Host, proxyArgs: string, family: 4 | 6 = 4): Promise<boolean> {
+/** ssh with sesame as ProxyCommand; `ok` when the remote command ran (stderr says why not). */
+async function sshThrough(l: SharedLab, client: Host, proxyArgs: string, family: 4 | 6 = 4) {
   const proxy = `${process.execPath} ${SESAME_BIN} knock ${proxyArgs}`;
-  const r = await l.sshd.ssh(client, {
+  return l.sshd.ssh(client, {
     target: serverAddress(l, family),
     options: [`ProxyCommand=${proxy}`, 'ConnectionAttempts=1'],
     connectTimeoutS: 8,
   });
-  if (!r.ok) process.stderr.write(`ssh through ${proxyArgs} failed: ${r.stderr}\n`);
-  return r.ok;
+}
+
+/** Asserts that ssh through `proxyArgs` logs in, with ssh's and sesame's stderr when it doesn't. */
+async function assertLogin(l: SharedLab, client: Host, proxyArgs: string, family: 4 | 6 = 4, what = 'ssh logs in') {
+  const r = await sshThrough(l, client, proxyArgs, family);
+  assert.ok(r.ok, `${what}: ${r.stderr}`);
 }
 
 /** Sends raw bytes on one connection to 443 from `client`: `chunks` with a pause between. */
@@ -128,7 +132,7 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
     try {
       const [alice, bob] = l.clients;
       assert.ok(await getsSite(l, alice), 'the site before the knock');
-      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`), 'ssh logs in through 443');
+      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in through 443');
       assert.ok(await getsSite(l, alice), 'one-shot: the next connection from alice gets the site');
       assert.ok(await getsSite(l, bob), 'bob never sent the secret');
       assert.equal(await redirectSet(l, 'ssh443'), '', 'the redirect was used up');
@@ -147,7 +151,7 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
       writeFileSync(wrong, 'open-sesame-0123456780\n');
       assert.equal(await sendRaw(l, l.clients[0], [Buffer.from('open-sesame-0123456780')]), 'open', 'no reset for a wrong secret');
       assert.equal(await redirectSet(l, 'ssh443'), '');
-      assert.equal(await sshThrough(l, l.clients[0], `--proxy %h 443 --secret-file ${wrong}`), false);
+      assert.equal((await sshThrough(l, l.clients[0], `--proxy %h 443 --secret-file ${wrong}`)).ok, false);
       assert.ok(await getsSite(l, l.clients[0]));
     } finally {
       l.destroy();
@@ -180,7 +184,7 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
       const knocked = Date.now();
       assert.equal(await getsSite(l, alice), false, 'the seed: the site is gone for the knocker');
       assert.equal(await getsSite(l, alice), false, 'still gone on the second connection');
-      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`), 'ssh logs in during the window');
+      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in during the window');
       assert.ok(await getsSite(l, bob), 'other addresses get the site');
       await sleep(Math.max(0, knocked + 4500 - Date.now()));
       assert.ok(await getsSite(l, alice), 'after `for` the knocker gets the site again');
@@ -193,12 +197,31 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
     const l = await sharedLab(ONESHOT);
     try {
       const [alice, bob] = l.clients;
-      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 6));
+      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 6);
       assert.ok(await getsSite(l, alice, 6));
       assert.ok(await getsSite(l, bob, 6));
       assert.equal(await sendRaw(l, alice, [Buffer.from('wrong-secret-bytes')], 6), 'open');
       assert.equal(await redirectSet(l, 'ssh443', 6), '');
       assert.equal((await connectFrom(l.lab, alice, l.lab.server.v6, 22, 1000)).result, 'timeout');
+    } finally {
+      l.destroy();
+    }
+  });
+
+  test('ProxyCommand knocks any door first: --then-connect %h %p DOOR, and --proxy %h DOOR, with -c sesame.yaml', async () => {
+    const l = await sharedLab(`${ONESHOT}  ssh-knock:
+    knock: [7000, 8000, 9000]
+    open: [22]
+    for: 5s
+`);
+    try {
+      const [alice, bob] = l.clients;
+      const config = join(l.dir, 'sesame.yaml');
+      await assertLogin(l, alice, `--then-connect %h %p ssh-knock -c ${config}`, 4, 'port knock, then ssh on 22');
+      await assertLogin(l, bob, `--proxy %h ssh443 -c ${config}`, 4, 'shared door by name');
+      await assertLogin(l, bob, `--then-connect %h %p ssh443 -c ${config}`, 6, 'a shared door goes through its port');
+      assert.ok(await getsSite(l, bob));
+      assert.equal((await connectFrom(l.lab, bob, l.lab.server.v4, 22, 1000)).result, 'timeout', 'bob never port-knocked');
     } finally {
       l.destroy();
     }
@@ -212,7 +235,7 @@ describe('shared-port door (443): a secret sends the next connection to sshd', {
     try {
       const [alice, bob] = l.clients;
       const key = join(l.dir, 'token.key');
-      assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${key} --token tok443`));
+      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${key} --token tok443`);
       assert.ok(await getsSite(l, alice), 'one-shot after a token too');
 
       // a sniffed token, replayed by another address
@@ -242,7 +265,7 @@ for (const backend of BACKENDS) {
           assert.equal(await sendRaw(l, bob, [Buffer.from('open-sesame-0123456780')], family), 'open', 'wrong secret');
           assert.equal(await sendRaw(l, bob, [Buffer.from('hello\n'), Buffer.from(SECRET.trim())], family), 'open', 'late secret');
           assert.ok(await getsSite(l, bob, family), 'bob still gets the site');
-          assert.ok(await sshThrough(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, family));
+          await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, family);
           assert.ok(await getsSite(l, alice, family), 'one-shot');
         } finally {
           l.destroy();
