@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Plan, SequenceDoor } from '../../src/core/door.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import type { Logger } from '../../src/daemon/logger.js';
+import { StateFile } from '../../src/daemon/state-file.js';
+import type { Grant, Nftables } from '../../src/firewall/nftables.js';
+import type { LoggedPacket } from '../../src/sources/nflog-decode.js';
+import type { PacketSource } from '../../src/sources/nflog.js';
+
+/** A kernel stand-in: grants with an absolute end time, read back like `nft list`. */
+class FakeKernel {
+  grants: { door: string; family: 4 | 6; address: string; end: number }[] = [];
+  constructor(private readonly clock: { now: number }) {}
+  firewall(): Nftables {
+    const listGrants = async (): Promise<Grant[]> =>
+      this.grants
+        .filter((g) => g.end > this.clock.now)
+        .map((g) => ({ door: g.door, family: g.family, address: g.address, expiresMs: g.end - this.clock.now, timeoutMs: 10_000 }));
+    return { apply: async () => ({ kept: await listGrants() }), listGrants, flush: async () => {} } as unknown as Nftables;
+  }
+}
+
+const door = (dir: string, stop = `echo stop %IP% >> ${join(dir, 'ran')}`): SequenceDoor => ({
+  kind: 'sequence',
+  name: 'web',
+  knock: { ports: [{ port: 7000, proto: 'tcp' }], flags: { set: ['syn'], clear: [] }, withinMs: 5000 },
+  open: [],
+  forMs: 10_000,
+  reply: 'drop',
+  run: { start: `echo start %IP% >> ${join(dir, 'ran')}`, stop },
+});
+const plan = (doors: SequenceDoor[]): Plan => ({ doors, nflogGroup: 1, setSize: 16, scanGuard: null, source: 'test' });
+const quiet: Logger = { log() {} };
+
+function packets(): PacketSource & { open(address: string): void } {
+  const e = new EventEmitter() as PacketSource & { open(address: string): void };
+  e.close = () => {};
+  e.open = (address) => e.emit('packet', { prefix: 'sesame open web', family: 4, source: address } as LoggedPacket);
+  return e;
+}
+
+const ran = (dir: string) => {
+  try {
+    return readFileSync(join(dir, 'ran'), 'utf8').trim().split('\n');
+  } catch {
+    return [];
+  }
+};
+/** kill -9: no stop(), nothing persisted beyond what was already written; its timer dies with it. */
+const killed = (d: Daemon) => clearInterval((d as unknown as { ticker: NodeJS.Timeout }).ticker);
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+describe('door commands across a crash', () => {
+  test('a stop that came due while sesame was down (kill -9) runs as soon as it starts again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-daemon-'));
+    const clock = { now: 1_000_000 };
+    const kernel = new FakeKernel(clock);
+    try {
+      const src = packets();
+      const first = new Daemon(() => plan([door(dir)]), { firewall: kernel.firewall(), openPackets: async () => src, state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      await first.start();
+      kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.10', end: clock.now + 10_000 });
+      src.open('198.18.0.10');
+      await settle();
+      assert.deepEqual(ran(dir), ['start 198.18.0.10']);
+      killed(first);
+      clock.now += 60_000;
+      const second = new Daemon(() => plan([door(dir)]), { firewall: kernel.firewall(), openPackets: async () => packets(), state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      await second.start();
+      assert.deepEqual(ran(dir), ['start 198.18.0.10', 'stop 198.18.0.10']);
+      await second.stop(false);
+      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'grants.json'), 'utf8')).grants, [], 'nothing left pending');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the stop recorded with the grant runs even if the door was edited or removed meanwhile', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-daemon-'));
+    const clock = { now: 1_000_000 };
+    const kernel = new FakeKernel(clock);
+    try {
+      const src = packets();
+      const first = new Daemon(() => plan([door(dir)]), { firewall: kernel.firewall(), openPackets: async () => src, state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      await first.start();
+      kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.11', end: clock.now + 10_000 });
+      src.open('198.18.0.11');
+      await settle();
+      await first.stop(false);
+      clock.now += 60_000;
+      const second = new Daemon(() => plan([]), { firewall: kernel.firewall(), openPackets: async () => packets(), state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      await second.start();
+      await second.stop(false);
+      assert.deepEqual(ran(dir), ['start 198.18.0.11', 'stop 198.18.0.11']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with a stop command start runs once per grant; without one, on every knock (knockd door pairs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-daemon-'));
+    const clock = { now: 1_000_000 };
+    const kernel = new FakeKernel(clock);
+    try {
+      const src = packets();
+      const noStop = { ...door(dir), name: 'web', run: { start: `echo start %IP% >> ${join(dir, 'ran')}` } };
+      const d = new Daemon(() => plan([noStop]), { firewall: kernel.firewall(), openPackets: async () => src, state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      await d.start();
+      src.open('198.18.0.12');
+      await settle();
+      src.open('198.18.0.12');
+      await settle();
+      await d.stop(false);
+      assert.deepEqual(ran(dir), ['start 198.18.0.12', 'start 198.18.0.12']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
