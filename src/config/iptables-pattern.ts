@@ -19,7 +19,8 @@ export interface AcceptRule {
 /** Parses `iptables -I|-A INPUT [N] <rule>` (start) or `iptables -D INPUT <rule>` (stop). */
 export function parseAcceptRule(command: string, verb: 'add' | 'delete'): (AcceptRule & { rule: string }) | null {
   const words = command.trim().split(/\s+/);
-  const tool = /^(?:\S*\/)?(iptables|ip6tables)(?:-nft|-legacy)?$/.exec(words.shift() ?? '')?.[1] as AcceptRule['tool'] | undefined;
+  const tool = /^(?:\S*\/)?(iptables|ip6tables)(?:-nft|-legacy)?$/.exec(words.shift() ?? '')?.[1] as
+    AcceptRule['tool'] | undefined;
   if (!tool) return null;
   let sawChain = false;
   let source = false;

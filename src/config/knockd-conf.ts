@@ -51,7 +51,11 @@ export const KNOCKD_CMD_TIMEOUT = 10;
 const MAX_SECONDS = 86_400;
 
 /** Directive aliases knockd accepts, to one canonical key. */
-const ALIASES: Record<string, string> = { TIMEOUT: 'SEQ_TIMEOUT', COMMAND: 'START_COMMAND', COMMAND_6: 'START_COMMAND_6' };
+const ALIASES: Record<string, string> = {
+  TIMEOUT: 'SEQ_TIMEOUT',
+  COMMAND: 'START_COMMAND',
+  COMMAND_6: 'START_COMMAND_6',
+};
 const DOOR_KEYS = [
   'SEQUENCE',
   'ONE_TIME_SEQUENCES',
@@ -122,7 +126,12 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
     if (section === 'options') {
       if (!OPTION_KEYS.includes(key)) {
         const where = DOOR_KEYS.includes(key) ? `; ${keyText} belongs in a [door] section` : '';
-        problem(line, keyText, `unknown option "${keyText}" in [options]; expected one of UseSyslog, LogFile, PidFile, Interface${where}`, column);
+        problem(
+          line,
+          keyText,
+          `unknown option "${keyText}" in [options]; expected one of UseSyslog, LogFile, PidFile, Interface${where}`,
+          column,
+        );
         return;
       }
       if (value === undefined || value === '') {
@@ -131,7 +140,8 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
       }
       if (key === 'LOGFILE') options.logFile = value;
       else if (key === 'PIDFILE') options.pidFile = value;
-      else if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(value)) problem(line, keyText, `bad interface name ${JSON.stringify(value)}; expected e.g. eth0`, column);
+      else if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(value))
+        problem(line, keyText, `bad interface name ${JSON.stringify(value)}; expected e.g. eth0`, column);
       else options.interface = value;
       return;
     }
@@ -161,7 +171,13 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
 
   for (const door of doors) {
     if (!door.sequence && !door.oneTimeSequences && !badKnock.has(door)) {
-      problems.push({ file, line: door.line, column: 1, field: `[${door.name}]`, message: 'door has no knock: add "Sequence = ..." or "One_Time_Sequences = FILE"' });
+      problems.push({
+        file,
+        line: door.line,
+        column: 1,
+        field: `[${door.name}]`,
+        message: 'door has no knock: add "Sequence = ..." or "One_Time_Sequences = FILE"',
+      });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

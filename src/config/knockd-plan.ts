@@ -38,7 +38,8 @@ export function knockdPlan(conf: KnockdConf): KnockdPlan {
   const doors: Door[] = [];
   for (const k of conf.doors) {
     const name = doorName(k.name, names);
-    if (name !== k.name) notes.push(`door [${k.name}] is called "${name}" in sesame (nftables set names allow letters, digits, _ and -)`);
+    if (name !== k.name)
+      notes.push(`door [${k.name}] is called "${name}" in sesame (nftables set names allow letters, digits, _ and -)`);
     if (k.target) {
       notes.push(
         `door [${k.name}]: Target ${k.target} is not matched; sesame counts knocks to any address of this host (its rules run on the input hook, so knocks routed to other hosts are not seen)`,
@@ -58,13 +59,21 @@ export function knockdPlan(conf: KnockdConf): KnockdPlan {
     if (k.oneTimeSequences) {
       try {
         const file = readOneTimeFile(k.oneTimeSequences);
-        for (const s of file.skipped) notes.push(`${k.oneTimeSequences}:${s.line}: skipped (${s.message}), as knockd does`);
-        if (!file.active) notes.push(`door [${k.name}]: every sequence in ${k.oneTimeSequences} is used; the door is disabled`);
+        for (const s of file.skipped)
+          notes.push(`${k.oneTimeSequences}:${s.line}: skipped (${s.message}), as knockd does`);
+        if (!file.active)
+          notes.push(`door [${k.name}]: every sequence in ${k.oneTimeSequences} is used; the door is disabled`);
         doors.push(oneTimeDoor({ ...base, file: k.oneTimeSequences, flags, withinMs }, file.active));
       } catch (err) {
         if (!(err instanceof OneTimeFileError)) throw err;
         const line = k.lines.ONE_TIME_SEQUENCES ?? k.line;
-        problems.push({ file: conf.file, line, column: 1, field: `[${k.name}] One_Time_Sequences`, message: err.message });
+        problems.push({
+          file: conf.file,
+          line,
+          column: 1,
+          field: `[${k.name}] One_Time_Sequences`,
+          message: err.message,
+        });
       }
       continue;
     }

@@ -59,7 +59,9 @@ export function readOneTimeFile(file: string): OneTimeScan & { active: OneTimeLi
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new OneTimeFileError(
-      code === 'ENOENT' ? `one-time sequence file ${file} not found` : `cannot read one-time sequence file ${file}: ${String(cause)}`,
+      code === 'ENOENT'
+        ? `one-time sequence file ${file} not found`
+        : `cannot read one-time sequence file ${file}: ${String(cause)}`,
       { cause },
     );
   }
@@ -93,7 +95,7 @@ export function useOneTimeSequence(door: OneTimeDoor): { door: OneTimeDoor; mark
       closeSync(fd);
     }
   }
-  const next = used ? scan.unused.filter((l) => l !== used)[0] ?? null : (scan.unused[0] ?? null);
+  const next = used ? (scan.unused.filter((l) => l !== used)[0] ?? null) : (scan.unused[0] ?? null);
   return { door: oneTimeDoor(door, next), marked: used ? used.line : null };
 }
 

@@ -36,8 +36,16 @@ describe('sesame import knockd.conf', { skip: e2eSkip({ knock: 'knockd' }) }, ()
       assert.equal(await connect(), 'timeout');
       const k = await lab.run(client, 'knock', [SERVER_V4, '7000', '8000', '9000']);
       assert.equal(k.code, 0, k.stderr);
-      assert.equal(await connect(), 'open', 'open at once: the grant is made in the same kernel pass as the last knock');
-      assert.equal(await eventually(async () => (await connect()) === 'timeout', 6000, 250), true, 'closed again after for: 3s');
+      assert.equal(
+        await connect(),
+        'open',
+        'open at once: the grant is made in the same kernel pass as the last knock',
+      );
+      assert.equal(
+        await eventually(async () => (await connect()) === 'timeout', 6000, 250),
+        true,
+        'closed again after for: 3s',
+      );
       const rules = await lab.run(lab.server, 'iptables', ['-S', 'INPUT']);
       assert.doesNotMatch(rules.stdout, /-j ACCEPT/, 'no command ran');
     } finally {

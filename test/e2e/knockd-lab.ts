@@ -39,7 +39,14 @@ export async function knockdLab(conf: (dir: string) => string, opts: { clients?:
     server: lab.server,
     clients: lab.clients,
     async startDaemon() {
-      self.daemon = await startDaemon(lab, lab.server, ['--knockd-conf', file, '--state-dir', dir, '--log-format', 'json']);
+      self.daemon = await startDaemon(lab, lab.server, [
+        '--knockd-conf',
+        file,
+        '--state-dir',
+        dir,
+        '--log-format',
+        'json',
+      ]);
       return self.daemon;
     },
     async knock(client, args) {

@@ -23,7 +23,9 @@ describe('a malformed knockd.conf', { skip: e2eSkip() }, () => {
     try {
       const conf = join(dir, 'knockd.conf');
       writeFileSync(conf, BAD);
-      const r = await sesame(lab, lab.server, ['serve', '--knockd-conf', conf, '--state-dir', dir], { timeoutMs: 10_000 });
+      const r = await sesame(lab, lab.server, ['serve', '--knockd-conf', conf, '--state-dir', dir], {
+        timeoutMs: 10_000,
+      });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /nothing was changed/);
       assert.match(r.stderr, new RegExp(`${conf}:5:2 \\[openHTTP\\] sequence: port 80000 out of range`));

@@ -21,14 +21,18 @@ describe('one-time sequences: each sequence opens once', { skip: e2eSkip() }, ()
     const dir = tempDir('sesame-onetime-');
     const file = join(dir, 'sequences');
     writeFileSync(file, SEQUENCES);
-    const l = await doorLab(`doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    within: 3s\n    open: [80]\n    for: 60s\n`, {
-      clients: 4,
-      services: [80],
-    });
+    const l = await doorLab(
+      `doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    within: 3s\n    open: [80]\n    for: 60s\n`,
+      {
+        clients: 4,
+        services: [80],
+      },
+    );
     try {
       const [a, b, c, d] = l.clients;
       const out = () => l.daemon!.output();
-      const used = async (n: number, event = 'one-time-next') => assert.ok(await eventually(() => count(out(), event) >= n, 3000), `${event} #${n}`);
+      const used = async (n: number, event = 'one-time-next') =>
+        assert.ok(await eventually(() => count(out(), event) >= n, 3000), `${event} #${n}`);
 
       assert.equal(await l.connect(a, 80), 'timeout');
       await l.knock(a, ['7001', '7002', '7003']);
@@ -77,7 +81,11 @@ describe('one-time sequences: each sequence opens once', { skip: e2eSkip() }, ()
       const daemon = await l.startDaemon();
       const [a, b] = l.clients;
       await l.knock(a, [SERVER_V4, '7001', '7002', '7003']);
-      assert.equal(await eventually(async () => (await l.connect(a)) === 'open', 3000), true, 'the active sequence opens');
+      assert.equal(
+        await eventually(async () => (await l.connect(a)) === 'open', 3000),
+        true,
+        'the active sequence opens',
+      );
       assert.ok(await eventually(() => daemon.output().includes('"event":"one-time-next"'), 3000));
       daemon.kill('SIGKILL');
       await l.startDaemon();

@@ -21,29 +21,33 @@ const MIXED = () => `[mixed]
 	stop_command  = iptables -D INPUT -s %IP% -p tcp --dport 80 -j ACCEPT
 `;
 
-describe('udp and mixed-protocol knockd sequences', { skip: e2eSkip({ iptables: 'iptables', knock: 'knockd' }) }, () => {
-  test('udp and mixed sequences open with Debian knock (port:proto, -u) and sesame knock (-u, -d); a tcp knock on a udp port fails', async () => {
-    const l = await knockdLab(MIXED, { clients: 4 });
-    try {
-      await l.startDaemon();
-      const [a, b, c, d] = l.clients;
-      const opens = async (host: typeof a) => eventually(async () => (await l.connect(host)) === 'open', 3000);
+describe(
+  'udp and mixed-protocol knockd sequences',
+  { skip: e2eSkip({ iptables: 'iptables', knock: 'knockd' }) },
+  () => {
+    test('udp and mixed sequences open with Debian knock (port:proto, -u) and sesame knock (-u, -d); a tcp knock on a udp port fails', async () => {
+      const l = await knockdLab(MIXED, { clients: 4 });
+      try {
+        await l.startDaemon();
+        const [a, b, c, d] = l.clients;
+        const opens = async (host: typeof a) => eventually(async () => (await l.connect(host)) === 'open', 3000);
 
-      await l.knock(a, ['-v', SERVER_V4, '7000:udp', '8000:tcp']);
-      assert.equal(await opens(a), true, 'knock HOST 7000:udp 8000:tcp');
+        await l.knock(a, ['-v', SERVER_V4, '7000:udp', '8000:tcp']);
+        assert.equal(await opens(a), true, 'knock HOST 7000:udp 8000:tcp');
 
-      // Debian's -u sends every hit as UDP, even `port:tcp` ones
-      await l.knock(b, ['-u', SERVER_V4, '7100', '7200']);
-      assert.equal(await opens(b), true, 'knock -u HOST 7100 7200');
+        // Debian's -u sends every hit as UDP, even `port:tcp` ones
+        await l.knock(b, ['-u', SERVER_V4, '7100', '7200']);
+        assert.equal(await opens(b), true, 'knock -u HOST 7100 7200');
 
-      const r = await sesame(l.lab, c, ['knock', '-u', '-d', '50', SERVER_V4, '7000', '8000:tcp']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(await opens(c), true, 'sesame knock -u -d 50 HOST 7000 8000:tcp (knockd client syntax)');
+        const r = await sesame(l.lab, c, ['knock', '-u', '-d', '50', SERVER_V4, '7000', '8000:tcp']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await opens(c), true, 'sesame knock -u -d 50 HOST 7000 8000:tcp (knockd client syntax)');
 
-      await l.knock(d, [SERVER_V4, '7000', '8000']);
-      assert.equal(await l.connect(d), 'timeout', 'a tcp knock on the udp port does not count');
-    } finally {
-      l.destroy();
-    }
-  });
-});
+        await l.knock(d, [SERVER_V4, '7000', '8000']);
+        assert.equal(await l.connect(d), 'timeout', 'a tcp knock on the udp port does not count');
+      } finally {
+        l.destroy();
+      }
+    });
+  },
+);

@@ -20,8 +20,18 @@ class FakeKernel {
     const listGrants = async (): Promise<Grant[]> =>
       this.grants
         .filter((g) => g.end > this.clock.now)
-        .map((g) => ({ door: g.door, family: g.family, address: g.address, expiresMs: g.end - this.clock.now, timeoutMs: 10_000 }));
-    return { apply: async () => ({ kept: await listGrants() }), listGrants, flush: async () => {} } as unknown as Nftables;
+        .map((g) => ({
+          door: g.door,
+          family: g.family,
+          address: g.address,
+          expiresMs: g.end - this.clock.now,
+          timeoutMs: 10_000,
+        }));
+    return {
+      apply: async () => ({ kept: await listGrants() }),
+      listGrants,
+      flush: async () => {},
+    } as unknown as Nftables;
   }
 }
 
@@ -62,7 +72,13 @@ describe('door commands across a crash', () => {
     const kernel = new FakeKernel(clock);
     try {
       const src = packets();
-      const first = new Daemon(() => plan([door(dir)]), { firewall: kernel.firewall(), openPackets: async () => src, state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      const first = new Daemon(() => plan([door(dir)]), {
+        firewall: kernel.firewall(),
+        openPackets: async () => src,
+        state: new StateFile(dir),
+        logger: quiet,
+        now: () => clock.now,
+      });
       await first.start();
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.10', end: clock.now + 10_000 });
       src.open('198.18.0.10');
@@ -70,7 +86,13 @@ describe('door commands across a crash', () => {
       assert.deepEqual(ran(dir), ['start 198.18.0.10']);
       killed(first);
       clock.now += 60_000;
-      const second = new Daemon(() => plan([door(dir)]), { firewall: kernel.firewall(), openPackets: async () => packets(), state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      const second = new Daemon(() => plan([door(dir)]), {
+        firewall: kernel.firewall(),
+        openPackets: async () => packets(),
+        state: new StateFile(dir),
+        logger: quiet,
+        now: () => clock.now,
+      });
       await second.start();
       assert.deepEqual(ran(dir), ['start 198.18.0.10', 'stop 198.18.0.10']);
       await second.stop(false);
@@ -86,14 +108,26 @@ describe('door commands across a crash', () => {
     const kernel = new FakeKernel(clock);
     try {
       const src = packets();
-      const first = new Daemon(() => plan([door(dir)]), { firewall: kernel.firewall(), openPackets: async () => src, state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      const first = new Daemon(() => plan([door(dir)]), {
+        firewall: kernel.firewall(),
+        openPackets: async () => src,
+        state: new StateFile(dir),
+        logger: quiet,
+        now: () => clock.now,
+      });
       await first.start();
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.11', end: clock.now + 10_000 });
       src.open('198.18.0.11');
       await settle();
       await first.stop(false);
       clock.now += 60_000;
-      const second = new Daemon(() => plan([]), { firewall: kernel.firewall(), openPackets: async () => packets(), state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      const second = new Daemon(() => plan([]), {
+        firewall: kernel.firewall(),
+        openPackets: async () => packets(),
+        state: new StateFile(dir),
+        logger: quiet,
+        now: () => clock.now,
+      });
       await second.start();
       await second.stop(false);
       assert.deepEqual(ran(dir), ['start 198.18.0.11', 'stop 198.18.0.11']);
@@ -109,7 +143,13 @@ describe('door commands across a crash', () => {
     try {
       const src = packets();
       const noStop = { ...door(dir), name: 'web', run: { start: `echo start %IP% >> ${join(dir, 'ran')}` } };
-      const d = new Daemon(() => plan([noStop]), { firewall: kernel.firewall(), openPackets: async () => src, state: new StateFile(dir), logger: quiet, now: () => clock.now });
+      const d = new Daemon(() => plan([noStop]), {
+        firewall: kernel.firewall(),
+        openPackets: async () => src,
+        state: new StateFile(dir),
+        logger: quiet,
+        now: () => clock.now,
+      });
       await d.start();
       src.open('198.18.0.12');
       await settle();

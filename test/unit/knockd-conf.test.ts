@@ -156,7 +156,9 @@ describe('knockd.conf as a plan', () => {
   });
 
   test('Interface applies to every door; Target is noted, not matched', () => {
-    const { plan, notes } = knockdPlan(parseKnockdConf('[options]\ninterface = eth1\n[d]\nsequence = 1,2\ntarget = 10.0.0.5\n'));
+    const { plan, notes } = knockdPlan(
+      parseKnockdConf('[options]\ninterface = eth1\n[d]\nsequence = 1,2\ntarget = 10.0.0.5\n'),
+    );
     assert.equal(plan.doors[0].interface, 'eth1');
     assert.match(notes.join('\n'), /Target 10\.0\.0\.5 is not matched/);
   });
@@ -174,13 +176,18 @@ describe('knockd.conf as a plan', () => {
     assert.equal(commandFor({ start: 'v4', start6: 'v6' }, 'start', 6), 'v6');
     assert.equal(commandFor({ start: 'v4', start6: 'v6' }, 'start', 4), 'v4');
     assert.equal(commandFor({ stop: 'v4', stop6: '' }, 'stop', 6), undefined);
-    const { plan } = knockdPlan(parseKnockdConf('[d]\nsequence = 1,2\ncommand = a\nstop_command = b\nstop_command_6 =\n'));
+    const { plan } = knockdPlan(
+      parseKnockdConf('[d]\nsequence = 1,2\ncommand = a\nstop_command = b\nstop_command_6 =\n'),
+    );
     assert.deepEqual(plan.doors[0].run, { start: 'a', stop: 'b', stop6: '' });
   });
 
   test('a missing one-time sequence file is an error at its directive', () => {
     const conf = parseKnockdConf('[d]\n\tone_time_sequences = /nonexistent/seqs\n', 'k.conf');
-    assert.throws(() => knockdPlan(conf), /k\.conf:2:1 \[d\] One_Time_Sequences: one-time sequence file \/nonexistent\/seqs not found/);
+    assert.throws(
+      () => knockdPlan(conf),
+      /k\.conf:2:1 \[d\] One_Time_Sequences: one-time sequence file \/nonexistent\/seqs not found/,
+    );
   });
 });
 
@@ -204,16 +211,30 @@ describe('one-time sequence files', () => {
       const { plan } = knockdPlan(parseKnockdConf(`[d]\none_time_sequences = ${file}\n`));
       let door = plan.doors[0] as OneTimeDoor;
       assert.equal(door.kind, 'one-time');
-      assert.deepEqual(door.knock?.ports.map((p) => p.port), [1, 2]);
+      assert.deepEqual(
+        door.knock?.ports.map((p) => p.port),
+        [1, 2],
+      );
       let r = useOneTimeSequence(door);
       assert.equal(readFileSync(file, 'utf8'), '#1,2\n3,4\n');
       assert.equal(r.marked, 1);
       door = r.door;
-      assert.deepEqual(door.knock?.ports.map((p) => p.port), [3, 4]);
+      assert.deepEqual(
+        door.knock?.ports.map((p) => p.port),
+        [3, 4],
+      );
       r = useOneTimeSequence(door);
-      assert.equal(readFileSync(file, 'utf8'), '#1,2\n#,4\n', 'without a leading blank the first digit goes, as in knockd');
+      assert.equal(
+        readFileSync(file, 'utf8'),
+        '#1,2\n#,4\n',
+        'without a leading blank the first digit goes, as in knockd',
+      );
       assert.equal(r.door.knock, null);
-      assert.doesNotMatch(compileNft({ ...plan, doors: [r.door] }), /chain d_knock/, 'a disabled door has no knock rules');
+      assert.doesNotMatch(
+        compileNft({ ...plan, doors: [r.door] }),
+        /chain d_knock/,
+        'a disabled door has no knock rules',
+      );
       assert.match(compileNft({ ...plan, doors: [r.door] }), /set d_open_4/, 'but keeps its grant set');
     });
   });
@@ -222,7 +243,9 @@ describe('one-time sequence files', () => {
     withTemp((dir) => {
       const file = join(dir, 'seqs');
       writeFileSync(file, ' 7000,8000:udp\n');
-      const plan = parseConfig(`doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    open: [22]\n    for: 30s\n`);
+      const plan = parseConfig(
+        `doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    open: [22]\n    for: 30s\n`,
+      );
       const door = plan.doors[0] as OneTimeDoor;
       assert.equal(door.kind, 'one-time');
       assert.equal(door.line, 1);
@@ -237,14 +260,43 @@ describe('one-time sequence files', () => {
 
 describe('sesame import', () => {
   test('recognises the iptables insert/delete pair', () => {
-    assert.deepEqual(parseAcceptRule('/usr/sbin/iptables -I INPUT 1 -s %IP% -p tcp --dport 80 -j ACCEPT', 'add')?.ports, [{ port: 80, proto: 'tcp' }]);
-    assert.deepEqual(recognisePair('iptables -A INPUT -s %IP% -p udp -m multiport --dports 53,123 -j ACCEPT', 'iptables -D INPUT -s %IP% -p udp -m multiport --dports 53,123 -j ACCEPT')?.ports, [
-      { port: 53, proto: 'udp' },
-      { port: 123, proto: 'udp' },
-    ]);
-    assert.equal(recognisePair('iptables -I INPUT -s %IP% -p tcp --dport 80 -j ACCEPT', 'iptables -D INPUT -s %IP% -p tcp --dport 81 -j ACCEPT'), null, 'stop must delete the same rule');
-    assert.equal(recognisePair('iptables -I INPUT -i eth0 -s %IP% -p tcp --dport 80 -j ACCEPT', 'iptables -D INPUT -i eth0 -s %IP% -p tcp --dport 80 -j ACCEPT'), null, 'unknown options stay commands');
-    assert.equal(recognisePair('iptables -I FORWARD -s %IP% -p tcp --dport 80 -j ACCEPT', 'iptables -D FORWARD -s %IP% -p tcp --dport 80 -j ACCEPT'), null);
+    assert.deepEqual(
+      parseAcceptRule('/usr/sbin/iptables -I INPUT 1 -s %IP% -p tcp --dport 80 -j ACCEPT', 'add')?.ports,
+      [{ port: 80, proto: 'tcp' }],
+    );
+    assert.deepEqual(
+      recognisePair(
+        'iptables -A INPUT -s %IP% -p udp -m multiport --dports 53,123 -j ACCEPT',
+        'iptables -D INPUT -s %IP% -p udp -m multiport --dports 53,123 -j ACCEPT',
+      )?.ports,
+      [
+        { port: 53, proto: 'udp' },
+        { port: 123, proto: 'udp' },
+      ],
+    );
+    assert.equal(
+      recognisePair(
+        'iptables -I INPUT -s %IP% -p tcp --dport 80 -j ACCEPT',
+        'iptables -D INPUT -s %IP% -p tcp --dport 81 -j ACCEPT',
+      ),
+      null,
+      'stop must delete the same rule',
+    );
+    assert.equal(
+      recognisePair(
+        'iptables -I INPUT -i eth0 -s %IP% -p tcp --dport 80 -j ACCEPT',
+        'iptables -D INPUT -i eth0 -s %IP% -p tcp --dport 80 -j ACCEPT',
+      ),
+      null,
+      'unknown options stay commands',
+    );
+    assert.equal(
+      recognisePair(
+        'iptables -I FORWARD -s %IP% -p tcp --dport 80 -j ACCEPT',
+        'iptables -D FORWARD -s %IP% -p tcp --dport 80 -j ACCEPT',
+      ),
+      null,
+    );
     assert.equal(recognisePair('iptables -I INPUT -s %IP% -p tcp --dport 80 -j ACCEPT', undefined), null);
   });
 
@@ -262,7 +314,10 @@ describe('sesame import', () => {
 
   test('other commands are kept as run commands, _6 included; a door without commands is commented out', () => {
     const yaml = knockdToYaml(
-      parseKnockdConf('[wake]\nsequence = 1,2:udp\ncommand = etherwake %IP%\ncommand_6 =\n[quiet]\nsequence = 3,4\n', 'k.conf'),
+      parseKnockdConf(
+        '[wake]\nsequence = 1,2:udp\ncommand = etherwake %IP%\ncommand_6 =\n[quiet]\nsequence = 3,4\n',
+        'k.conf',
+      ),
     );
     const plan = parseConfig(yaml);
     assert.equal(plan.doors.length, 1);

@@ -61,7 +61,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
  * LogFile (log lines are also appended there) and PidFile are honoured; UseSyslog is
  * covered by the log on stdout, which systemd hands to the journal and syslog.
  */
-function configLoader(opts: ServeOptions): { load: ConfigLoader; logFile?: string; pidFile?: string; notes: readonly string[] } {
+function configLoader(opts: ServeOptions): {
+  load: ConfigLoader;
+  logFile?: string;
+  pidFile?: string;
+  notes: readonly string[];
+} {
   if (opts.knockdConf) {
     const file = opts.knockdConf;
     const first = loadKnockdConf(file);
