@@ -24,10 +24,20 @@ const key = parseSecret(readFileSync(job.secretFile, 'utf8'));
 if (typeof key === 'string') throw new Error(key);
 const tries: { status: number; requestMs: number; openMs: number; result: string }[] = [];
 // warm up JIT and the server's first-request paths on an address not measured
-await httpKnock({ url: job.url, door: job.door, token: makeHmacToken(key, job.door, Date.now()), localAddress: job.from[0] });
+await httpKnock({
+  url: job.url,
+  door: job.door,
+  token: makeHmacToken(key, job.door, Date.now()),
+  localAddress: job.from[0],
+});
 for (const from of job.from.slice(1)) {
   const started = performance.now();
-  const r = await httpKnock({ url: job.url, door: job.door, token: makeHmacToken(key, job.door, Date.now()), localAddress: from });
+  const r = await httpKnock({
+    url: job.url,
+    door: job.door,
+    token: makeHmacToken(key, job.door, Date.now()),
+    localAddress: from,
+  });
   const requestMs = performance.now() - started;
   const c = await probe(job.target, job.port, 2000, from);
   tries.push({ status: r.status, requestMs, openMs: performance.now() - started, result: c.result });

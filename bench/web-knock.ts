@@ -66,11 +66,14 @@ async function requestToOpen(quick: boolean): Promise<Record<string, unknown>> {
     await addClientAddresses(lab, client, from, '198.18.16.0/20');
     await startEchoServer(lab, lab.server, [PORT]);
     const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir, '--log-format', 'json']);
-    for (let i = 0; i < 100 && !daemon.output().includes('http-listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !daemon.output().includes('http-listening'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const job = { url: 'http://198.18.0.1:8443', door: 'bench', secretFile, target: lab.server.v4, port: PORT, from };
     const r = await lab.run(client, process.execPath, [CLIENT, JSON.stringify(job)], { timeoutMs: 300_000 });
     if (r.code !== 0) throw new Error(`web-knock client failed: ${r.stderr}`);
-    const tries = (JSON.parse(r.stdout) as { tries: { status: number; requestMs: number; openMs: number; result: string }[] }).tries;
+    const tries = (
+      JSON.parse(r.stdout) as { tries: { status: number; requestMs: number; openMs: number; result: string }[] }
+    ).tries;
     const ok = tries.filter((t) => t.status === 200 && t.result === 'open');
     const req = latencySummary(ok.map((t) => t.requestMs));
     const open = latencySummary(ok.map((t) => t.openMs));
@@ -102,7 +105,12 @@ export async function benchWebKnock(opts: { quick: boolean }): Promise<object[]>
       scenario: 'web-knock-open',
       tool: 'sesame',
       figures: open,
-      notes: ['POST /knock/DOOR (HMAC token, plain HTTP) then connect from the same new address; nft grant = 2 nft runs'],
+      notes: [
+        'POST /knock/DOOR (HMAC token, plain HTTP) then connect from the same new address; nft grant = 2 nft runs',
+      ],
     },
-  ].map((r) => ({ ...r, figures: Object.fromEntries(Object.entries(r.figures).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) }));
+  ].map((r) => ({
+    ...r,
+    figures: Object.fromEntries(Object.entries(r.figures).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])),
+  }));
 }

@@ -42,7 +42,11 @@ export function httpKnock(opts: HttpKnockOptions): Promise<HttpKnockResult> {
       target,
       {
         method: 'POST',
-        headers: { 'content-type': 'text/plain', accept: 'text/plain', 'content-length': Buffer.byteLength(opts.token) },
+        headers: {
+          'content-type': 'text/plain',
+          accept: 'text/plain',
+          'content-length': Buffer.byteLength(opts.token),
+        },
         ca: opts.ca,
         localAddress: opts.localAddress,
         timeout: opts.timeoutMs ?? 10_000,
@@ -54,11 +58,15 @@ export function httpKnock(opts: HttpKnockOptions): Promise<HttpKnockResult> {
         res.on('data', (d) => {
           text += d;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: text.trim(), ms: performance.now() - started }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: text.trim(), ms: performance.now() - started }),
+        );
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${target.origin} within ${opts.timeoutMs ?? 10_000} ms`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${target.origin} within ${opts.timeoutMs ?? 10_000} ms`)),
+    );
     req.on('error', reject);
     req.end(opts.token);
   });

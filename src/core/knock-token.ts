@@ -24,7 +24,12 @@ function sign(key: Uint8Array, door: string, seconds: number, nonce: string): Bu
 }
 
 /** A fresh token for `door` at `nowMs`. `nonce` is for tests; by default 16 random bytes. */
-export function makeHmacToken(key: Uint8Array, door: string, nowMs: number, nonce = randomBytes(16).toString('base64url')): string {
+export function makeHmacToken(
+  key: Uint8Array,
+  door: string,
+  nowMs: number,
+  nonce = randomBytes(16).toString('base64url'),
+): string {
   const seconds = Math.floor(nowMs / 1000);
   return `${VERSION}.${door}.${seconds}.${nonce}.${sign(key, door, seconds, nonce).toString('base64url')}`;
 }

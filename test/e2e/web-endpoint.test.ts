@@ -45,7 +45,16 @@ doors:
   after(() => w?.destroy());
 
   const post = (client: number, door: string, token: string, extra: string[] = []) =>
-    w.curl(w.lab.clients[client], ['-X', 'POST', '-H', 'Content-Type: text/plain', '--data-binary', token, ...extra, `${URL}/knock/${door}`]);
+    w.curl(w.lab.clients[client], [
+      '-X',
+      'POST',
+      '-H',
+      'Content-Type: text/plain',
+      '--data-binary',
+      token,
+      ...extra,
+      `${URL}/knock/${door}`,
+    ]);
 
   test('a valid TOTP code opens ssh for that client only, once, for the door time', async () => {
     const [c0, c1] = w.lab.clients;
@@ -79,7 +88,16 @@ doors:
     const time = async (door: string, token: string) => {
       const out: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await w.lab.run(w.lab.clients[2], 'curl', ['-s', '-o', '/dev/null', '-w', '%{time_total}', '--data-binary', token, `${URL}/knock/${door}`]);
+        const r = await w.lab.run(w.lab.clients[2], 'curl', [
+          '-s',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{time_total}',
+          '--data-binary',
+          token,
+          `${URL}/knock/${door}`,
+        ]);
         out.push(Number(r.stdout) * 1000);
       }
       return out.sort((a, b) => a - b)[2];
@@ -92,14 +110,20 @@ doors:
   test('X-Forwarded-For is ignored from an untrusted peer and used from a trusted proxy', async () => {
     const [c0, c1, proxy] = w.lab.clients;
     // client 0 (untrusted) claims to be client 1: the grant goes to client 0 itself
-    const spoof = await post(0, 'proxied', makeHmacToken(proxiedKey, 'proxied', Date.now()), ['-H', `X-Forwarded-For: ${c1.v4}`]);
+    const spoof = await post(0, 'proxied', makeHmacToken(proxiedKey, 'proxied', Date.now()), [
+      '-H',
+      `X-Forwarded-For: ${c1.v4}`,
+    ]);
     assert.equal(spoof.status, 200, spoof.body);
     assert.match(spoof.body, /for 198\.18\.0\.10 /);
     assert.equal(await w.connect(c1, 2222), 'timeout', 'the address in the header got nothing');
     assert.equal(await w.connect(c0, 2222), 'open');
 
     // the trusted proxy (client 2) forwards for client 1: client 1 is granted, not the proxy
-    const viaProxy = await post(2, 'proxied', makeHmacToken(proxiedKey, 'proxied', Date.now()), ['-H', `X-Forwarded-For: ${c1.v4}`]);
+    const viaProxy = await post(2, 'proxied', makeHmacToken(proxiedKey, 'proxied', Date.now()), [
+      '-H',
+      `X-Forwarded-For: ${c1.v4}`,
+    ]);
     assert.equal(viaProxy.status, 200, viaProxy.body);
     assert.match(viaProxy.body, /for 198\.18\.0\.11 /);
     assert.equal(await w.connect(c1, 2222), 'open');

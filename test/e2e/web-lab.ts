@@ -63,7 +63,9 @@ export async function webLab(
       sshd,
       daemon,
       async curl(client, args) {
-        const r = await lab.run(client, 'curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', ...args], { timeoutMs: 15_000 });
+        const r = await lab.run(client, 'curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', ...args], {
+          timeoutMs: 15_000,
+        });
         const lines = r.stdout.split('\n');
         const status = Number(lines.pop());
         return { status, body: lines.join('\n').trim() };
@@ -80,7 +82,11 @@ export async function webLab(
 }
 
 /** A real nginx in `host` with its own nginx.conf, pid and logs under `dir/nginx`, logging requests to `accessLog`. */
-export async function startNginx(lab: Lab, host: Host, dir: string): Promise<{ accessLog: string; conf: string; child: ChildProcess }> {
+export async function startNginx(
+  lab: Lab,
+  host: Host,
+  dir: string,
+): Promise<{ accessLog: string; conf: string; child: ChildProcess }> {
   const root = join(dir, 'nginx');
   mkdirSync(join(root, 'www'), { recursive: true });
   writeFileSync(join(root, 'www', 'index.html'), 'hello\n');
@@ -109,7 +115,10 @@ http {
 `,
   );
   const child = lab.spawn(host, 'nginx', ['-p', root, '-c', conf, '-g', 'daemon off;']);
-  const up = await eventually(async () => (await connectFrom(lab, host, '127.0.0.1', 80, 500)).result === 'open', 10_000);
+  const up = await eventually(
+    async () => (await connectFrom(lab, host, '127.0.0.1', 80, 500)).result === 'open',
+    10_000,
+  );
   if (!up) throw new Error('nginx did not start listening on port 80');
   return { accessLog, conf, child };
 }

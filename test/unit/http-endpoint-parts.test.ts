@@ -22,12 +22,18 @@ describe('client address', () => {
   test('from a trusted proxy, the rightmost untrusted hop is the client', () => {
     assert.equal(clientAddress('198.18.0.1', { 'x-forwarded-for': '203.0.113.9' }, trusted), '203.0.113.9');
     // a client-supplied first hop can't hide the address the proxy saw
-    assert.equal(clientAddress('198.18.0.1', { 'x-forwarded-for': '1.2.3.4, 203.0.113.9, 10.1.1.1' }, trusted), '203.0.113.9');
+    assert.equal(
+      clientAddress('198.18.0.1', { 'x-forwarded-for': '1.2.3.4, 203.0.113.9, 10.1.1.1' }, trusted),
+      '203.0.113.9',
+    );
     assert.equal(clientAddress('198.18.0.1', {}, trusted), '198.18.0.1');
   });
 
   test('Forwarded (RFC 7239) wins over X-Forwarded-For', () => {
-    const h = { forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"', 'x-forwarded-for': '203.0.113.9' };
+    const h = {
+      forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"',
+      'x-forwarded-for': '203.0.113.9',
+    };
     assert.equal(clientAddress('fd00:5e5a::1', h, trusted), '2001:db8:cafe::17');
     assert.deepEqual(forwardedHops('for=unknown, for=198.18.0.2:80'), [null, '198.18.0.2']);
   });
@@ -40,7 +46,10 @@ describe('client address', () => {
 describe('rate limit', () => {
   test('allows `attempts` then refuses until the bucket refills', () => {
     const r = new RateLimiter(3, 30_000);
-    assert.deepEqual([1, 2, 3, 4].map(() => r.take('198.18.0.2', NOW)), [true, true, true, false]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => r.take('198.18.0.2', NOW)),
+      [true, true, true, false],
+    );
     assert.equal(r.take('198.18.0.3', NOW), true);
     assert.equal(r.retryAfterS('198.18.0.2', NOW), 10);
     assert.equal(r.take('198.18.0.2', NOW + 10_000), true);
@@ -57,8 +66,14 @@ describe('rate limit', () => {
 
 describe('knock request', () => {
   test('door from the path or the form, token from code, token or the body', () => {
-    assert.deepEqual(parseKnock('/knock/ssh', 'application/x-www-form-urlencoded', 'code=123456'), { door: 'ssh', token: '123456' });
-    assert.deepEqual(parseKnock('/knock', 'application/x-www-form-urlencoded', 'door=ssh&code=+123456+'), { door: 'ssh', token: '123456' });
+    assert.deepEqual(parseKnock('/knock/ssh', 'application/x-www-form-urlencoded', 'code=123456'), {
+      door: 'ssh',
+      token: '123456',
+    });
+    assert.deepEqual(parseKnock('/knock', 'application/x-www-form-urlencoded', 'door=ssh&code=+123456+'), {
+      door: 'ssh',
+      token: '123456',
+    });
     assert.deepEqual(parseKnock('/knock/ssh', 'application/json', '{"token":"s1.x"}'), { door: 'ssh', token: 's1.x' });
     assert.deepEqual(parseKnock('/knock/ssh', 'text/plain', '123456\n'), { door: 'ssh', token: '123456' });
     assert.equal(parseKnock('/knock', 'text/plain', '123456'), null);
@@ -102,7 +117,11 @@ describe('TokenVerifier', () => {
 
 describe('knock page', () => {
   test('has labelled fields, a plain form POST and escapes names', () => {
-    const html = renderPage({ doors: ['ssh', '<x>'], numeric: true, result: { ok: true, text: 'ssh open for 198.18.0.2 until 12:05:30' } });
+    const html = renderPage({
+      doors: ['ssh', '<x>'],
+      numeric: true,
+      result: { ok: true, text: 'ssh open for 198.18.0.2 until 12:05:30' },
+    });
     assert.match(html, /<form method="post" action="\/knock">/);
     assert.match(html, /<label for="door">Door<\/label>/);
     assert.match(html, /<label for="code">Code<\/label>/);

@@ -84,7 +84,10 @@ describe('HitCounter (maxretry/findtime)', () => {
 
   test('maxretry hits within findtime open, then the count starts over', () => {
     const c = new HitCounter(3, 10_000);
-    assert.deepEqual([c.hit('a', 0), c.hit('a', 1000), c.hit('b', 1500), c.hit('a', 2000)], [false, false, false, true]);
+    assert.deepEqual(
+      [c.hit('a', 0), c.hit('a', 1000), c.hit('b', 1500), c.hit('a', 2000)],
+      [false, false, false, true],
+    );
     assert.equal(c.hit('a', 2500), false);
   });
 

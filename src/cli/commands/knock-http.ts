@@ -21,7 +21,11 @@ export async function httpKnockCommand(url: string, door: string, o: HttpKnockCl
     try {
       ca = readFileSync(o.cacert);
     } catch (err) {
-      throw new CliError('E_USAGE', `--cacert ${o.cacert}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`, 2);
+      throw new CliError(
+        'E_USAGE',
+        `--cacert ${o.cacert}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`,
+        2,
+      );
     }
   }
   let r: Awaited<ReturnType<typeof httpKnock>>;

@@ -17,7 +17,10 @@ export interface TokenCliOptions {
 }
 
 /** A web-knock door's name, accepted token kinds and key, from the config or a secret file. */
-export function doorSecret(door: string | undefined, o: Pick<TokenCliOptions, 'config' | 'secretFile'>): {
+export function doorSecret(
+  door: string | undefined,
+  o: Pick<TokenCliOptions, 'config' | 'secretFile'>,
+): {
   name: string;
   kinds: readonly TokenKind[];
   key: Buffer;
@@ -25,11 +28,16 @@ export function doorSecret(door: string | undefined, o: Pick<TokenCliOptions, 'c
   if (!door) throw new CliError('E_USAGE', 'which door? `sesame token DOOR -c sesame.yaml`', 2);
   try {
     if (o.secretFile) return { name: door, kinds: ['hmac', 'totp'], key: readSecretFile(o.secretFile) };
-    if (!o.config) throw new CliError('E_USAGE', 'pass -c sesame.yaml (or --secret-file FILE) to find the door\'s secret', 2);
+    if (!o.config)
+      throw new CliError('E_USAGE', "pass -c sesame.yaml (or --secret-file FILE) to find the door's secret", 2);
     const d = loadConfigFile(o.config).doors.find((x) => x.name === door);
     if (!d) throw new CliError('E_USAGE', `no door "${door}" in ${o.config}`, 2);
     if (d.kind !== 'http' || !d.http.secretFile || d.http.tokens.length === 0) {
-      throw new CliError('E_USAGE', `door "${door}" is not a web-knock door with tokens (http: {token: totp|hmac, secret: FILE})`, 2);
+      throw new CliError(
+        'E_USAGE',
+        `door "${door}" is not a web-knock door with tokens (http: {token: totp|hmac, secret: FILE})`,
+        2,
+      );
     }
     return { name: door, kinds: d.http.tokens, key: readSecretFile(d.http.secretFile) };
   } catch (err) {
@@ -47,10 +55,12 @@ export function tokenCommand(door: string | undefined, o: TokenCliOptions, now =
   if (o.newSecret) return `${base32Encode(randomBytes(20))}\n`;
   const d = doorSecret(door, o);
   if (o.totpUri) {
-    if (!d.kinds.includes('totp')) throw new CliError('E_USAGE', `door "${d.name}" doesn't take TOTP codes (http.token)`, 2);
+    if (!d.kinds.includes('totp'))
+      throw new CliError('E_USAGE', `door "${d.name}" doesn't take TOTP codes (http.token)`, 2);
     return `${otpauthUri(d.key, `${d.name}@${hostname()}`, o.issuer ?? 'sesame')}\n`;
   }
   const useTotp = o.totp || !d.kinds.includes('hmac');
-  if (useTotp && !d.kinds.includes('totp')) throw new CliError('E_USAGE', `door "${d.name}" doesn't take TOTP codes (http.token)`, 2);
+  if (useTotp && !d.kinds.includes('totp'))
+    throw new CliError('E_USAGE', `door "${d.name}" doesn't take TOTP codes (http.token)`, 2);
   return `${useTotp ? totp(d.key, now) : makeHmacToken(d.key, d.name, now)}\n`;
 }

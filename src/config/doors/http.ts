@@ -18,19 +18,41 @@ const httpKnock = z
     path: z
       .string()
       .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%\/-]+$/, 'expected a URL path like /k/4f9c2e1a')
-      .refine((p) => !RESERVED.test(p), 'this path is the endpoint\'s own (/, /knock, /knock/DOOR); pick another')
-      .refine((p) => p.length > MIN_PATH_CHARS, `a secret path needs more than ${MIN_PATH_CHARS} characters; it is the only secret`)
+      .refine((p) => !RESERVED.test(p), "this path is the endpoint's own (/, /knock, /knock/DOOR); pick another")
+      .refine(
+        (p) => p.length > MIN_PATH_CHARS,
+        `a secret path needs more than ${MIN_PATH_CHARS} characters; it is the only secret`,
+      )
       .optional(),
   })
   .superRefine((h, ctx) => {
     if (h.token.length === 0) {
-      if (!h.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'token: none needs `path`, the secret URL path that opens' });
-      if (h.secret) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'token: none uses no secret file; use token: totp or hmac' });
+      if (!h.path)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['path'],
+          message: 'token: none needs `path`, the secret URL path that opens',
+        });
+      if (h.secret)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secret'],
+          message: 'token: none uses no secret file; use token: totp or hmac',
+        });
       return;
     }
-    if (h.path) ctx.addIssue({ code: 'custom', path: ['path'], message: '`path` is for token: none; token doors knock with POST /knock/DOOR' });
+    if (h.path)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: '`path` is for token: none; token doors knock with POST /knock/DOOR',
+      });
     if (!h.secret) {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a token door needs `secret`, a file with a base32 key (`sesame token --new-secret`)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: 'a token door needs `secret`, a file with a base32 key (`sesame token --new-secret`)',
+      });
       return;
     }
     try {
@@ -51,7 +73,8 @@ export const httpDoorSchema = z
     run: runSchema.optional(),
   })
   .superRefine((d, ctx) => {
-    if (!d.open && !d.run?.start) ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
+    if (!d.open && !d.run?.start)
+      ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
   });
 
 /** Web knock on the daemon's HTTP(S) endpoint: `http: {token: totp, secret: /etc/sesame/ssh.key}`. */

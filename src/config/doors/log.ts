@@ -57,7 +57,10 @@ const logWatch = z
   })
   .superRefine((w, ctx) => {
     if ((w.match === undefined) === (w.filter === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of `match` (a failregex) or `filter` (a fail2ban filter file)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of `match` (a failregex) or `filter` (a fail2ban filter file)',
+      });
     }
   });
 
@@ -71,7 +74,8 @@ export const logDoorSchema = z
     run: runSchema.optional(),
   })
   .superRefine((d, ctx) => {
-    if (!d.open && !d.run?.start) ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
+    if (!d.open && !d.run?.start)
+      ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
   });
 
 /** fail2ban-style web knock: `log: {file: /var/log/nginx/access.log, match: '^<HOST> -.*"GET /ssh'}`. */

@@ -121,9 +121,15 @@ export class KnockEndpoint {
       this.opts.log('info', 'http-rate-limited', { address, path });
       const text = `too many attempts from ${address}; try again in ${wait} s`;
       if (format === 'html') return this.page(res, 429, { ok: false, text });
-      return this.send(res, 429, format, format === 'json' ? { error: 'rate-limited', retryAfter: wait } : `${text}\n`, {
-        'retry-after': String(wait),
-      });
+      return this.send(
+        res,
+        429,
+        format,
+        format === 'json' ? { error: 'rate-limited', retryAfter: wait } : `${text}\n`,
+        {
+          'retry-after': String(wait),
+        },
+      );
     }
 
     if (isKnock) {
@@ -162,8 +168,17 @@ export class KnockEndpoint {
     const wait = arrived + (this.opts.refusalFloorMs ?? 50) - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const text = status === 404 ? 'not found' : 'not opened: wrong door or code, or the code was already used';
-    if (format === 'html') return this.page(res, status, { ok: false, text: `Not opened: the door or code is wrong, or the code was already used.` });
-    return this.send(res, status, format, format === 'json' ? { error: status === 404 ? 'not-found' : 'refused' } : `${text}\n`);
+    if (format === 'html')
+      return this.page(res, status, {
+        ok: false,
+        text: `Not opened: the door or code is wrong, or the code was already used.`,
+      });
+    return this.send(
+      res,
+      status,
+      format,
+      format === 'json' ? { error: status === 404 ? 'not-found' : 'refused' } : `${text}\n`,
+    );
   }
 
   private opened(res: ServerResponse, format: ReplyFormat, o: Opened): void {
@@ -178,10 +193,23 @@ export class KnockEndpoint {
     this.send(res, status, 'html', html);
   }
 
-  private send(res: ServerResponse, status: number, format: ReplyFormat, body: unknown, extra: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    status: number,
+    format: ReplyFormat,
+    body: unknown,
+    extra: Record<string, string> = {},
+  ): void {
     const text = format === 'json' ? `${JSON.stringify(body)}\n` : String(body);
-    const type = { html: 'text/html; charset=utf-8', json: 'application/json', text: 'text/plain; charset=utf-8' }[format];
-    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(text), ...extra });
+    const type = { html: 'text/html; charset=utf-8', json: 'application/json', text: 'text/plain; charset=utf-8' }[
+      format
+    ];
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'content-type': type,
+      'content-length': Buffer.byteLength(text),
+      ...extra,
+    });
     res.end(text);
   }
 }

@@ -16,7 +16,10 @@ function readTls(file: string, field: string): Buffer {
   try {
     return readFileSync(file);
   } catch (cause) {
-    throw new HttpEndpointError(`http.tls.${field} ${file}: cannot read (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
+    throw new HttpEndpointError(
+      `http.tls.${field} ${file}: cannot read (${(cause as NodeJS.ErrnoException).code ?? cause})`,
+      { cause },
+    );
   }
 }
 

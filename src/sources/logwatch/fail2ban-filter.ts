@@ -52,7 +52,10 @@ function merge(into: Sections, from: Sections): void {
  * Returns the regexes, or an error message. `readInclude(name)` returns the text of an
  * included file (relative to the filter's folder) or null when it doesn't exist.
  */
-export function readFilter(text: string, readInclude: (name: string) => string | null = () => null): FilterRegexes | string {
+export function readFilter(
+  text: string,
+  readInclude: (name: string) => string | null = () => null,
+): FilterRegexes | string {
   const own = parseIni(text);
   const includes = own.get('INCLUDES');
   const list = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);

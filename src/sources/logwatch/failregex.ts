@@ -44,7 +44,8 @@ export function compileFailregex(source: string, requireHost = true): Failregex 
     hostGroups.push(name);
     return HOST_FORMS[tag].replace('@', name);
   });
-  if (requireHost && hostGroups.length === 0) return 'a failregex needs <HOST> (or <ADDR>, <IP4>, <IP6>) where the address is';
+  if (requireHost && hostGroups.length === 0)
+    return 'a failregex needs <HOST> (or <ADDR>, <IP4>, <IP6>) where the address is';
   text = text
     // fail2ban's capture tags, e.g. <F-USER>...</F-USER>, <F-ID>...</F-ID>: keep the grouping only
     .replace(/<F-[A-Z0-9_-]+>/g, '(?:')

@@ -35,7 +35,12 @@ export type FollowStep =
  * @param openSize the open file's current size (fstat), to see whether unread data remains
  * @param starting true until the first file was opened
  */
-export function followStep(open: OpenFile | null, atPath: FileIdentity | null, openSize: number, starting: boolean): FollowStep {
+export function followStep(
+  open: OpenFile | null,
+  atPath: FileIdentity | null,
+  openSize: number,
+  starting: boolean,
+): FollowStep {
   if (!open) {
     if (!atPath) return { kind: 'wait' };
     return { kind: 'open', from: starting ? 'end' : 'start' };

@@ -28,11 +28,16 @@ export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
     (line) => {
       const address = matchHost(line, fail, ignore);
       if (!address || !counter.hit(address, Date.now())) return;
-      ctx.grant(door, address, 'log').catch((err) =>
-        ctx.logger.log('error', 'grant-failed', { door: door.name, address, reason: String(err?.message ?? err) }),
-      );
+      ctx
+        .grant(door, address, 'log')
+        .catch((err) =>
+          ctx.logger.log('error', 'grant-failed', { door: door.name, address, reason: String(err?.message ?? err) }),
+        );
     },
-    { onError: (err) => ctx.logger.log('warn', 'log-read-failed', { door: door.name, file: door.log.file, reason: err.message }) },
+    {
+      onError: (err) =>
+        ctx.logger.log('warn', 'log-read-failed', { door: door.name, file: door.log.file, reason: err.message }),
+    },
   );
   await follower.start();
   ctx.logger.log('info', 'log-watch', { door: door.name, file: door.log.file, regexes: fail.length });
