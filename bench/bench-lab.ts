@@ -21,11 +21,15 @@ export interface BenchLab {
   readonly target: string;
 }
 
-/** The spoofed source blocks: 98,304 addresses, more than the 65,536 a set holds. */
+/**
+ * The spoofed source blocks, SPOOF_PER_BLOCK addresses each: 98,304 in all, more than the
+ * 65,536 a set holds. The server routes them back to the flood namespace.
+ */
 export const SPOOF_BLOCKS = [
-  { first: '198.19.0.0', prefix: '198.19.0.0/16', size: 65536 },
-  { first: '198.18.128.0', prefix: '198.18.128.0/17', size: 32768 },
+  { first: '198.19.0.0', routes: ['198.19.0.0/16'] },
+  { first: '198.18.64.0', routes: ['198.18.64.0/18', '198.18.128.0/17'] },
 ] as const;
+export const SPOOF_PER_BLOCK = 49152;
 
 const CLIENT_FIRST = '198.18.16.0';
 const CLIENT_PREFIX = '198.18.16.0/20';
@@ -44,7 +48,7 @@ export async function withBenchLab<T>(
     const [client, flooder] = lab.clients;
     const pool = ipv4Range(CLIENT_FIRST, Math.min(CLIENT_MAX, opts.clientAddresses));
     await addClientAddresses(lab, client, pool, CLIENT_PREFIX);
-    for (const b of SPOOF_BLOCKS) await routeToClient(lab, b.prefix, flooder);
+    for (const route of SPOOF_BLOCKS.flatMap((b) => b.routes)) await routeToClient(lab, route, flooder);
     await startEchoServer(lab, lab.server, [DOOR.open, OPEN_PORT]);
     running = tool === 'sesame' ? await startSesame(lab, dir, opts) : await startKnockd(lab, dir, opts);
     let next = 0;

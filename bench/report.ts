@@ -20,6 +20,7 @@ export function markdownTable(run: { date: string; quick: boolean; host: { kerne
   row('state-bound', 'largest knock set (bound)', (f) => (f.set_elements ? `${Math.max(...Object.values(f.set_elements as Record<string, number>))} (${f.set_size_bound})` : 'n/a (userspace)'), 'bounded');
   row('state-bound', 'daemon RSS before → after flood', (f) => `${mb(f.rss_kb_before)} → ${mb(f.rss_kb_after)}`, 'bounded');
   row('state-bound', 'host slab growth', (f) => mb(f.slab_growth_kb));
+  row('state-bound', 'legit knock during flood', (f) => f.legit_during_flood, 'opens');
   row('state-bound', 'legit knock right after / after `within`', (f) => `${f.legit_right_after} / ${f.legit_after_within}`);
   row('footprint', 'daemon RSS idle', (f) => mb(f.rss_kb_idle));
   row('footprint', 'open events handled / sent', (f) => `${f.events_handled} / ${f.events_sent}`);
@@ -41,7 +42,7 @@ export function markdownTable(run: { date: string; quick: boolean; host: { kerne
     if (cells.every((c) => c === '—')) continue;
     lines.push(`| ${label} | ${cells[0]} | ${cells[1]} | ${goal} |`);
   }
-  for (const r of run.results.filter((x) => x.scenario === 'web-knock' || x.tool === 'all')) {
+  for (const r of run.results.filter((x) => x.scenario.startsWith('web-knock') || x.tool === 'all')) {
     const text = Object.keys(r.figures).length ? Object.entries(r.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : (r.notes ?? []).join('; ');
     lines.push(`| ${r.scenario} (${r.tool}) | ${text} | | |`);
   }

@@ -1,9 +1,11 @@
-import { SPOOF_BLOCKS, type BenchLab, withBenchLab } from '../bench-lab.js';
+import { type BenchLab, SPOOF_BLOCKS, SPOOF_PER_BLOCK, withBenchLab } from '../bench-lab.js';
 import type { Try } from '../knock-client.js';
 import { clientJob, flood } from '../lab-jobs.js';
 import { cpuBetween, sampleProc, slabKb } from '../proc-stats.js';
 import type { BenchContext, BenchResult } from '../result.js';
 import { DOOR } from '../tools.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** sesame's default `set_size`: the bound on every dynamic set. */
 const SET_SIZE = 65536;
@@ -20,25 +22,29 @@ export async function stateBound(ctx: BenchContext): Promise<BenchResult[]> {
   for (const tool of ctx.tools) {
     ctx.log(`state-bound: ${tool}, ${count} spoofed first knocks`);
     out.push(
-      await withBenchLab(tool, { clientAddresses: 2 }, async (b) => {
-        const [early, late] = b.addresses(2);
+      await withBenchLab(tool, { clientAddresses: 3 }, async (b) => {
+        const [during, early, late] = b.addresses(3);
         const before = sampleProc(b.tool.pid);
         const slabBefore = slabKb();
-        const sent = await flood(b.lab, b.flooder, {
-          target: b.target,
-          ports: [DOOR.knock[0]],
-          blocks: SPOOF_BLOCKS.map((s) => s.first),
-          sources: SPOOF_BLOCKS[1].size,
-          count,
-          rate: 0,
-          maxSeconds: ctx.quick ? 20 : 90,
-        });
+        const [sent, legitDuring] = await Promise.all([
+          flood(b.lab, b.flooder, {
+            target: b.target,
+            ports: [DOOR.knock[0]],
+            blocks: SPOOF_BLOCKS.map((s) => s.first),
+            sources: SPOOF_PER_BLOCK,
+            count,
+            rate: 0,
+            maxSeconds: ctx.quick ? 20 : 90,
+          }),
+          // mid-flood, once the sets have filled up
+          sleep(ctx.quick ? 200 : 5000).then(() => legit(b, during)),
+        ]);
         const slabAfter = slabKb();
         const sets = tool === 'sesame' ? await setSizes(b) : undefined;
         const after = sampleProc(b.tool.pid);
         const legitNow = await legit(b, early);
         ctx.log(`state-bound: ${tool}, waiting ${DOOR.withinS + 1} s for the flood's knock state to time out`);
-        await new Promise((r) => setTimeout(r, (DOOR.withinS + 1) * 1000));
+        await sleep((DOOR.withinS + 1) * 1000);
         const legitLater = await legit(b, late);
         const setsLater = tool === 'sesame' ? await setSizes(b) : undefined;
         return {
@@ -48,12 +54,13 @@ export async function stateBound(ctx: BenchContext): Promise<BenchResult[]> {
             flood_sent: sent.sent,
             flood_pps: sent.pps,
             flood_seconds: sent.seconds,
-            distinct_sources: Math.min(count, 2 * SPOOF_BLOCKS[1].size),
+            distinct_sources: Math.min(count, SPOOF_BLOCKS.length * SPOOF_PER_BLOCK),
             ...(sets ? { set_elements: sets, set_size_bound: SET_SIZE, set_elements_after_within: setsLater } : {}),
             slab_growth_kb: slabAfter - slabBefore,
             ...cpuBetween(before, after),
             rss_kb_before: before.rssKb,
             rss_kb_after: after.rssKb,
+            legit_during_flood: legitDuring,
             legit_right_after: legitNow,
             legit_after_within: legitLater,
           },

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { e2eSkip, tempDir } from './support.js';
+
+/**
+ * Keeps the benchmark harness from rotting: `bench --quick` must run end to end and produce
+ * well-formed results. Timings are never asserted here (they belong to the bench's report).
+ */
+const BENCH = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
+const SCENARIOS = ['knock-to-open', 'concurrency', 'noise', 'state-bound', 'footprint'];
+
+function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BENCH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('bench --quick', { skip: e2eSkip({ iptables: 'iptables', python3: 'python3', knockd: 'knockd' }) }, () => {
+  test('runs every scenario for sesame and knockd and writes JSON and a Markdown table', { timeout: 240_000 }, async () => {
+    const out = tempDir('sesame-bench-test-');
+    try {
+      const r = await runBench(['--quick', '--out', out], 230_000);
+      assert.equal(r.code, 0, `bench exited ${r.code}:\n${r.stderr}`);
+
+      const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
+      const results = lines.map((l) => JSON.parse(l));
+      for (const scenario of SCENARIOS) {
+        for (const tool of ['sesame', 'knockd']) {
+          const found = results.find((x) => x.scenario === scenario && x.tool === tool);
+          assert.ok(found, `no result for ${scenario}/${tool}`);
+          assert.equal(typeof found.figures, 'object');
+          assert.ok(Object.keys(found.figures).length > 0, `${scenario}/${tool} has no figures: ${JSON.stringify(found)}`);
+        }
+      }
+
+      const file = readdirSync(out).find((f) => f.endsWith('-quick.json'));
+      assert.ok(file, `no results file in ${out}`);
+      const saved = JSON.parse(readFileSync(join(out, file), 'utf8'));
+      assert.equal(saved.quick, true);
+      assert.equal(saved.results.length, results.length);
+      const table = readFileSync(join(out, 'latest.md'), 'utf8');
+      assert.match(table, /^\| figure \| sesame \| knockd \| goal \|$/m);
+      assert.ok(r.stdout.includes(table.trim()), 'the table is printed at the end');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
