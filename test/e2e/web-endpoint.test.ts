@@ -151,3 +151,80 @@ doors:
     assert.equal(await w.connect(c2, 2223), 'open');
   });
 });
+
+describe(
+  'web knock: HTTPS endpoint, rate limit, phone setup',
+  { skip: e2eSkip({ curl: 'curl', openssl: 'openssl', sshd: 'openssh-server' }) },
+  () => {
+    test('sesame knock --http over TLS opens; past the rate limit the answer is 429; --totp-uri is an otpauth URI', async () => {
+      const { execFileSync } = await import('node:child_process');
+      const { join } = await import('node:path');
+      const { sesame } = await import('../../src/lab/processes.js');
+      let cert = '';
+      const w = await webLab(
+        (dir) => {
+          const s = writeSecret(dir, 'ssh');
+          cert = join(dir, 'cert.pem');
+          execFileSync(
+            'openssl',
+            [
+              'req',
+              '-x509',
+              '-newkey',
+              'ec',
+              '-pkeyopt',
+              'ec_paramgen_curve:prime256v1',
+              '-nodes',
+              '-days',
+              '1',
+              '-subj',
+              '/CN=198.18.0.1',
+              '-addext',
+              'subjectAltName=IP:198.18.0.1',
+              '-keyout',
+              join(dir, 'key.pem'),
+              '-out',
+              cert,
+            ],
+            { stdio: 'ignore' },
+          );
+          return `
+http:
+  listen: 0.0.0.0:8443
+  tls: { cert: ${cert}, key: ${join(dir, 'key.pem')} }
+  rate_limit: { attempts: 2, per: 60s }
+doors:
+  ssh:
+    http: { token: [totp, hmac], secret: ${s.file} }
+    open: [22]
+    for: 4s
+`;
+        },
+        { clients: 1, ready: /http-listening.*"tls":true/ },
+      );
+      try {
+        const c0 = w.lab.clients[0];
+        const https = 'https://198.18.0.1:8443';
+        const r = await sesame(w.lab, c0, ['knock', '--http', https, 'ssh', '-c', w.config, '--cacert', cert]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^ssh open for 198\.18\.0\.10 until /);
+        const login = await w.sshd.ssh(c0, { connectTimeoutS: 5 });
+        assert.ok(login.ok, login.stderr);
+
+        const second = await w.curl(c0, ['--cacert', cert, '--data-binary', '000000', `${https}/knock/ssh`]);
+        assert.equal(second.status, 403);
+        const third = await w.curl(c0, ['--cacert', cert, '--data-binary', '000000', `${https}/knock/ssh`]);
+        assert.equal(third.status, 429, 'the third attempt within a minute is rate-limited');
+        assert.match(third.body, /too many attempts from 198\.18\.0\.10/);
+
+        const uri = await sesame(w.lab, c0, ['token', 'ssh', '-c', w.config, '--totp-uri']);
+        assert.match(
+          uri.stdout.trim(),
+          /^otpauth:\/\/totp\/sesame:ssh%40.+\?secret=[A-Z2-7]+&issuer=sesame&algorithm=SHA1&digits=6&period=30$/,
+        );
+      } finally {
+        w.destroy();
+      }
+    });
+  },
+);
