@@ -103,6 +103,10 @@ export const sequenceDoorSchema = z.strictObject({
   close: sequence.optional(),
   interface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0').optional(),
   run: run.optional(),
+}).superRefine((d, ctx) => {
+  if (d.close && !Array.isArray(d.knock)) {
+    ctx.addIssue({ code: 'custom', path: ['close'], message: 'a one-time door has no close sequence; its grants end after `for`' });
+  }
 });
 
 /** `host:port`, `[v6]:port` or a bare port (all addresses). */
