@@ -26,7 +26,7 @@ describe(
   "knockd.conf behind sesame serve --knockd-conf, with Debian's knock client",
   { skip: e2eSkip({ iptables: 'iptables', knock: 'knockd' }) },
   () => {
-    test('knock -v opens port 80 for the knocker, and the stop command closes it cmd_timeout later', async () => {
+    test('knock -v opens port 80 for the knocker, and the stop command closes it cmd_timeout later', async (t) => {
       const l = await knockdLab(KNOCKD_CONF);
       try {
         await l.startDaemon();
@@ -40,6 +40,7 @@ describe(
         const closed = await eventually(async () => (await l.connect(client)) === 'timeout', 16_000, 250);
         const after = (Date.now() - knockedAt) / 1000;
         assert.equal(closed, true, 'port 80 closes again');
+        t.diagnostic(`port 80 closed ${after.toFixed(2)} s after the knock (cmd_timeout = 10)`);
         assert.ok(after >= 9 && after <= 13.5, `closed ${after.toFixed(1)} s after the knock (cmd_timeout = 10)`);
         assert.doesNotMatch(await l.rules(), ACCEPT_RULE);
         const log = readFileSync(join(l.dir, 'knockd.log'), 'utf8');
