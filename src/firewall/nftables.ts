@@ -65,10 +65,9 @@ export class Nftables {
 
   /** Adds or refreshes a grant (daemon-side doors: http, log watch, one-time sequences). */
   async grant(door: string, family: Family, address: string, forMs: number): Promise<void> {
-    // delete-then-add refreshes the timeout of an address that already holds a grant
-    const del = elementCommand('delete', door, family, address);
-    await this.exec(this.nft, ['-f', '-'], `${del}\n`);
-    await this.run(['-f', '-'], `${elementCommand('add', door, family, address, forMs)}\n`);
+    // add (no-op if present), delete, add: one transaction that also refreshes an existing grant's timeout
+    const add = elementCommand('add', door, family, address, forMs);
+    await this.run(['-f', '-'], `${add}\n${elementCommand('delete', door, family, address)}\n${add}\n`);
   }
 
   async revoke(door: string, family: Family, address: string): Promise<boolean> {
