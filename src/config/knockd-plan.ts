@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readConfigText } from './load-config.js';
 import { DEFAULT_FLAGS, type Door, type Plan, type RunCommands } from '../core/door.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type KnockdConf, type KnockdDoor, type KnockdOptions, parseKnockdConf } from './knockd-conf.js';
@@ -14,13 +14,7 @@ export interface KnockdPlan {
 
 /** Reads and translates a knockd.conf. Throws ConfigError (file:line) and changes nothing. */
 export function loadKnockdConf(file: string): KnockdPlan {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(cause);
-    throw new ConfigError([{ file, line: 0, column: 0, field: '', message: reason }]);
-  }
+  const text = readConfigText(file);
   return knockdPlan(parseKnockdConf(text, file));
 }
 

@@ -9,14 +9,17 @@ import { configSchema } from './schema.js';
 
 /** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */
 export function loadConfigFile(file: string): Plan {
-  let text: string;
+  return parseConfig(readConfigText(file), file);
+}
+
+/** Reads a config file; a missing or unreadable file is a ConfigError like any other problem. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(cause);
     throw new ConfigError([{ file, line: 0, column: 0, field: '', message: reason }]);
   }
-  return parseConfig(text, file);
 }
 
 /** Validates config text. `file` is only used in messages. */
@@ -75,7 +78,10 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
       listen: cfg.http.listen,
       tls: cfg.http.tls,
       trustedProxies: cfg.http.trusted_proxies,
-      rateLimit: cfg.http.rate_limit === false ? null : { attempts: cfg.http.rate_limit.attempts, perMs: cfg.http.rate_limit.per },
+      rateLimit:
+        cfg.http.rate_limit === false
+          ? null
+          : { attempts: cfg.http.rate_limit.attempts, perMs: cfg.http.rate_limit.per },
     },
     source: file,
   });
@@ -105,9 +111,6 @@ function crossDoorProblems(
         }
       });
     }
-    if (door.open.length === 0 && !door.run?.start) {
-      problems.push(at(['doors', door.name], 'a door needs `open` ports, a `run.start` command, or both'));
-    }
   }
   return problems;
 }
@@ -123,10 +126,16 @@ function httpProblems(
   for (const door of doors) {
     if (door.kind !== 'http') continue;
     if (!hasEndpoint) {
-      problems.push(at(['doors', door.name, 'http'], 'an http door needs the top-level `http:` endpoint, e.g. `http: {listen: 0.0.0.0:8443}`'));
+      problems.push(
+        at(
+          ['doors', door.name, 'http'],
+          'an http door needs the top-level `http:` endpoint, e.g. `http: {listen: 0.0.0.0:8443}`',
+        ),
+      );
     }
     const path = door.http.path;
-    if (path && paths.has(path)) problems.push(at(['doors', door.name, 'http', 'path'], `door "${paths.get(path)}" already uses this path`));
+    if (path && paths.has(path))
+      problems.push(at(['doors', door.name, 'http', 'path'], `door "${paths.get(path)}" already uses this path`));
     if (path) paths.set(path, door.name);
   }
   return problems;
@@ -141,7 +150,11 @@ function issues(
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
-      return at([...path, keys[0]], `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`, true);
+      return at(
+        [...path, keys[0]],
+        `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`,
+        true,
+      );
     }
     if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
       return at(path, `missing required field (${issue.message.replace(/^Invalid input: /, '')})`);
@@ -153,7 +166,12 @@ function issues(
 }
 
 /** Line and column of the deepest node that exists on `path`: its value, or its key with `atKey`. */
-function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[], atKey: boolean): { line: number; col: number } {
+function locate(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PropertyKey[],
+  atKey: boolean,
+): { line: number; col: number } {
   let node: unknown = doc.contents;
   let offset = 0;
   for (const key of path) {

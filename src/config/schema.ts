@@ -35,7 +35,9 @@ export const duration = (what: string, min = 1) =>
 const port = (proto: Proto = 'tcp') => parsed<PortSpec>((v) => parsePortSpec(v, proto));
 export const portList = z.array(port()).min(1, 'expected at least one port');
 
-const flags = parsed((v) => (typeof v === 'string' ? parseTcpFlags(v) : `expected a string like "syn,!ack", got ${JSON.stringify(v)}`));
+const flags = parsed((v) =>
+  typeof v === 'string' ? parseTcpFlags(v) : `expected a string like "syn,!ack", got ${JSON.stringify(v)}`,
+);
 
 const doorName = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
 
@@ -79,7 +81,11 @@ const oneTimeKnock = z.strictObject({
 const knockField = z.unknown().transform((value, ctx) => {
   const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
   if (!Array.isArray(value) && !isObject) {
-    ctx.addIssue({ code: 'custom', message: 'expected a list of ports like [7000, 8000, 9000] or { one_time: FILE }', input: value });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a list of ports like [7000, 8000, 9000] or { one_time: FILE }',
+      input: value,
+    });
     return z.NEVER;
   }
   const r = Array.isArray(value) ? sequence.safeParse(value) : oneTimeKnock.safeParse(value);
@@ -93,28 +99,46 @@ export const replySchema = z.enum(['drop', 'reject']).default('drop');
 export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0');
 export { flags as flagsSchema, sequence as sequenceSchema };
 
-export const sequenceDoorSchema = z.strictObject({
-  knock: knockField,
-  flags: flags.optional(),
-  within: duration('within').default(45_000),
-  open: portList.optional(),
-  for: duration('for').default(60_000),
-  reply: z.enum(['drop', 'reject']).default('drop'),
-  close: sequence.optional(),
-  interface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0').optional(),
-  run: run.optional(),
-}).superRefine((d, ctx) => {
-  if (d.close && !Array.isArray(d.knock)) {
-    ctx.addIssue({ code: 'custom', path: ['close'], message: 'a one-time door has no close sequence; its grants end after `for`' });
+/** A door that grants needs ports to open, a command to run, or both. */
+export function needsOpenOrRun(d: { open?: unknown[]; run?: { start?: string } }, ctx: z.RefinementCtx): void {
+  if (!d.open?.length && !d.run?.start) {
+    ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
   }
-});
+}
+
+export const sequenceDoorSchema = z
+  .strictObject({
+    knock: knockField,
+    flags: flags.optional(),
+    within: duration('within').default(45_000),
+    open: portList.optional(),
+    for: duration('for').default(60_000),
+    reply: z.enum(['drop', 'reject']).default('drop'),
+    close: sequence.optional(),
+    interface: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0')
+      .optional(),
+    run: run.optional(),
+  })
+  .superRefine((d, ctx) => {
+    needsOpenOrRun(d, ctx);
+    if (d.close && !Array.isArray(d.knock)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['close'],
+        message: 'a one-time door has no close sequence; its grants end after `for`',
+      });
+    }
+  });
 
 /** `host:port`, `[v6]:port` or a bare port (all addresses). */
 export function parseListen(v: unknown): { host: string; port: number } | string {
   const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]:|([^:\s]+):)?(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : 0;
-  if (!m || port < 1 || port > 65535) return `expected an address and port like 0.0.0.0:8443, [::]:8443 or 8443, got ${JSON.stringify(v)}`;
+  if (!m || port < 1 || port > 65535)
+    return `expected an address and port like 0.0.0.0:8443, [::]:8443 or 8443, got ${JSON.stringify(v)}`;
   const host = m[1] ?? m[2] ?? '::';
   if (m[1] !== undefined && isIP(m[1]) !== 6) return `${m[1]} is not an IPv6 address`;
   return { host, port };
@@ -144,10 +168,18 @@ export const httpEndpointSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  interface: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0').optional(),
+  interface: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0')
+    .optional(),
   log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
   nflog_group: z.number().int().min(1).max(65535).default(7331),
-  set_size: z.number().int().min(16).max(1 << 20).default(65536),
+  set_size: z
+    .number()
+    .int()
+    .min(16)
+    .max(1 << 20)
+    .default(65536),
   scan_guard: z
     .union([
       z.literal(false),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TokenKind } from '../../core/door.js';
-import { duration, interfaceSchema, portList, replySchema, runSchema } from '../schema.js';
+import { duration, interfaceSchema, portList, replySchema, runSchema, needsOpenOrRun } from '../schema.js';
 import { readSecretFile, SecretFileError } from '../secret-file.js';
 import type { DoorKind } from './kind.js';
 
@@ -72,10 +72,7 @@ export const httpDoorSchema = z
     interface: interfaceSchema.optional(),
     run: runSchema.optional(),
   })
-  .superRefine((d, ctx) => {
-    if (!d.open && !d.run?.start)
-      ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
-  });
+  .superRefine(needsOpenOrRun);
 
 /** Web knock on the daemon's HTTP(S) endpoint: `http: {token: totp, secret: /etc/sesame/ssh.key}`. */
 export const httpKind: DoorKind = {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { readFilter } from '../../sources/logwatch/fail2ban-filter.js';
 import { compileFailregex } from '../../sources/logwatch/failregex.js';
-import { duration, interfaceSchema, parsed, portList, replySchema, runSchema } from '../schema.js';
+import { duration, interfaceSchema, parsed, portList, replySchema, runSchema, needsOpenOrRun } from '../schema.js';
 import type { DoorKind } from './kind.js';
 
 const regexList = (requireHost: boolean) =>
@@ -73,10 +73,7 @@ export const logDoorSchema = z
     interface: interfaceSchema.optional(),
     run: runSchema.optional(),
   })
-  .superRefine((d, ctx) => {
-    if (!d.open && !d.run?.start)
-      ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
-  });
+  .superRefine(needsOpenOrRun);
 
 /** fail2ban-style web knock: `log: {file: /var/log/nginx/access.log, match: '^<HOST> -.*"GET /ssh'}`. */
 export const logKind: DoorKind = {
