@@ -35,6 +35,7 @@ export class Daemon {
   private book = new GrantBook();
   private ticker?: NodeJS.Timeout;
   private checking = false;
+  private persistTimer?: NodeJS.Timeout;
   private sources: DoorSource[] = [];
   /** One-time sequence swaps, one at a time, in the order the knocks completed. */
   private oneTimeQueue: Promise<void> = Promise.resolve();
@@ -64,7 +65,7 @@ export class Daemon {
       kept: kept.length,
       nflog: plan.nflogGroup,
     });
-    this.persist();
+    this.persist(true);
     await this.startSources();
     await this.checkDue();
     this.ticker = setInterval(() => void this.checkDue(), 250);
@@ -99,7 +100,7 @@ export class Daemon {
     } else {
       this.deps.logger.log('info', 'stopped', { flushed: false, note: 'doors stay active in the kernel' });
     }
-    this.persist();
+    this.persist(true);
   }
 
   /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */
@@ -166,7 +167,7 @@ export class Daemon {
       ports: door.open.map(formatPort),
       expires: new Date(until).toISOString(),
     });
-    this.persist();
+    this.persist(Boolean(stop));
     if (isNew || !stop) void this.runDoorCommand(door, 'start', address);
   }
 
@@ -221,7 +222,7 @@ export class Daemon {
     if (due.length === 0) return;
     this.checking = true;
     try {
-      const live = await this.deps.firewall.listGrants();
+      const live = await this.deps.firewall.listDoorGrants([...new Set(due.map((g) => g.door))]);
       for (const g of due) {
         const still = live.find((l) => l.door === g.door && l.address === g.address);
         if (still && still.expiresMs > 0) this.book.open({ ...g, until: this.now() + still.expiresMs });
@@ -230,7 +231,7 @@ export class Daemon {
           await this.ended(g, 'expired');
         }
       }
-      this.persist();
+      this.persist(true);
     } finally {
       this.checking = false;
     }
@@ -265,7 +266,18 @@ export class Daemon {
     });
   }
 
-  private persist(): void {
+  /**
+   * Writes the grant book. A grant with a stop command is written at once (its stop must
+   * survive a crash); anything else is batched into one write per second, so a burst of
+   * knocks doesn't rewrite the file per event and starve the NFLOG socket.
+   */
+  private persist(urgent = false): void {
+    if (!urgent) {
+      this.persistTimer ??= setTimeout(() => this.persist(true), 1000);
+      return;
+    }
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
     try {
       this.deps.state.write(this.book.list());
     } catch (err) {

@@ -30,6 +30,7 @@ class FakeKernel {
     return {
       apply: async () => ({ kept: await listGrants() }),
       listGrants,
+      listDoorGrants: async (doors: string[]) => (await listGrants()).filter((g) => doors.includes(g.door)),
       flush: async () => {},
     } as unknown as Nftables;
   }
