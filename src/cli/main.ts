@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/config-error.js';
-import { FirewallError } from '../firewall/exec.js';
-import { NflogBindError } from '../sources/nflog.js';
 import { CliError } from './cli-error.js';
-import { check } from './commands/check.js';
-import { COMPILE_FORMATS, compile } from './commands/compile.js';
-import { demo } from './commands/demo.js';
-import { importCommand } from './commands/import.js';
-import { knockCommand } from './commands/knock.js';
-import { httpKnockCommand } from './commands/knock-http.js';
-import { serve } from './commands/serve.js';
-import { status } from './commands/status.js';
-import { tokenCommand } from './commands/token.js';
+import { COMPILE_FORMATS } from './commands/compile-formats.js';
+
+// Commands are imported when they run: a ProxyCommand or a knock shouldn't pay for loading
+// the daemon, the netlink addon and the HTTP server.
+const commands = {
+  check: () => import('./commands/check.js'),
+  compile: () => import('./commands/compile.js'),
+  demo: () => import('./commands/demo.js'),
+  import: () => import('./commands/import.js'),
+  knock: () => import('./commands/knock.js'),
+  knockHttp: () => import('./commands/knock-http.js'),
+  serve: () => import('./commands/serve.js'),
+  status: () => import('./commands/status.js'),
+  token: () => import('./commands/token.js'),
+};
 
 /** Builds the command tree. Actions write through `out`; only runMain touches the process. */
 export function buildCli(out: (text: string) => void): Command {
@@ -32,32 +36,52 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--flush', 'remove the doors from the kernel on exit (default: they keep working)', false)
     .option('--debug', 'log undecodable packets and other debug events', false)
     .action((o) => {
-      if (!o.config === !o.knockdConf) throw new CliError('E_USAGE', 'serve needs exactly one of -c sesame.yaml and --knockd-conf knockd.conf', 2);
-      return serve({ config: o.config, knockdConf: o.knockdConf, logFormat: o.logFormat, stateDir: o.stateDir, flush: o.flush, debug: o.debug });
+      if (!o.config === !o.knockdConf)
+        throw new CliError('E_USAGE', 'serve needs exactly one of -c sesame.yaml and --knockd-conf knockd.conf', 2);
+      return commands
+        .serve()
+        .then(({ serve }) =>
+          serve({
+            config: o.config,
+            knockdConf: o.knockdConf,
+            logFormat: o.logFormat,
+            stateDir: o.stateDir,
+            flush: o.flush,
+            debug: o.debug,
+          }),
+        );
     });
 
   program
     .command('import')
     .description('translate a knockd.conf into sesame.yaml on stdout: `sesame import /etc/knockd.conf > sesame.yaml`')
     .argument('<knockd.conf>')
-    .action((file) => out(importCommand(file)));
+    .action(async (file) => out((await commands.import()).importCommand(file)));
 
   program
     .command('check')
     .description('validate a config and print the ruleset it would load; changes nothing')
     .requiredOption('-c, --config <file>', 'sesame.yaml')
     .option('--no-kernel', 'skip the `nft -c` dry run')
-    .action(async (o) => out(await check(o.config, { kernel: o.kernel, note: (t) => process.stderr.write(`${t}\n`) })));
+    .action(async (o) =>
+      out(
+        await (
+          await commands.check()
+        ).check(o.config, { kernel: o.kernel, note: (t) => process.stderr.write(`${t}\n`) }),
+      ),
+    );
 
   program
     .command('status')
     .description('doors and open grants with remaining time, read from the kernel')
     .option('--json', 'machine-readable output', false)
-    .action(async (o) => out(`${await status({ json: o.json })}\n`));
+    .action(async (o) => out(`${await (await commands.status()).status({ json: o.json })}\n`));
 
   program
     .command('knock')
-    .description('knock on HOST: `sesame knock HOST 7000 8000 9000`, `... 7000:udp`, or `sesame knock HOST DOOR -c sesame.yaml`')
+    .description(
+      'knock on HOST: `sesame knock HOST 7000 8000 9000`, `... 7000:udp`, or `sesame knock HOST DOOR -c sesame.yaml`',
+    )
     .argument('<host>')
     .argument('[targets...]', 'ports (PORT, PORT/udp, PORT:udp) or one door name')
     .option('-c, --config <file>', 'config that defines the door')
@@ -67,19 +91,34 @@ export function buildCli(out: (text: string) => void): Command {
     .option('-6, --ipv6', 'use IPv6', false)
     .option('-v, --verbose', 'print each knock', false)
     .option('--close', "send the door's close sequence", false)
-    .option('--proxy', 'shared-port knock: send the secret on HOST PORT, then relay stdin/stdout through PORT (ssh ProxyCommand)')
-    .option('--then-connect', 'knock, then connect to HOST and the first target PORT and relay stdin/stdout (ssh ProxyCommand)')
+    .option(
+      '--proxy',
+      'shared-port knock: send the secret on HOST PORT, then relay stdin/stdout through PORT (ssh ProxyCommand)',
+    )
+    .option(
+      '--then-connect',
+      'knock, then connect to HOST and the first target PORT and relay stdin/stdout (ssh ProxyCommand)',
+    )
     .option('--secret-file <file>', 'file holding the shared-port secret (or the base32 key with --token)')
-    .option('--token <door>', "send a one-time HMAC token for DOOR instead of the static secret")
+    .option('--token <door>', 'send a one-time HMAC token for DOOR instead of the static secret')
     .option('--banner <prefix>', 'first bytes the redirected service sends (default for shared ports: SSH-)')
     .option('--no-banner', 'relay whatever answers, without checking the banner')
     .option('--http <url>', 'web knock: POST a one-time token for the door named as HOST to the endpoint at URL')
     .option('--totp', 'with --http: send the current TOTP code instead of an HMAC token', false)
     .option('--cacert <file>', "with --http: the CA certificate that signed the endpoint's certificate")
-    .action((host, targets, o) =>
+    .action(async (host, targets, o) =>
       o.http
-        ? httpKnockCommand(o.http, host, { config: o.config, secretFile: o.secretFile, totp: o.totp, cacert: o.cacert }).then(out)
-        : knockCommand(host, targets, o),
+        ? out(
+            await (
+              await commands.knockHttp()
+            ).httpKnockCommand(o.http, host, {
+              config: o.config,
+              secretFile: o.secretFile,
+              totp: o.totp,
+              cacert: o.cacert,
+            }),
+          )
+        : (await commands.knock()).knockCommand(host, targets, o),
     );
 
   program
@@ -92,19 +131,19 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--totp-uri', 'print the otpauth:// URI for a phone authenticator app (make a QR code of it)', false)
     .option('--issuer <name>', 'issuer shown in the authenticator app', 'sesame')
     .option('--new-secret', 'print a fresh random secret for a new door (base32, 160 bits)', false)
-    .action((door, o) => out(tokenCommand(door, o)));
+    .action(async (door, o) => out((await commands.token()).tokenCommand(door, o)));
 
   program
     .command('compile')
     .description('print a standalone ruleset that needs no daemon (nft, or iptables `recent` rules)')
     .requiredOption('-c, --config <file>', 'sesame.yaml')
     .addOption(new Option('-f, --format <format>', 'ruleset for').choices(COMPILE_FORMATS).default('nft'))
-    .action((o) => out(compile(o.config, o.format)));
+    .action(async (o) => out((await commands.compile()).compile(o.config, o.format)));
 
   program
     .command('demo')
     .description('build throwaway namespaces and show a knock opening and the kernel closing a door')
-    .action(() => demo((l) => out(`${l}\n`)));
+    .action(async () => (await commands.demo()).demo((l) => out(`${l}\n`)));
 
   return program;
 }
@@ -125,7 +164,8 @@ export async function runMain(argv = process.argv): Promise<number> {
       process.stderr.write(`sesame: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof FirewallError || err instanceof NflogBindError) {
+    // sesame's typed errors carry an E_ code and a message written for the user
+    if (err instanceof Error && /^E_/.test(String((err as { code?: unknown }).code))) {
       process.stderr.write(`sesame: ${err.message}\n`);
       return 1;
     }

@@ -50,6 +50,7 @@ export interface RelayOptions {
 /** Thrown when no connection reached the expected service. */
 export class RelayError extends Error {
   override readonly name = 'RelayError';
+  readonly code = 'E_RELAY';
 }
 
 /** Connects to address:port and relays `input`/`output` until the connection closes. */

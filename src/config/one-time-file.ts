@@ -49,6 +49,7 @@ export function scanOneTimeSequences(bytes: Buffer): OneTimeScan {
 /** Thrown when the sequence file can't be read; config loaders place it at the directive. */
 export class OneTimeFileError extends Error {
   override readonly name = 'OneTimeFileError';
+  readonly code = 'E_ONE_TIME';
 }
 
 /** Reads `file` and returns its active line (null when all are used) and skipped lines. */

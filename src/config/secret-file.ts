@@ -7,6 +7,7 @@ export const MIN_SECRET_BYTES = 16;
 /** A secret file that can't be used; the message says what to do. */
 export class SecretFileError extends Error {
   override readonly name = 'SecretFileError';
+  readonly code = 'E_SECRET';
   constructor(
     readonly file: string,
     message: string,

@@ -5,9 +5,7 @@ import { IptablesCompileError } from '../../firewall/iptables/syntax.js';
 import { compileNft } from '../../firewall/nft/compile.js';
 import { replaceTable } from '../../firewall/nft/replace-table.js';
 import { CliError } from '../cli-error.js';
-
-export const COMPILE_FORMATS = ['nft', 'iptables-restore', 'ip6tables-restore'] as const;
-export type CompileFormat = (typeof COMPILE_FORMATS)[number];
+import type { CompileFormat } from './compile-formats.js';
 
 /** Door kinds the kernel runs alone, per output format. */
 const KERNEL_KINDS: Record<CompileFormat, ReadonlySet<string>> = {

@@ -6,6 +6,7 @@ import { humanDuration } from '../../core/duration.js';
 /** A door the iptables backend can't express (e.g. a time that isn't whole seconds). */
 export class IptablesCompileError extends Error {
   override readonly name = 'IptablesCompileError';
+  readonly code = 'E_COMPILE';
   constructor(
     readonly door: string,
     message: string,

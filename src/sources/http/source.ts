@@ -10,6 +10,7 @@ import { TokenVerifier } from './verifier.js';
 /** Names the config field in a start failure, so the message says what to fix. */
 export class HttpEndpointError extends Error {
   override readonly name = 'HttpEndpointError';
+  readonly code = 'E_HTTP';
 }
 
 function readTls(file: string, field: string): Buffer {
