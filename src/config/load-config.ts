@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import type { Door, Plan } from '../core/door.js';
@@ -22,7 +23,10 @@ export function readConfigText(file: string): string {
   }
 }
 
-/** Validates config text. `file` is only used in messages. */
+/**
+ * Validates config text. `file` names it in messages, and relative file paths in it
+ * (secrets, logs, sequence files) are taken from `file`'s folder, as a user would expect.
+ */
 export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -38,7 +42,9 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
       }),
     );
   }
-  const top = configSchema.safeParse(doc.toJS() ?? {});
+  const input = doc.toJS() ?? {};
+  resolvePathFields(input, dirname(file));
+  const top = configSchema.safeParse(input);
   if (!top.success) throw new ConfigError(issues(top.error, [], at));
   const cfg = top.data;
 
@@ -85,6 +91,32 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     },
     source: file,
   });
+}
+
+const TOP_PATH_FIELDS = [
+  ['http', 'tls', 'cert'],
+  ['http', 'tls', 'key'],
+] as const;
+
+/** Makes relative paths in known file fields absolute against `base`, before validation. */
+function resolvePathFields(input: Record<string, unknown>, base: string): void {
+  const fix = (obj: unknown, path: readonly string[]) => {
+    const parent = path
+      .slice(0, -1)
+      .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+    const key = path[path.length - 1];
+    if (parent && typeof parent === 'object' && typeof (parent as Record<string, unknown>)[key] === 'string') {
+      (parent as Record<string, string>)[key] = resolve(base, (parent as Record<string, string>)[key]);
+    }
+  };
+  for (const path of TOP_PATH_FIELDS) fix(input, path);
+  const doors = input.doors;
+  if (!doors || typeof doors !== 'object') return;
+  for (const door of Object.values(doors)) {
+    if (!door || typeof door !== 'object') continue;
+    for (const kind of DOOR_KINDS.filter((k) => k.key in door))
+      for (const path of kind.pathFields ?? []) fix(door, path);
+  }
 }
 
 /** Rules that span doors: a port can't be a knock port of one door and protected by another. */

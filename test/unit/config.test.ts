@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/config-error.js';
-import { parseConfig } from '../../src/config/load-config.js';
+import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
 import { parseDuration } from '../../src/core/duration.js';
 import { parsePortSpec } from '../../src/core/port-spec.js';
 import { parseTcpFlags } from '../../src/core/tcp-flags.js';
@@ -21,14 +24,11 @@ describe('sesame.yaml', () => {
     const plan = parseConfig('doors:\n  web:\n    knock: [6000, "7000/udp", "8000:udp"]\n    open: [80]\n');
     const door = plan.doors[0];
     assert.equal(door.kind, 'sequence');
-    assert.deepEqual(
-      door.kind === 'sequence' && door.knock.ports,
-      [
-        { port: 6000, proto: 'tcp' },
-        { port: 7000, proto: 'udp' },
-        { port: 8000, proto: 'udp' },
-      ],
-    );
+    assert.deepEqual(door.kind === 'sequence' && door.knock.ports, [
+      { port: 6000, proto: 'tcp' },
+      { port: 7000, proto: 'udp' },
+      { port: 8000, proto: 'udp' },
+    ]);
     assert.equal(door.reply, 'drop');
     assert.equal(door.forMs, 60_000);
     assert.deepEqual(door.kind === 'sequence' && door.knock.flags, { set: ['syn'], clear: [] });
@@ -52,7 +52,9 @@ describe('sesame.yaml', () => {
   });
 
   test('every problem is reported, not just the first', () => {
-    const ps = problems('doors:\n  a:\n    knock: [0]\n    open: [80]\n  b:\n    knock: [1]\n    open: [80]\n    reply: maybe\n');
+    const ps = problems(
+      'doors:\n  a:\n    knock: [0]\n    open: [80]\n  b:\n    knock: [1]\n    open: [80]\n    reply: maybe\n',
+    );
     assert.equal(ps.length, 2);
     assert.match(ps[0], /doors\.a\.knock\[0\]: port 0 out of range/);
     assert.match(ps[1], /doors\.b\.reply: .*"drop"|doors\.b\.reply/);
@@ -64,7 +66,9 @@ describe('sesame.yaml', () => {
   });
 
   test('a knock port that another door protects is refused', () => {
-    const [p] = problems('doors:\n  a:\n    knock: [22, 23]\n    open: [80]\n  b:\n    knock: [5, 6]\n    open: [22]\n');
+    const [p] = problems(
+      'doors:\n  a:\n    knock: [22, 23]\n    open: [80]\n  b:\n    knock: [5, 6]\n    open: [22]\n',
+    );
     assert.match(p, /doors\.a\.knock\[0\]: port 22\/tcp is opened by door "b"/);
   });
 
@@ -103,5 +107,18 @@ describe('field parsers', () => {
     assert.deepEqual(parseTcpFlags('syn,!ack'), { set: ['syn'], clear: ['ack'] });
     assert.deepEqual(parseTcpFlags('SYN, ACK'), { set: ['syn', 'ack'], clear: [] });
     assert.match(String(parseTcpFlags('syn,foo')), /unknown tcp flag "foo"/);
+  });
+});
+
+describe('file paths in a config', () => {
+  test("a relative secret path is read from the config's folder, not the working directory", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-paths-'));
+    writeFileSync(join(dir, 'ssh.secret'), 'open-sesame-0123456789\n');
+    writeFileSync(
+      join(dir, 'sesame.yaml'),
+      'doors:\n  s:\n    shared: { port: 443, secret: ssh.secret, redirect_to: 22 }\n    for: 30s\n',
+    );
+    const door = loadConfigFile(join(dir, 'sesame.yaml')).doors[0];
+    assert.equal(door.kind === 'shared' && door.shared.secretFile, join(dir, 'ssh.secret'));
   });
 });

@@ -78,6 +78,7 @@ export const httpDoorSchema = z
 export const httpKind: DoorKind = {
   key: 'http',
   schema: httpDoorSchema,
+  pathFields: [['http', 'secret']],
   build(name, d: z.infer<typeof httpDoorSchema>, defaults) {
     return {
       kind: 'http',

@@ -8,6 +8,8 @@ import type { Door } from '../../core/door.js';
 export interface DoorKind {
   readonly key: string;
   readonly schema: z.ZodType;
+  /** Fields holding file paths (e.g. `['http', 'secret']`): relative ones are read from the config's folder. */
+  readonly pathFields?: readonly (readonly string[])[];
   // biome-ignore lint/suspicious/noExplicitAny: each kind narrows its own input type
   build(name: string, input: any, defaults: { interface?: string }): Door;
 }

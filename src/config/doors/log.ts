@@ -79,6 +79,10 @@ export const logDoorSchema = z
 export const logKind: DoorKind = {
   key: 'log',
   schema: logDoorSchema,
+  pathFields: [
+    ['log', 'file'],
+    ['log', 'filter'],
+  ],
   build(name, d: z.infer<typeof logDoorSchema>, defaults) {
     const filter = d.log.filter as { failregex: string[]; ignoreregex: string[] } | undefined;
     return {

@@ -7,11 +7,19 @@ import type { DoorKind } from './kind.js';
 export const sequenceKind: DoorKind = {
   key: 'knock',
   schema: sequenceDoorSchema,
+  pathFields: [['knock', 'one_time']],
   build(name, d: z.infer<typeof sequenceDoorSchema>, defaults) {
     const flags = d.flags ?? DEFAULT_FLAGS;
     if (!Array.isArray(d.knock)) {
       // `knock: {one_time: FILE}`: the file's active line, swapped by the daemon after each use
-      const base = { name, open: d.open ?? [], forMs: d.for, reply: d.reply, interface: d.interface ?? defaults.interface, run: d.run };
+      const base = {
+        name,
+        open: d.open ?? [],
+        forMs: d.for,
+        reply: d.reply,
+        interface: d.interface ?? defaults.interface,
+        run: d.run,
+      };
       return oneTimeDoor({ ...base, file: d.knock.one_time.file, flags, withinMs: d.within }, d.knock.one_time.active);
     }
     return {

@@ -58,6 +58,7 @@ export const sharedDoorSchema = z.strictObject({
 export const sharedKind: DoorKind = {
   key: 'shared',
   schema: sharedDoorSchema,
+  pathFields: [['shared', 'secret']],
   build(name, d: z.infer<typeof sharedDoorSchema>, defaults) {
     const s = d.shared;
     return {
