@@ -38,18 +38,16 @@ export function buildCli(out: (text: string) => void): Command {
     .action((o) => {
       if (!o.config === !o.knockdConf)
         throw new CliError('E_USAGE', 'serve needs exactly one of -c sesame.yaml and --knockd-conf knockd.conf', 2);
-      return commands
-        .serve()
-        .then(({ serve }) =>
-          serve({
-            config: o.config,
-            knockdConf: o.knockdConf,
-            logFormat: o.logFormat,
-            stateDir: o.stateDir,
-            flush: o.flush,
-            debug: o.debug,
-          }),
-        );
+      return commands.serve().then(({ serve }) =>
+        serve({
+          config: o.config,
+          knockdConf: o.knockdConf,
+          logFormat: o.logFormat,
+          stateDir: o.stateDir,
+          flush: o.flush,
+          debug: o.debug,
+        }),
+      );
     });
 
   program
@@ -60,16 +58,15 @@ export function buildCli(out: (text: string) => void): Command {
 
   program
     .command('check')
-    .description('validate a config and print the ruleset it would load; changes nothing')
-    .requiredOption('-c, --config <file>', 'sesame.yaml')
+    .description('validate configs and print the ruleset each would load; changes nothing')
+    .requiredOption('-c, --config <files...>', 'sesame.yaml (several: `-c examples/*.yaml`)')
     .option('--no-kernel', 'skip the `nft -c` dry run')
-    .action(async (o) =>
-      out(
-        await (
-          await commands.check()
-        ).check(o.config, { kernel: o.kernel, note: (t) => process.stderr.write(`${t}\n`) }),
-      ),
-    );
+    .action(async (o) => {
+      const { check } = await commands.check();
+      for (const file of o.config as string[]) {
+        out(await check(file, { kernel: o.kernel, note: (t) => process.stderr.write(`${t}\n`) }));
+      }
+    });
 
   program
     .command('status')
