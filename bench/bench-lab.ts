@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { addClientAddresses, ipv4Range, routeToClient } from '../src/lab/addresses.js';
 import { createLab, type Host, type Lab } from '../src/lab/netns.js';
 import { startEchoServer } from '../src/lab/processes.js';
-import { DOOR, type DoorOptions, OPEN_PORT, PING_PORT, type RunningTool, startKnockd, startSesame, type ToolName } from './tools.js';
+import {
+  DOOR,
+  type DoorOptions,
+  OPEN_PORT,
+  PING_PORT,
+  type RunningTool,
+  startKnockd,
+  startSesame,
+  type ToolName,
+} from './tools.js';
 
 /**
  * One benchmark lab: a server running one tool on the bench door, a client namespace with
@@ -59,7 +68,8 @@ export async function withBenchLab<T>(
       flooder,
       target: lab.server.v4,
       addresses(n) {
-        if (next + n > pool.length) throw new Error(`bench lab has ${pool.length} client addresses, asked for ${next + n}`);
+        if (next + n > pool.length)
+          throw new Error(`bench lab has ${pool.length} client addresses, asked for ${next + n}`);
         next += n;
         return pool.slice(next - n, next);
       },

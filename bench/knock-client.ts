@@ -15,8 +15,24 @@ import { probe } from '../src/lab/probe.js';
  */
 export type ClientJob =
   | { mode: 'rtt'; target: string; port: number; n: number }
-  | { mode: 'tries'; target: string; knock: number[]; port: number; from: string[]; spacingMs: number; timeoutMs: number }
-  | { mode: 'burst'; target: string; knock: number[]; port: number; knockers: string[]; bystanders: string[]; timeoutMs: number };
+  | {
+      mode: 'tries';
+      target: string;
+      knock: number[];
+      port: number;
+      from: string[];
+      spacingMs: number;
+      timeoutMs: number;
+    }
+  | {
+      mode: 'burst';
+      target: string;
+      knock: number[];
+      port: number;
+      knockers: string[];
+      bystanders: string[];
+      timeoutMs: number;
+    };
 
 export interface Try {
   readonly from: string;
@@ -28,7 +44,13 @@ export interface Try {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ports = (list: number[]) => list.map((port) => ({ port, proto: 'tcp' as const }));
 
-async function knockThenConnect(target: string, knockPorts: number[], port: number, from: string, timeoutMs: number): Promise<Try> {
+async function knockThenConnect(
+  target: string,
+  knockPorts: number[],
+  port: number,
+  from: string,
+  timeoutMs: number,
+): Promise<Try> {
   await knock(target, ports(knockPorts), { localAddress: from });
   const r = await probe(target, port, timeoutMs, from);
   return { from, result: r.result, ms: r.ms };
@@ -46,7 +68,8 @@ async function run(job: ClientJob): Promise<object> {
     case 'tries': {
       if (job.spacingMs <= 0) {
         const tries: Try[] = [];
-        for (const from of job.from) tries.push(await knockThenConnect(job.target, job.knock, job.port, from, job.timeoutMs));
+        for (const from of job.from)
+          tries.push(await knockThenConnect(job.target, job.knock, job.port, from, job.timeoutMs));
         return { tries };
       }
       const tries = await Promise.all(
@@ -70,7 +93,13 @@ async function run(job: ClientJob): Promise<object> {
       const [knockers, bystanders] = await Promise.all([
         Promise.all(job.knockers.map(connect)),
         // bystanders connect a little later, so any grant leaking to them would already exist
-        sleep(50).then(() => Promise.all(job.bystanders.map((from) => probe(job.target, job.port, 1500, from).then((r) => ({ from, result: r.result }))))),
+        sleep(50).then(() =>
+          Promise.all(
+            job.bystanders.map((from) =>
+              probe(job.target, job.port, 1500, from).then((r) => ({ from, result: r.result })),
+            ),
+          ),
+        ),
       ]);
       return { knockedMs, lastOpenMs, knockers, bystanders };
     }

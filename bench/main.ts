@@ -40,11 +40,15 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench -- [--quick] [--only ${Object.keys(SCENARIOS).join(',')}] [--out DIR]\n`);
+    process.stdout.write(
+      `usage: npm run bench -- [--quick] [--only ${Object.keys(SCENARIOS).join(',')}] [--out DIR]\n`,
+    );
     return 0;
   }
   if (process.getuid?.() !== 0) {
-    process.stderr.write('bench: run as root: it builds network namespaces, loads nftables rules and sends spoofed packets inside them\n');
+    process.stderr.write(
+      'bench: run as root: it builds network namespaces, loads nftables rules and sends spoofed packets inside them\n',
+    );
     return 1;
   }
   const missing = ['ip', 'nft', 'iptables', 'python3'].filter((t) => !has(t));
@@ -52,10 +56,16 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: missing ${missing.join(', ')}; run ./dev.sh bench to install what it needs\n`);
     return 1;
   }
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? Object.keys(SCENARIOS);
+  const only =
+    values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? Object.keys(SCENARIOS);
   const unknown = only.filter((s) => !(s in SCENARIOS));
   if (unknown.length) {
-    process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; expected one of ${Object.keys(SCENARIOS).join(', ')}\n`);
+    process.stderr.write(
+      `bench: unknown scenario ${unknown.join(', ')}; expected one of ${Object.keys(SCENARIOS).join(', ')}\n`,
+    );
     return 2;
   }
   const tools: ToolName[] = TOOLS.filter((t) => t !== 'knockd' || has('/usr/sbin/knockd'));
@@ -86,7 +96,13 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     quick: ctx.quick,
     seconds: Math.round((Date.now() - started) / 1000),
-    host: { kernel: sh('uname', ['-r']), cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, nft: sh('nft', ['--version']) },
+    host: {
+      kernel: sh('uname', ['-r']),
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      nft: sh('nft', ['--version']),
+    },
     notes,
     results,
   };
@@ -108,15 +124,26 @@ async function webKnock(ctx: BenchContext): Promise<BenchResult[]> {
   try {
     mod = await import('./web-knock.js' as string);
   } catch {
-    return [{ scenario: 'web-knock', tool: 'sesame', figures: {}, notes: ['skipped: bench/web-knock.ts is not there yet'] }];
+    return [
+      { scenario: 'web-knock', tool: 'sesame', figures: {}, notes: ['skipped: bench/web-knock.ts is not there yet'] },
+    ];
   }
   if (typeof mod.benchWebKnock !== 'function') {
-    return [{ scenario: 'web-knock', tool: 'sesame', figures: {}, notes: ['skipped: bench/web-knock.ts exports no benchWebKnock'] }];
+    return [
+      {
+        scenario: 'web-knock',
+        tool: 'sesame',
+        figures: {},
+        notes: ['skipped: bench/web-knock.ts exports no benchWebKnock'],
+      },
+    ];
   }
   ctx.log('web-knock');
   return (await mod.benchWebKnock({ quick: ctx.quick })).map((o) => {
     const r = o as Partial<BenchResult>;
-    return r.scenario && r.figures ? (r as BenchResult) : { scenario: 'web-knock', tool: 'sesame', figures: o as Record<string, unknown> };
+    return r.scenario && r.figures
+      ? (r as BenchResult)
+      : { scenario: 'web-knock', tool: 'sesame', figures: o as Record<string, unknown> };
   });
 }
 

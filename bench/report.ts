@@ -1,27 +1,61 @@
 import type { BenchResult } from './result.js';
 
 /** Renders a run as a short Markdown table: one row per figure, sesame and knockd side by side. */
-export function markdownTable(run: { date: string; quick: boolean; host: { kernel: string; cpus: number; cpu?: string }; results: readonly BenchResult[] }): string {
-  const find = (scenario: string, tool: string) => run.results.find((r) => r.scenario === scenario && r.tool === tool)?.figures;
+export function markdownTable(run: {
+  date: string;
+  quick: boolean;
+  host: { kernel: string; cpus: number; cpu?: string };
+  results: readonly BenchResult[];
+}): string {
+  const find = (scenario: string, tool: string) =>
+    run.results.find((r) => r.scenario === scenario && r.tool === tool)?.figures;
   const rows: [string, (f: Record<string, any>) => string, string][] = [];
-  const row = (scenario: string, label: string, cell: (f: Record<string, any>) => string, goal = '') => rows.push([`${scenario}|${label}`, cell, goal]);
+  const row = (scenario: string, label: string, cell: (f: Record<string, any>) => string, goal = '') =>
+    rows.push([`${scenario}|${label}`, cell, goal]);
 
-  row('knock-to-open', 'knock-to-open p50 / p95 / p99', (f) => `${ms(f.p50_ms)} / ${ms(f.p95_ms)} / ${ms(f.p99_ms)}`, 'p99 ≤ RTT + 0.5 ms');
+  row(
+    'knock-to-open',
+    'knock-to-open p50 / p95 / p99',
+    (f) => `${ms(f.p50_ms)} / ${ms(f.p95_ms)} / ${ms(f.p99_ms)}`,
+    'p99 ≤ RTT + 0.5 ms',
+  );
   row('knock-to-open', 'first SYN accepted (no retransmit)', (f) => `${f.first_syn_pct} % of ${f.tries}`, '100 %');
   row('knock-to-open', 'veth RTT (TCP connect, open port) p50', (f) => ms(f.rtt_p50_ms), 'floor');
   row('concurrency', 'concurrent knockers opened', (f) => `${f.opened}/${f.knockers}`, '256/256');
   row('concurrency', 'cross-talk (bystanders opened)', (f) => `${f.cross_talk}/${f.bystanders}`, '0');
   row('concurrency', 'wall time, first knock → last open', (f) => ms(f.wall_ms));
-  row('noise', 'legit success under SYN flood', (f) => `${f.success_pct} % (${f.opened}/${f.tries}), first SYN ${f.first_syn_pct} %`, '100 %');
+  row(
+    'noise',
+    'legit success under SYN flood',
+    (f) => `${f.success_pct} % (${f.opened}/${f.tries}), first SYN ${f.first_syn_pct} %`,
+    '100 %',
+  );
   row('noise', 'flood', (f) => `${f.flood_sent} SYNs, ${f.flood_sources} sources, ${f.flood_pps}/s`);
   row('noise', 'daemon CPU during flood (+ children)', (f) => `${f.cpu_s} s (+${f.child_cpu_s} s)`);
   row('noise', 'daemon RSS under flood', (f) => mb(f.rss_kb));
   row('state-bound', 'spoofed first knocks sent', (f) => `${f.flood_sent} from ${f.distinct_sources} addresses`);
-  row('state-bound', 'largest knock set (bound)', (f) => (f.set_elements ? `${Math.max(...Object.values(f.set_elements as Record<string, number>))} (${f.set_size_bound})` : 'n/a (userspace)'), 'bounded');
-  row('state-bound', 'daemon RSS before → after flood', (f) => `${mb(f.rss_kb_before)} → ${mb(f.rss_kb_after)}`, 'bounded');
+  row(
+    'state-bound',
+    'largest knock set (bound)',
+    (f) =>
+      f.set_elements
+        ? `${Math.max(...Object.values(f.set_elements as Record<string, number>))} (${f.set_size_bound})`
+        : 'n/a (userspace)',
+    'bounded',
+  );
+  row(
+    'state-bound',
+    'daemon RSS before → after flood',
+    (f) => `${mb(f.rss_kb_before)} → ${mb(f.rss_kb_after)}`,
+    'bounded',
+  );
   row('state-bound', 'host slab growth', (f) => mb(f.slab_growth_kb));
   row('state-bound', 'legit knock during flood', (f) => f.legit_during_flood, 'opens');
-  row('state-bound', 'legit knock right after / after `within`', (f) => `${f.legit_right_after} / ${f.legit_after_within}`);
+  row(
+    'state-bound',
+    'legit knock right after / after `within`',
+    (f) => `${f.legit_right_after} / ${f.legit_after_within}`,
+  );
   row('footprint', 'daemon RSS idle', (f) => mb(f.rss_kb_idle));
   row('footprint', 'open events handled / sent', (f) => `${f.events_handled} / ${f.events_sent}`);
   row('footprint', 'daemon RSS after events (peak)', (f) => `${mb(f.rss_kb_after)} (${mb(f.rss_kb_peak)})`, 'bounded');
@@ -43,7 +77,11 @@ export function markdownTable(run: { date: string; quick: boolean; host: { kerne
     lines.push(`| ${label} | ${cells[0]} | ${cells[1]} | ${goal} |`);
   }
   for (const r of run.results.filter((x) => x.scenario.startsWith('web-knock') || x.tool === 'all')) {
-    const text = Object.keys(r.figures).length ? Object.entries(r.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : (r.notes ?? []).join('; ');
+    const text = Object.keys(r.figures).length
+      ? Object.entries(r.figures)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(', ')
+      : (r.notes ?? []).join('; ');
     lines.push(`| ${r.scenario} (${r.tool}) | ${text} | | |`);
   }
   return `${lines.join('\n')}\n`;

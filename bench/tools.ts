@@ -83,7 +83,16 @@ export async function startSesame(lab: Lab, dir: string, o: DoorOptions = {}): P
  * in that namespace (knockd's start_command inserts an ACCEPT above it).
  */
 export async function startKnockd(lab: Lab, dir: string, o: DoorOptions = {}): Promise<RunningTool> {
-  const drop = await lab.run(lab.server, 'iptables', ['-A', 'INPUT', '-p', 'tcp', '--dport', String(DOOR.open), '-j', 'DROP']);
+  const drop = await lab.run(lab.server, 'iptables', [
+    '-A',
+    'INPUT',
+    '-p',
+    'tcp',
+    '--dport',
+    String(DOOR.open),
+    '-j',
+    'DROP',
+  ]);
   if (drop.code !== 0) throw new Error(`iptables in ${lab.server.ns} failed: ${drop.stderr}`);
   const conf = join(dir, 'knockd.conf');
   writeFileSync(conf, knockdConf(dir, o));

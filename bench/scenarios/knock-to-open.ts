@@ -20,7 +20,12 @@ export async function knockToOpen(ctx: BenchContext): Promise<BenchResult[]> {
     ctx.log(`knock-to-open: ${tool}, ${n} tries`);
     out.push(
       await withBenchLab(tool, { clientAddresses: n + 1 }, async (b) => {
-        const rtt = await clientJob<{ ms: number[] }>(b.lab, b.client, { mode: 'rtt', target: b.target, port: OPEN_PORT, n: Math.max(20, n / 2) });
+        const rtt = await clientJob<{ ms: number[] }>(b.lab, b.client, {
+          mode: 'rtt',
+          target: b.target,
+          port: OPEN_PORT,
+          n: Math.max(20, n / 2),
+        });
         const all = await clientJob<{ tries: Try[] }>(b.lab, b.client, {
           mode: 'tries',
           target: b.target,

@@ -20,7 +20,9 @@ export async function noise(ctx: BenchContext): Promise<BenchResult[]> {
   const tries = ctx.quick ? 10 : 50;
   const out: BenchResult[] = [];
   for (const tool of ctx.tools) {
-    ctx.log(`noise: ${tool}, ${NOISE_PPS} pps from ${NOISE_SOURCES} spoofed addresses for ${seconds} s, ${tries} knocks`);
+    ctx.log(
+      `noise: ${tool}, ${NOISE_PPS} pps from ${NOISE_SOURCES} spoofed addresses for ${seconds} s, ${tries} knocks`,
+    );
     out.push(
       await withBenchLab(tool, { clientAddresses: tries }, async (b) => {
         const before = sampleProc(b.tool.pid);

@@ -68,7 +68,9 @@ export async function stateBound(ctx: BenchContext): Promise<BenchResult[]> {
             ...b.tool.notes,
             'slab_growth_kb is host-wide (/proc/meminfo Slab), so other activity on the host adds noise',
             ...(tool === 'sesame'
-              ? ['a full set refuses new elements: the knock that would add one makes no progress until entries time out (within)']
+              ? [
+                  'a full set refuses new elements: the knock that would add one makes no progress until entries time out (within)',
+                ]
               : []),
           ],
         };

@@ -11,7 +11,13 @@ import type { Readable, Writable } from 'node:stream';
 export type KnockAnswer = 'reset' | 'closed' | 'timeout' | 'refused' | 'unreachable';
 
 /** Sends `payload` as the first bytes of a TCP connection and waits for the server's answer. */
-export function sendSharedKnock(address: string, port: number, payload: Uint8Array, timeoutMs = 3000, localAddress?: string): Promise<KnockAnswer> {
+export function sendSharedKnock(
+  address: string,
+  port: number,
+  payload: Uint8Array,
+  timeoutMs = 3000,
+  localAddress?: string,
+): Promise<KnockAnswer> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (answer: KnockAnswer) => {
@@ -92,13 +98,18 @@ function open(
     socket.connect({ host: address, port, localAddress: opts.localAddress }, () => {
       if (!banner) return finish(true);
       timer = setTimeout(
-        () => finish(false, `no "${opts.banner}" banner within ${opts.bannerTimeoutMs ?? 2000} ms: not redirected (wrong secret, or the door's time ran out?)`),
+        () =>
+          finish(
+            false,
+            `no "${opts.banner}" banner within ${opts.bannerTimeoutMs ?? 2000} ms: not redirected (wrong secret, or the door's time ran out?)`,
+          ),
         opts.bannerTimeoutMs ?? 2000,
       );
       socket.on('data', (d: Buffer) => {
         first = Buffer.concat([first, d]);
         const n = Math.min(first.length, banner.length);
-        if (!first.subarray(0, n).equals(banner.subarray(0, n))) finish(false, 'the service answered without the expected banner');
+        if (!first.subarray(0, n).equals(banner.subarray(0, n)))
+          finish(false, 'the service answered without the expected banner');
         else if (first.length >= banner.length) finish(true);
       });
     });

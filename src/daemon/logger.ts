@@ -6,7 +6,11 @@ export interface Logger {
   log(level: Level, event: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(format: LogFormat, write: (line: string) => void = (l) => process.stdout.write(l), debug = false): Logger {
+export function createLogger(
+  format: LogFormat,
+  write: (line: string) => void = (l) => process.stdout.write(l),
+  debug = false,
+): Logger {
   return {
     log(level, event, fields = {}) {
       if (level === 'debug' && !debug) return;
@@ -17,8 +21,13 @@ export function createLogger(format: LogFormat, write: (line: string) => void = 
       }
       const parts = Object.entries(fields)
         .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`);
-      write(`${time} ${level === 'info' ? '' : `${level.toUpperCase()} `}${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`);
+        .map(
+          ([k, v]) =>
+            `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`,
+        );
+      write(
+        `${time} ${level === 'info' ? '' : `${level.toUpperCase()} `}${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`,
+      );
     },
   };
 }

@@ -90,7 +90,9 @@ export class Nftables {
     try {
       r = await this.exec(this.nft, args, input);
     } catch (cause) {
-      throw new FirewallError(`${this.nft} ${args.join(' ')}`, -1, `cannot run ${this.nft}: is nftables installed?`, { cause });
+      throw new FirewallError(`${this.nft} ${args.join(' ')}`, -1, `cannot run ${this.nft}: is nftables installed?`, {
+        cause,
+      });
     }
     if (r.code !== 0) throw new FirewallError(`${this.nft} ${args.join(' ')}`, r.code, r.stderr);
   }

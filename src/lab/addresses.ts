@@ -18,7 +18,12 @@ export function ipv4Range(first: string, count: number): string[] {
  * Adds `addresses` (as /32) to `client`'s eth0 and routes `prefix` from the server to that
  * client, so the server answers them over the bridge. One `ip -batch` per namespace.
  */
-export async function addClientAddresses(lab: Lab, client: Host, addresses: readonly string[], prefix: string): Promise<void> {
+export async function addClientAddresses(
+  lab: Lab,
+  client: Host,
+  addresses: readonly string[],
+  prefix: string,
+): Promise<void> {
   const batch = addresses.map((a) => `address add ${a}/32 dev eth0`).join('\n');
   const added = await lab.run(client, 'ip', ['-batch', '-'], { input: `${batch}\n` });
   if (added.code !== 0) throw new Error(`adding ${addresses.length} addresses in ${client.ns} failed: ${added.stderr}`);

@@ -23,7 +23,12 @@ export interface Lab {
   readonly server: Host;
   readonly clients: Host[];
   /** Runs a command inside a namespace and waits; never throws on exit code. */
-  run(host: Host, cmd: string, args?: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
+  run(
+    host: Host,
+    cmd: string,
+    args?: readonly string[],
+    opts?: { input?: string; timeoutMs?: number },
+  ): Promise<RunResult>;
   /** Starts a long-running process inside a namespace; killed by destroy(). */
   spawn(host: Host, cmd: string, args?: readonly string[], opts?: { env?: NodeJS.ProcessEnv }): ChildProcess;
   destroy(): void;

@@ -7,7 +7,12 @@ import { connect } from 'node:net';
  */
 export type ProbeResult = 'open' | 'refused' | 'timeout' | 'error';
 
-export function probe(host: string, port: number, timeoutMs = 2000, from?: string): Promise<{ result: ProbeResult; ms: number }> {
+export function probe(
+  host: string,
+  port: number,
+  timeoutMs = 2000,
+  from?: string,
+): Promise<{ result: ProbeResult; ms: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = connect({ host, port, localAddress: from });

@@ -69,8 +69,14 @@ export async function startEchoServer(lab: Lab, host: Host, ports: readonly numb
 }
 
 /** Starts `sesame serve` in `host` and waits until its doors are loaded. */
-export async function startDaemon(lab: Lab, host: Host, args: readonly string[]): Promise<ChildProcess & { output: () => string }> {
-  const child = lab.spawn(host, process.execPath, [SESAME_BIN, 'serve', ...args]) as ChildProcess & { output: () => string };
+export async function startDaemon(
+  lab: Lab,
+  host: Host,
+  args: readonly string[],
+): Promise<ChildProcess & { output: () => string }> {
+  const child = lab.spawn(host, process.execPath, [SESAME_BIN, 'serve', ...args]) as ChildProcess & {
+    output: () => string;
+  };
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;

@@ -64,7 +64,7 @@ export function configCopyMode(group: number, range: number): Buffer {
 export function decodePacket(body: Buffer): LoggedPacket | null {
   let prefix: string | null = null;
   let payload: Buffer | null = null;
-  for (let off = 4; off + 4 <= body.length; ) {
+  for (let off = 4; off + 4 <= body.length;) {
     const len = body.readUInt16LE(off);
     const type = body.readUInt16LE(off + 2) & 0x3fff;
     if (len < 4 || off + len > body.length) return null;
@@ -118,7 +118,7 @@ export function formatIpv6(bytes: Buffer): string {
   const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;

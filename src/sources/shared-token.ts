@@ -25,9 +25,11 @@ export async function sharedTokenSource(door: Door, ctx: GrantContext): Promise<
   packets.on('packet', (p) => {
     const verdict = verifier(p, Date.now());
     if (verdict === 'ok') {
-      ctx.grant(door, p.source, 'token').catch((err) =>
-        ctx.logger.log('error', 'grant-failed', { door: door.name, address: p.source, reason: String(err) }),
-      );
+      ctx
+        .grant(door, p.source, 'token')
+        .catch((err) =>
+          ctx.logger.log('error', 'grant-failed', { door: door.name, address: p.source, reason: String(err) }),
+        );
     } else ctx.logger.log('warn', 'token-refused', { door: door.name, address: p.source, reason: verdict });
   });
   packets.on('invalid', (reason) => ctx.logger.log('debug', 'invalid-packet', { door: door.name, reason }));

@@ -20,7 +20,10 @@ export interface DoorLab {
   destroy(): void;
 }
 
-export async function doorLab(yaml: string, opts: { clients?: number; services?: number[]; daemon?: boolean } = {}): Promise<DoorLab> {
+export async function doorLab(
+  yaml: string,
+  opts: { clients?: number; services?: number[]; daemon?: boolean } = {},
+): Promise<DoorLab> {
   const lab = createLab({ clients: opts.clients ?? 2 });
   const dir = tempDir();
   const config = join(dir, 'sesame.yaml');

@@ -87,23 +87,27 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     }
   });
 
-  test('duplicate SYNs per knock (nc -z twice, nmap retries) still open', { skip: e2eSkip({ nc: 'netcat-openbsd', nmap: 'nmap' }) }, async () => {
-    // each nc waits 1 s on a dropped port: give the slow tools time
-    const l = await doorLab(WEB.replace('within: 3s', 'within: 30s'), { services: [80] });
-    try {
-      const server = l.server.v4;
-      for (const port of ['6000', '7000']) {
-        for (let i = 0; i < 2; i++) await l.lab.run(l.clients[0], 'nc', ['-z', '-w', '1', server, port]);
+  test(
+    'duplicate SYNs per knock (nc -z twice, nmap retries) still open',
+    { skip: e2eSkip({ nc: 'netcat-openbsd', nmap: 'nmap' }) },
+    async () => {
+      // each nc waits 1 s on a dropped port: give the slow tools time
+      const l = await doorLab(WEB.replace('within: 3s', 'within: 30s'), { services: [80] });
+      try {
+        const server = l.server.v4;
+        for (const port of ['6000', '7000']) {
+          for (let i = 0; i < 2; i++) await l.lab.run(l.clients[0], 'nc', ['-z', '-w', '1', server, port]);
+        }
+        for (const port of ['8000', '9000']) {
+          // -Pn: no ping; --max-retries 2: nmap retransmits to the filtered port
+          await l.lab.run(l.clients[0], 'nmap', ['-Pn', '-n', '-sS', '--max-retries', '2', '-p', port, server]);
+        }
+        assert.equal(await l.connect(l.clients[0], 80), 'open');
+      } finally {
+        l.destroy();
       }
-      for (const port of ['8000', '9000']) {
-        // -Pn: no ping; --max-retries 2: nmap retransmits to the filtered port
-        await l.lab.run(l.clients[0], 'nmap', ['-Pn', '-n', '-sS', '--max-retries', '2', '-p', port, server]);
-      }
-      assert.equal(await l.connect(l.clients[0], 80), 'open');
-    } finally {
-      l.destroy();
-    }
-  });
+    },
+  );
 
   test('after `for` new connects fail, and a session opened during the grant stays alive', async () => {
     const l = await doorLab(WEB, { services: [80] });
@@ -180,7 +184,9 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     const l = await doorLab(WEB, { services: [80] });
     try {
       const before = await l.nft(['list', 'table', 'inet', 'sesame']);
-      const second = await sesame(l.lab, l.server, ['serve', '-c', l.config, '--state-dir', l.dir], { timeoutMs: 10_000 });
+      const second = await sesame(l.lab, l.server, ['serve', '-c', l.config, '--state-dir', l.dir], {
+        timeoutMs: 10_000,
+      });
       assert.notEqual(second.code, 0);
       assert.match(second.stderr, /NFLOG group 7331 is in use/);
       assert.equal(await l.nft(['list', 'table', 'inet', 'sesame']), before);
@@ -189,20 +195,26 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     }
   });
 
-  test('nmap -sS -p 1-10000 opens nothing and shows port 80 filtered', { skip: e2eSkip({ nmap: 'nmap' }) }, async () => {
-    const l = await doorLab(WEB.replace('within: 3s', 'within: 45s'), { services: [80] });
-    try {
-      const alice = l.clients[0];
-      const scan = await l.lab.run(alice, 'nmap', ['-Pn', '-n', '-sS', '-T4', '-p', '1-10000', l.server.v4], { timeoutMs: 120_000 });
-      assert.equal(scan.code, 0, scan.stderr);
-      assert.match(scan.stdout, /80\/tcp\s+filtered/);
-      assert.doesNotMatch(scan.stdout, /\bopen\b/);
-      assert.equal(await l.connect(alice, 80), 'timeout', 'the scan did not open the door');
-      assert.doesNotMatch(await l.nft(['list', 'set', 'inet', 'sesame', 'web_open_4']), /elements/);
-    } finally {
-      l.destroy();
-    }
-  });
+  test(
+    'nmap -sS -p 1-10000 opens nothing and shows port 80 filtered',
+    { skip: e2eSkip({ nmap: 'nmap' }) },
+    async () => {
+      const l = await doorLab(WEB.replace('within: 3s', 'within: 45s'), { services: [80] });
+      try {
+        const alice = l.clients[0];
+        const scan = await l.lab.run(alice, 'nmap', ['-Pn', '-n', '-sS', '-T4', '-p', '1-10000', l.server.v4], {
+          timeoutMs: 120_000,
+        });
+        assert.equal(scan.code, 0, scan.stderr);
+        assert.match(scan.stdout, /80\/tcp\s+filtered/);
+        assert.doesNotMatch(scan.stdout, /\bopen\b/);
+        assert.equal(await l.connect(alice, 80), 'timeout', 'the scan did not open the door');
+        assert.doesNotMatch(await l.nft(['list', 'set', 'inet', 'sesame', 'web_open_4']), /elements/);
+      } finally {
+        l.destroy();
+      }
+    },
+  );
 
   test('an IPv6 knock opens the door for that IPv6 address only', async () => {
     const l = await doorLab(WEB, { services: [80] });
@@ -232,7 +244,10 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     const l = await doorLab('doors: {}\n', { services: [80], daemon: false });
     try {
       const log = `${l.dir}/commands.log`;
-      const yaml = WEB.replace('close: [3333]', `run:\n      start: echo start %IP% >> ${log}\n      stop: echo stop %IP% >> ${log}`).replace('for: 4s', 'for: 2s');
+      const yaml = WEB.replace(
+        'close: [3333]',
+        `run:\n      start: echo start %IP% >> ${log}\n      stop: echo stop %IP% >> ${log}`,
+      ).replace('for: 4s', 'for: 2s');
       writeFileSync(l.config, yaml);
       await l.startDaemon();
       await l.knock(l.clients[0], ['6000', '7000', '8000', '9000']);
@@ -244,7 +259,10 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
         }
       };
       assert.deepEqual(await eventually(() => read().length >= 1 && read()), ['start 198.18.0.10']);
-      assert.deepEqual(await eventually(() => read().length >= 2 && read(), 5000), ['start 198.18.0.10', 'stop 198.18.0.10']);
+      assert.deepEqual(await eventually(() => read().length >= 2 && read(), 5000), [
+        'start 198.18.0.10',
+        'stop 198.18.0.10',
+      ]);
     } finally {
       l.destroy();
     }
@@ -253,9 +271,21 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
 
 describe('a bad config', { skip: e2eSkip() }, () => {
   for (const [what, yaml, where] of [
-    ['a port out of range', 'doors:\n  web:\n    knock: [6000, 70000]\n    open: [80]\n', /sesame\.yaml:3:19 doors\.web\.knock\[1\]: port 70000 out of range/],
-    ['an unknown key', 'doors:\n  web:\n    knock: [6000]\n    opne: [80]\n', /sesame\.yaml:4:5 doors\.web\.opne: unknown key "opne"/],
-    ['a bad duration', 'doors:\n  web:\n    knock: [6000]\n    open: [80]\n    for: 5 minutes\n', /sesame\.yaml:5:10 doors\.web\.for: bad duration "5 minutes"/],
+    [
+      'a port out of range',
+      'doors:\n  web:\n    knock: [6000, 70000]\n    open: [80]\n',
+      /sesame\.yaml:3:19 doors\.web\.knock\[1\]: port 70000 out of range/,
+    ],
+    [
+      'an unknown key',
+      'doors:\n  web:\n    knock: [6000]\n    opne: [80]\n',
+      /sesame\.yaml:4:5 doors\.web\.opne: unknown key "opne"/,
+    ],
+    [
+      'a bad duration',
+      'doors:\n  web:\n    knock: [6000]\n    open: [80]\n    for: 5 minutes\n',
+      /sesame\.yaml:5:10 doors\.web\.for: bad duration "5 minutes"/,
+    ],
   ] as const) {
     test(`with ${what} exits non-zero with file:line and loads nothing`, async () => {
       const l = await doorLab(yaml, { daemon: false });
@@ -263,7 +293,11 @@ describe('a bad config', { skip: e2eSkip() }, () => {
         const r = await sesame(l.lab, l.server, ['serve', '-c', l.config, '--state-dir', l.dir], { timeoutMs: 10_000 });
         assert.equal(r.code, 2);
         assert.match(r.stderr, where);
-        assert.match(await l.nft(['list', 'table', 'inet', 'sesame']), /No such file or directory/, 'nothing was loaded');
+        assert.match(
+          await l.nft(['list', 'table', 'inet', 'sesame']),
+          /No such file or directory/,
+          'nothing was loaded',
+        );
       } finally {
         l.destroy();
       }

@@ -114,163 +114,197 @@ async function redirectSet(l: SharedLab, door: string, family: 4 | 6 = 4): Promi
     .join(',');
 }
 
-describe('shared-port door (443): a secret sends the next connection to sshd', { skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl' }) }, () => {
-  test('everyone gets the HTTPS site, and sshd is not reachable directly on 22', async () => {
-    const l = await sharedLab(ONESHOT);
-    try {
-      assert.ok(await getsSite(l, l.clients[0]));
-      assert.ok(await getsSite(l, l.clients[1], 6));
-      assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v4, 22, 1000)).result, 'timeout');
-      assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v6, 22, 1000)).result, 'timeout');
-    } finally {
-      l.destroy();
-    }
-  });
+describe(
+  'shared-port door (443): a secret sends the next connection to sshd',
+  { skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl' }) },
+  () => {
+    test('everyone gets the HTTPS site, and sshd is not reachable directly on 22', async () => {
+      const l = await sharedLab(ONESHOT);
+      try {
+        assert.ok(await getsSite(l, l.clients[0]));
+        assert.ok(await getsSite(l, l.clients[1], 6));
+        assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v4, 22, 1000)).result, 'timeout');
+        assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v6, 22, 1000)).result, 'timeout');
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('ssh with the secret as ProxyCommand logs in; right after, the same address gets the site again; others always do', async () => {
-    const l = await sharedLab(ONESHOT);
-    try {
-      const [alice, bob] = l.clients;
-      assert.ok(await getsSite(l, alice), 'the site before the knock');
-      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in through 443');
-      assert.ok(await getsSite(l, alice), 'one-shot: the next connection from alice gets the site');
-      assert.ok(await getsSite(l, bob), 'bob never sent the secret');
-      assert.equal(await redirectSet(l, 'ssh443'), '', 'the redirect was used up');
-      assert.equal((await connectFrom(l.lab, alice, l.lab.server.v4, 22, 1000)).result, 'timeout', 'still no direct 22');
-      const log = await eventually(() => /"event":"open".*"door":"ssh443".*198\.18\.0\.10/.test(l.daemon!.output()));
-      assert.ok(log, `the daemon logs the redirect:\n${l.daemon!.output()}`);
-    } finally {
-      l.destroy();
-    }
-  });
+    test('ssh with the secret as ProxyCommand logs in; right after, the same address gets the site again; others always do', async () => {
+      const l = await sharedLab(ONESHOT);
+      try {
+        const [alice, bob] = l.clients;
+        assert.ok(await getsSite(l, alice), 'the site before the knock');
+        await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in through 443');
+        assert.ok(await getsSite(l, alice), 'one-shot: the next connection from alice gets the site');
+        assert.ok(await getsSite(l, bob), 'bob never sent the secret');
+        assert.equal(await redirectSet(l, 'ssh443'), '', 'the redirect was used up');
+        assert.equal(
+          (await connectFrom(l.lab, alice, l.lab.server.v4, 22, 1000)).result,
+          'timeout',
+          'still no direct 22',
+        );
+        const log = await eventually(() => /"event":"open".*"door":"ssh443".*198\.18\.0\.10/.test(l.daemon!.output()));
+        assert.ok(log, `the daemon logs the redirect:\n${l.daemon!.output()}`);
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('a wrong secret redirects nothing, and ssh through it fails', async () => {
-    const l = await sharedLab(ONESHOT);
-    try {
-      const wrong = join(l.dir, 'wrong');
-      writeFileSync(wrong, 'open-sesame-0123456780\n');
-      assert.equal(await sendRaw(l, l.clients[0], [Buffer.from('open-sesame-0123456780')]), 'open', 'no reset for a wrong secret');
-      assert.equal(await redirectSet(l, 'ssh443'), '');
-      assert.equal((await sshThrough(l, l.clients[0], `--proxy %h 443 --secret-file ${wrong}`)).ok, false);
-      assert.ok(await getsSite(l, l.clients[0]));
-    } finally {
-      l.destroy();
-    }
-  });
+    test('a wrong secret redirects nothing, and ssh through it fails', async () => {
+      const l = await sharedLab(ONESHOT);
+      try {
+        const wrong = join(l.dir, 'wrong');
+        writeFileSync(wrong, 'open-sesame-0123456780\n');
+        assert.equal(
+          await sendRaw(l, l.clients[0], [Buffer.from('open-sesame-0123456780')]),
+          'open',
+          'no reset for a wrong secret',
+        );
+        assert.equal(await redirectSet(l, 'ssh443'), '');
+        assert.equal((await sshThrough(l, l.clients[0], `--proxy %h 443 --secret-file ${wrong}`)).ok, false);
+        assert.ok(await getsSite(l, l.clients[0]));
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('the secret sent after other bytes of a connection redirects nothing', async () => {
-    const l = await sharedLab(ONESHOT);
-    try {
-      const answer = await sendRaw(l, l.clients[0], [Buffer.from('hello\n'), Buffer.from(SECRET.trim())]);
-      assert.equal(answer, 'open', 'the connection was not reset');
-      assert.equal(await redirectSet(l, 'ssh443'), '');
-      assert.ok(await getsSite(l, l.clients[0]));
-      // the same bytes first in a connection do knock: the test above is not passing by accident
-      assert.equal(await sendRaw(l, l.clients[0], [Buffer.from(SECRET.trim())]), 'ECONNRESET');
-      assert.equal(await redirectSet(l, 'ssh443'), '198.18.0.10');
-    } finally {
-      l.destroy();
-    }
-  });
+    test('the secret sent after other bytes of a connection redirects nothing', async () => {
+      const l = await sharedLab(ONESHOT);
+      try {
+        const answer = await sendRaw(l, l.clients[0], [Buffer.from('hello\n'), Buffer.from(SECRET.trim())]);
+        assert.equal(answer, 'open', 'the connection was not reset');
+        assert.equal(await redirectSet(l, 'ssh443'), '');
+        assert.ok(await getsSite(l, l.clients[0]));
+        // the same bytes first in a connection do knock: the test above is not passing by accident
+        assert.equal(await sendRaw(l, l.clients[0], [Buffer.from(SECRET.trim())]), 'ECONNRESET');
+        assert.equal(await redirectSet(l, 'ssh443'), '198.18.0.10');
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('mode: window sends every connection from the knocker to sshd for `for`, then none', async () => {
-    const l = await sharedLab(`  ssh443:
+    test('mode: window sends every connection from the knocker to sshd for `for`, then none', async () => {
+      const l = await sharedLab(`  ssh443:
     shared: { port: 443, secret: SECRET, mode: window }
     for: 4s
 `);
-    try {
-      const [alice, bob] = l.clients;
-      assert.equal(await sendRaw(l, alice, [Buffer.from(SECRET.trim())]), 'ECONNRESET');
-      const knocked = Date.now();
-      assert.equal(await getsSite(l, alice), false, 'the seed: the site is gone for the knocker');
-      assert.equal(await getsSite(l, alice), false, 'still gone on the second connection');
-      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in during the window');
-      assert.ok(await getsSite(l, bob), 'other addresses get the site');
-      await sleep(Math.max(0, knocked + 4500 - Date.now()));
-      assert.ok(await getsSite(l, alice), 'after `for` the knocker gets the site again');
-    } finally {
-      l.destroy();
-    }
-  });
+      try {
+        const [alice, bob] = l.clients;
+        assert.equal(await sendRaw(l, alice, [Buffer.from(SECRET.trim())]), 'ECONNRESET');
+        const knocked = Date.now();
+        assert.equal(await getsSite(l, alice), false, 'the seed: the site is gone for the knocker');
+        assert.equal(await getsSite(l, alice), false, 'still gone on the second connection');
+        await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in during the window');
+        assert.ok(await getsSite(l, bob), 'other addresses get the site');
+        await sleep(Math.max(0, knocked + 4500 - Date.now()));
+        assert.ok(await getsSite(l, alice), 'after `for` the knocker gets the site again');
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('IPv6: ssh through 443 logs in, then the site again; no direct 22', async () => {
-    const l = await sharedLab(ONESHOT);
-    try {
-      const [alice, bob] = l.clients;
-      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 6);
-      assert.ok(await getsSite(l, alice, 6));
-      assert.ok(await getsSite(l, bob, 6));
-      assert.equal(await sendRaw(l, alice, [Buffer.from('wrong-secret-bytes')], 6), 'open');
-      assert.equal(await redirectSet(l, 'ssh443', 6), '');
-      assert.equal((await connectFrom(l.lab, alice, l.lab.server.v6, 22, 1000)).result, 'timeout');
-    } finally {
-      l.destroy();
-    }
-  });
+    test('IPv6: ssh through 443 logs in, then the site again; no direct 22', async () => {
+      const l = await sharedLab(ONESHOT);
+      try {
+        const [alice, bob] = l.clients;
+        await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 6);
+        assert.ok(await getsSite(l, alice, 6));
+        assert.ok(await getsSite(l, bob, 6));
+        assert.equal(await sendRaw(l, alice, [Buffer.from('wrong-secret-bytes')], 6), 'open');
+        assert.equal(await redirectSet(l, 'ssh443', 6), '');
+        assert.equal((await connectFrom(l.lab, alice, l.lab.server.v6, 22, 1000)).result, 'timeout');
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('ProxyCommand knocks any door first: --then-connect %h %p DOOR, and --proxy %h DOOR, with -c sesame.yaml', async () => {
-    const l = await sharedLab(`${ONESHOT}  ssh-knock:
+    test('ProxyCommand knocks any door first: --then-connect %h %p DOOR, and --proxy %h DOOR, with -c sesame.yaml', async () => {
+      const l = await sharedLab(`${ONESHOT}  ssh-knock:
     knock: [7000, 8000, 9000]
     open: [22]
     for: 5s
 `);
-    try {
-      const [alice, bob] = l.clients;
-      const config = join(l.dir, 'sesame.yaml');
-      await assertLogin(l, alice, `--then-connect %h %p ssh-knock -c ${config}`, 4, 'port knock, then ssh on 22');
-      await assertLogin(l, bob, `--proxy %h ssh443 -c ${config}`, 4, 'shared door by name');
-      await assertLogin(l, bob, `--then-connect %h %p ssh443 -c ${config}`, 6, 'a shared door goes through its port');
-      assert.ok(await getsSite(l, bob));
-      assert.equal((await connectFrom(l.lab, bob, l.lab.server.v4, 22, 1000)).result, 'timeout', 'bob never port-knocked');
-    } finally {
-      l.destroy();
-    }
-  });
+      try {
+        const [alice, bob] = l.clients;
+        const config = join(l.dir, 'sesame.yaml');
+        await assertLogin(l, alice, `--then-connect %h %p ssh-knock -c ${config}`, 4, 'port knock, then ssh on 22');
+        await assertLogin(l, bob, `--proxy %h ssh443 -c ${config}`, 4, 'shared door by name');
+        await assertLogin(l, bob, `--then-connect %h %p ssh443 -c ${config}`, 6, 'a shared door goes through its port');
+        assert.ok(await getsSite(l, bob));
+        assert.equal(
+          (await connectFrom(l.lab, bob, l.lab.server.v4, 22, 1000)).result,
+          'timeout',
+          'bob never port-knocked',
+        );
+      } finally {
+        l.destroy();
+      }
+    });
 
-  test('token variant: ssh logs in with a one-time token; a replayed token redirects nothing', async () => {
-    const l = await sharedLab(`  tok443:
+    test('token variant: ssh logs in with a one-time token; a replayed token redirects nothing', async () => {
+      const l = await sharedLab(`  tok443:
     shared: { port: 443, secret: TOKENKEY, secret_kind: token }
     for: 30s
 `);
-    try {
-      const [alice, bob] = l.clients;
-      const key = join(l.dir, 'token.key');
-      await assertLogin(l, alice, `--proxy %h 443 --secret-file ${key} --token tok443`);
-      assert.ok(await getsSite(l, alice), 'one-shot after a token too');
+      try {
+        const [alice, bob] = l.clients;
+        const key = join(l.dir, 'token.key');
+        await assertLogin(l, alice, `--proxy %h 443 --secret-file ${key} --token tok443`);
+        assert.ok(await getsSite(l, alice), 'one-shot after a token too');
 
-      // a sniffed token, replayed by another address
-      const token = encodeTokenKnock(Buffer.from('0123456789abcdef0123456789abcdef'), 'tok443', Date.now());
-      assert.equal(await sendRaw(l, alice, [token]), 'ECONNRESET');
-      assert.ok(await eventually(async () => (await redirectSet(l, 'tok443')) === '198.18.0.10'), 'the fresh token opened');
-      assert.equal(await sendRaw(l, bob, [token]), 'ECONNRESET', 'the kernel resets any token knock');
-      assert.ok(await eventually(() => /token-refused.*replayed token/.test(l.daemon!.output())), l.daemon!.output());
-      assert.equal(await redirectSet(l, 'tok443'), '198.18.0.10', 'bob got no redirect');
-      assert.ok(await getsSite(l, bob));
-    } finally {
-      l.destroy();
-    }
-  });
-});
+        // a sniffed token, replayed by another address
+        const token = encodeTokenKnock(Buffer.from('0123456789abcdef0123456789abcdef'), 'tok443', Date.now());
+        assert.equal(await sendRaw(l, alice, [token]), 'ECONNRESET');
+        assert.ok(
+          await eventually(async () => (await redirectSet(l, 'tok443')) === '198.18.0.10'),
+          'the fresh token opened',
+        );
+        assert.equal(await sendRaw(l, bob, [token]), 'ECONNRESET', 'the kernel resets any token knock');
+        assert.ok(await eventually(() => /token-refused.*replayed token/.test(l.daemon!.output())), l.daemon!.output());
+        assert.equal(await redirectSet(l, 'tok443'), '198.18.0.10', 'bob got no redirect');
+        assert.ok(await getsSite(l, bob));
+      } finally {
+        l.destroy();
+      }
+    });
+  },
+);
 
 for (const backend of BACKENDS) {
-  describe(`shared-port door from \`sesame compile\`, loaded with ${backend} and no daemon`, { skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl', 'iptables-restore': 'iptables' }), concurrency: true }, () => {
-    for (const family of [4, 6] as const) {
-      test(`IPv${family}: ssh through 443 logs in, the site stays up, a wrong or late secret redirects nothing`, async () => {
-        const l = await sharedLab(ONESHOT, { daemonless: backend });
-        try {
-          const [alice, bob] = l.clients;
-          const server = family === 4 ? l.lab.server.v4 : l.lab.server.v6;
-          assert.ok(await getsSite(l, alice, family));
-          assert.equal((await connectFrom(l.lab, alice, server, 22, 1000)).result, 'timeout', 'no direct 22');
-          assert.equal(await sendRaw(l, bob, [Buffer.from('open-sesame-0123456780')], family), 'open', 'wrong secret');
-          assert.equal(await sendRaw(l, bob, [Buffer.from('hello\n'), Buffer.from(SECRET.trim())], family), 'open', 'late secret');
-          assert.ok(await getsSite(l, bob, family), 'bob still gets the site');
-          await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, family);
-          assert.ok(await getsSite(l, alice, family), 'one-shot');
-        } finally {
-          l.destroy();
-        }
-      });
-    }
-  });
+  describe(
+    `shared-port door from \`sesame compile\`, loaded with ${backend} and no daemon`,
+    {
+      skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl', 'iptables-restore': 'iptables' }),
+      concurrency: true,
+    },
+    () => {
+      for (const family of [4, 6] as const) {
+        test(`IPv${family}: ssh through 443 logs in, the site stays up, a wrong or late secret redirects nothing`, async () => {
+          const l = await sharedLab(ONESHOT, { daemonless: backend });
+          try {
+            const [alice, bob] = l.clients;
+            const server = family === 4 ? l.lab.server.v4 : l.lab.server.v6;
+            assert.ok(await getsSite(l, alice, family));
+            assert.equal((await connectFrom(l.lab, alice, server, 22, 1000)).result, 'timeout', 'no direct 22');
+            assert.equal(
+              await sendRaw(l, bob, [Buffer.from('open-sesame-0123456780')], family),
+              'open',
+              'wrong secret',
+            );
+            assert.equal(
+              await sendRaw(l, bob, [Buffer.from('hello\n'), Buffer.from(SECRET.trim())], family),
+              'open',
+              'late secret',
+            );
+            assert.ok(await getsSite(l, bob, family), 'bob still gets the site');
+            await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, family);
+            assert.ok(await getsSite(l, alice, family), 'one-shot');
+          } finally {
+            l.destroy();
+          }
+        });
+      }
+    },
+  );
 }

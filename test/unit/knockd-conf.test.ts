@@ -255,7 +255,10 @@ describe('one-time sequence files', () => {
         /sesame\.yaml:3:\d+ doors\.ot\.knock\.one_time: one-time sequence file \/nonexistent not found/,
       );
       assert.throws(
-        () => parseConfig(`doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    open: [22]\n    close: [1, 2]\n`),
+        () =>
+          parseConfig(
+            `doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    open: [22]\n    close: [1, 2]\n`,
+          ),
         /doors\.ot\.close: a one-time door has no close sequence/,
       );
     });

@@ -28,7 +28,9 @@ describe('nft ruleset for each example (golden files)', () => {
 
 describe('sequence door rules', () => {
   const ruleset = compileNft(
-    parseConfig('doors:\n  web:\n    knock: [6000, 7000, 8000]\n    open: [80, "53/udp"]\n    for: 59s\n    flags: syn,!ack\n'),
+    parseConfig(
+      'doors:\n  web:\n    knock: [6000, 7000, 8000]\n    open: [80, "53/udp"]\n    for: 59s\n    flags: syn,!ack\n',
+    ),
   );
 
   test('the last knock adds the grant with the door timeout and logs it', () => {

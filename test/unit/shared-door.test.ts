@@ -22,7 +22,8 @@ const keyFile = join(dir, 'key');
 writeFileSync(secretFile, 'open-sesame-0123456789\n');
 writeFileSync(keyFile, `${base32Encode(KEY)}\n`);
 
-const door = (extra = '', file = secretFile) => `doors:\n  ssh443:\n    shared: { port: 443, secret: ${file}${extra} }\n    for: 300s\n`;
+const door = (extra = '', file = secretFile) =>
+  `doors:\n  ssh443:\n    shared: { port: 443, secret: ${file}${extra} }\n    for: 300s\n`;
 
 function problems(yaml: string): string[] {
   try {
@@ -56,7 +57,10 @@ describe('shared-port door: config', () => {
   });
 
   test('redirecting a port to itself is refused', () => {
-    assert.match(problems(door(', redirect_to: 443'))[0], /doors\.ssh443\.shared\.redirect_to: redirect_to must differ from port 443/);
+    assert.match(
+      problems(door(', redirect_to: 443'))[0],
+      /doors\.ssh443\.shared\.redirect_to: redirect_to must differ from port 443/,
+    );
   });
 
   test('a token door matches the key-derived prefix, not the key', () => {
@@ -84,7 +88,14 @@ describe('shared-port door: secrets and tokens', () => {
 
     const d = parseConfig(door(', secret_kind: token', keyFile)).doors[0] as SharedDoor;
     const verify = tokenVerifier(d, KEY);
-    const packet = { prefix: 'sesame token ssh443', family: 4 as const, source: '198.18.0.10', protocol: 6, destPort: 443, data: knock };
+    const packet = {
+      prefix: 'sesame token ssh443',
+      family: 4 as const,
+      source: '198.18.0.10',
+      protocol: 6,
+      destPort: 443,
+      data: knock,
+    };
     assert.equal(verify(packet, now), 'ok');
     assert.equal(verify({ ...packet, source: '198.18.0.11' }, now + 500), 'replayed token');
   });
@@ -121,8 +132,14 @@ describe('shared-port door: rulesets', () => {
   test('nft: knock in the first data packet, one-shot redirect in prerouting, the redirected connection let in', () => {
     const nft = compileNft(parseConfig(door()));
     assert.match(nft, /chain ssh443_shared \{\n\t\ttype filter hook input priority filter - 6;/);
-    assert.match(nft, /tcp dport 443 ct state established meta nfproto ipv4 ct mark & 0x40000000 == 0 @ih,0,128 0x\w+ @ih,128,48 0x\w+ ct mark set ct mark \| 0x40000000 update @ssh443_open_4 \{ ip saddr \} reject with tcp reset/);
-    assert.match(nft, /ip6 saddr @ssh443_open_6 tcp dport 443 delete @ssh443_open_6 \{ ip6 saddr \} log group 7331 prefix "sesame open ssh443" redirect to :22/);
+    assert.match(
+      nft,
+      /tcp dport 443 ct state established meta nfproto ipv4 ct mark & 0x40000000 == 0 @ih,0,128 0x\w+ @ih,128,48 0x\w+ ct mark set ct mark \| 0x40000000 update @ssh443_open_4 \{ ip saddr \} reject with tcp reset/,
+    );
+    assert.match(
+      nft,
+      /ip6 saddr @ssh443_open_6 tcp dport 443 delete @ssh443_open_6 \{ ip6 saddr \} log group 7331 prefix "sesame open ssh443" redirect to :22/,
+    );
     assert.match(nft, /tcp dport 22 ct original proto-dst 443 ct status dnat accept/);
   });
 
@@ -135,8 +152,14 @@ describe('shared-port door: rulesets', () => {
 
   test('iptables: string + connbytes on the 3rd packet, recent, nat REDIRECT; token doors refused', () => {
     const ipt = compileIptables(parseConfig(door()), 4);
-    assert.match(ipt, /-A SESAME -p tcp --dport 443 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 3:3 .* -m string --algo bm --from 40 --to 102 --hex-string "\|\w+\|" -g S-ssh443-knock\n-A SESAME -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN/);
-    assert.match(ipt, /\*nat\n[^]*-A SESAME-nat -p tcp --dport 443 -m recent --name sesame_ssh443_open_4 --rcheck --seconds 300 -m recent --name sesame_ssh443_open_4 --remove -j REDIRECT --to-ports 22\nCOMMIT/);
+    assert.match(
+      ipt,
+      /-A SESAME -p tcp --dport 443 -m conntrack --ctstate ESTABLISHED -m connbytes --connbytes 3:3 .* -m string --algo bm --from 40 --to 102 --hex-string "\|\w+\|" -g S-ssh443-knock\n-A SESAME -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN/,
+    );
+    assert.match(
+      ipt,
+      /\*nat\n[^]*-A SESAME-nat -p tcp --dport 443 -m recent --name sesame_ssh443_open_4 --rcheck --seconds 300 -m recent --name sesame_ssh443_open_4 --remove -j REDIRECT --to-ports 22\nCOMMIT/,
+    );
     assert.throws(() => compileIptables(parseConfig(door(', secret_kind: token', keyFile)), 6), /need the daemon/);
   });
 });

@@ -33,14 +33,20 @@ export async function demo(print: (line: string) => void): Promise<void> {
     say('sesame serve is running in the server namespace (table inet sesame loaded)');
     let shown = 0;
     const daemonLog = () => {
-      const lines = daemon.output().trim().split('\n').filter((l) => / (open|close) /.test(l));
+      const lines = daemon
+        .output()
+        .trim()
+        .split('\n')
+        .filter((l) => / (open|close) /.test(l));
       for (const l of lines.slice(shown)) say(`daemon log: ${l.replace(/^\S+ /, '')}`);
       shown = lines.length;
     };
 
     const show = async (who: string, host: typeof alice) => {
       const r = await connectFrom(lab, host, server, 80, 1500);
-      say(`${who.padEnd(5)} connect ${server}:80 -> ${r.result}${r.result === 'open' ? '' : ` (${Math.round(r.ms)} ms)`}`);
+      say(
+        `${who.padEnd(5)} connect ${server}:80 -> ${r.result}${r.result === 'open' ? '' : ` (${Math.round(r.ms)} ms)`}`,
+      );
       return r.result;
     };
     await show('alice', alice);

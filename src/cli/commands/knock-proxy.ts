@@ -95,9 +95,11 @@ export async function proxyKnockCommand(
 async function sharedKnock(address: string, t: SharedTarget, io: Io, verbose?: (l: string) => void): Promise<void> {
   const answer = await sendSharedKnock(address, t.port, t.payload());
   verbose?.(`knock on ${address}:${t.port}: ${answer === 'reset' ? 'taken (connection reset)' : answer}`);
-  if (answer === 'refused' || answer === 'unreachable') throw new CliError('E_KNOCK', `${address}:${t.port} ${answer}`, 1);
+  if (answer === 'refused' || answer === 'unreachable')
+    throw new CliError('E_KNOCK', `${address}:${t.port} ${answer}`, 1);
   // not fatal: in window mode a second knock is itself redirected; the banner check decides
-  if (answer !== 'reset') io.log(`the knock on ${address}:${t.port} was not reset (${answer}); trying to connect anyway`);
+  if (answer !== 'reset')
+    io.log(`the knock on ${address}:${t.port} was not reset (${answer}); trying to connect anyway`);
   if (t.token) await sleep(50);
 }
 
@@ -115,7 +117,8 @@ function sharedTarget(text: string, opts: KnockCliOptions & ProxyCliOptions): Sh
     port = Number(text);
     if (port < 1 || port > 65535) throw new CliError('E_USAGE', `port ${text} out of range 1..65535`, 2);
   } else {
-    if (!opts.config) throw new CliError('E_USAGE', `"${text}" is not a port; to knock a door by name, pass -c sesame.yaml`, 2);
+    if (!opts.config)
+      throw new CliError('E_USAGE', `"${text}" is not a port; to knock a door by name, pass -c sesame.yaml`, 2);
     const door = sharedDoorNamed(text, opts.config, true)!;
     port = door.shared.port;
     file ??= door.shared.secretFile;
@@ -141,7 +144,11 @@ function sharedDoorNamed(name: string, config: string, required: boolean): Share
   const door = loadConfigFile(config).doors.find((d) => d.name === name);
   if (door?.kind === 'shared') return door;
   if (!required) return null;
-  throw new CliError('E_USAGE', door ? `door "${name}" is not a shared-port door` : `no door "${name}" in ${config}`, 2);
+  throw new CliError(
+    'E_USAGE',
+    door ? `door "${name}" is not a shared-port door` : `no door "${name}" in ${config}`,
+    2,
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -16,10 +16,14 @@ export interface KnockCliOptions {
 }
 
 /** Turns `PORT[/proto]...` or `PORT[:proto]...` (knockd) or a door name into knocks. */
-export function knocksFor(targets: readonly string[], opts: Pick<KnockCliOptions, 'config' | 'udp' | 'close'>): PortSpec[] {
+export function knocksFor(
+  targets: readonly string[],
+  opts: Pick<KnockCliOptions, 'config' | 'udp' | 'close'>,
+): PortSpec[] {
   if (targets.length === 1 && !/^\d/.test(targets[0])) {
     const name = targets[0];
-    if (!opts.config) throw new CliError('E_USAGE', `"${name}" is not a port; to knock a door by name, pass -c sesame.yaml`, 2);
+    if (!opts.config)
+      throw new CliError('E_USAGE', `"${name}" is not a port; to knock a door by name, pass -c sesame.yaml`, 2);
     const door = loadConfigFile(opts.config).doors.find((d) => d.name === name);
     if (!door) throw new CliError('E_USAGE', `no door "${name}" in ${opts.config}`, 2);
     if (door.kind !== 'sequence') throw new CliError('E_USAGE', `door "${name}" is not a knock sequence door`, 2);
@@ -34,7 +38,11 @@ export function knocksFor(targets: readonly string[], opts: Pick<KnockCliOptions
   });
 }
 
-export async function knockCommand(host: string, targets: string[], opts: KnockCliOptions & ProxyCliOptions): Promise<void> {
+export async function knockCommand(
+  host: string,
+  targets: string[],
+  opts: KnockCliOptions & ProxyCliOptions,
+): Promise<void> {
   if (opts.proxy || opts.thenConnect) return proxyKnockCommand(host, targets, opts);
   if (targets.length === 0) throw new CliError('E_USAGE', 'nothing to knock: give ports or a door name', 2);
   if (opts.ipv4 && opts.ipv6) throw new CliError('E_USAGE', '-4 and -6 exclude each other', 2);

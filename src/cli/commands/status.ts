@@ -6,7 +6,10 @@ import { TABLE } from '../../firewall/nft-names.js';
 export async function status(opts: { json: boolean }): Promise<string> {
   const nft = new Nftables();
   const r = await execFile('nft', ['-j', 'list', 'table', 'inet', TABLE]);
-  if (r.code !== 0) return opts.json ? JSON.stringify({ loaded: false, doors: [], grants: [] }) : 'sesame: no doors loaded (table inet sesame is absent)';
+  if (r.code !== 0)
+    return opts.json
+      ? JSON.stringify({ loaded: false, doors: [], grants: [] })
+      : 'sesame: no doors loaded (table inet sesame is absent)';
   const doors = [...new Set([...r.stdout.matchAll(/"name": "([^"]+)_open_[46]"/g)].map((m) => m[1]))];
   const grants = await nft.listGrants();
   if (opts.json) return JSON.stringify({ loaded: true, doors, grants }, null, 2);
@@ -14,7 +17,8 @@ export async function status(opts: { json: boolean }): Promise<string> {
   if (grants.length === 0) lines.push('open grants: none');
   else {
     lines.push('open grants:');
-    for (const g of grants) lines.push(`  ${g.door.padEnd(16)} ${g.address.padEnd(40)} ${Math.round(g.expiresMs / 1000)}s left`);
+    for (const g of grants)
+      lines.push(`  ${g.door.padEnd(16)} ${g.address.padEnd(40)} ${Math.round(g.expiresMs / 1000)}s left`);
   }
   return lines.join('\n');
 }

@@ -46,7 +46,8 @@ export function compileNft(plan: Plan): string {
     ...parts.flatMap((p) => protectRules(p.door, 'deny')),
     ...parts.flatMap((p) =>
       byProto(p.knockPorts).map(
-        ([proto, ports]) => `${iif(p.door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(p.door.reply, proto)}`,
+        ([proto, ports]) =>
+          `${iif(p.door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(p.door.reply, proto)}`,
       ),
     ),
   ];
@@ -103,7 +104,8 @@ function protectRules(door: Door, which: 'grant' | 'deny'): string[] {
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
     ...FAMILIES.flatMap((f) =>
       groups.map(
-        ([proto, ports]) => `${iif(door)}${saddr(f)} @${grantSet(door.name, f)} ${proto} dport ${portSet(ports)} accept`,
+        ([proto, ports]) =>
+          `${iif(door)}${saddr(f)} @${grantSet(door.name, f)} ${proto} dport ${portSet(ports)} accept`,
       ),
     ),
   ];

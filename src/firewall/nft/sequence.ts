@@ -2,7 +2,18 @@ import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/
 import { nftDuration } from '../../core/duration.js';
 import { grantSet, logPrefix, stageSet, startSet } from '../nft-names.js';
 import type { NftFragment } from './fragment.js';
-import { byProto, chainDecl, FAMILIES, familyName, fmtPort, iif, knockMatch, protoMatch, saddr, setDecl } from './syntax.js';
+import {
+  byProto,
+  chainDecl,
+  FAMILIES,
+  familyName,
+  fmtPort,
+  iif,
+  knockMatch,
+  protoMatch,
+  saddr,
+  setDecl,
+} from './syntax.js';
 
 /** Port-sequence doors: the kernel runs the knock state machine (see sequenceRules). */
 export function compileSequenceDoor(door: SequenceDoor, plan: Plan): Partial<NftFragment> {
@@ -23,7 +34,9 @@ export function compileSequenceDoor(door: SequenceDoor, plan: Plan): Partial<Nft
   return {
     sets,
     chains: [chainDecl(`${door.name}_knock`, rules)],
-    knocks: byProto(knockPorts).map(([proto, ports]) => `${iif(door)}${protoMatch(proto, ports)} jump ${door.name}_knock`),
+    knocks: byProto(knockPorts).map(
+      ([proto, ports]) => `${iif(door)}${protoMatch(proto, ports)} jump ${door.name}_knock`,
+    ),
     knockPorts,
     progressSets: (f) => progressSets(door, f),
   };
@@ -75,7 +88,10 @@ function sequenceRules(
 
 function progressSets(door: SequenceDoor, f: Family): string[] {
   const out: string[] = [];
-  for (const [m, seq] of [['k', door.knock], ['c', door.close]] as const) {
+  for (const [m, seq] of [
+    ['k', door.knock],
+    ['c', door.close],
+  ] as const) {
     if (!seq || seq.ports.length < 2) continue;
     for (let i = 1; i < seq.ports.length; i++) out.push(stageSet(door.name, m, i, f));
     out.push(startSet(door.name, m, f));

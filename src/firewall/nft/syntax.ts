@@ -40,7 +40,8 @@ export function byProto(ports: readonly PortSpec[]): [Proto, number[]][] {
   return out;
 }
 
-export const portSet = (ports: readonly number[]) => (ports.length === 1 ? String(ports[0]) : `{ ${ports.join(', ')} }`);
+export const portSet = (ports: readonly number[]) =>
+  ports.length === 1 ? String(ports[0]) : `{ ${ports.join(', ')} }`;
 export const fmtPort = (p: PortSpec) => (p.proto === 'tcp' ? String(p.port) : `${p.port}/udp`);
 
 export function setDecl(name: string, f: Family, timeoutMs: number, size: number): string {
