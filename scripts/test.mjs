@@ -22,7 +22,13 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.SESAME_TEST_CONCURRENCY ?? 4}`, ...files],
+  [
+    '--test',
+    '--test-reporter=spec',
+    '--test-timeout=300000',
+    `--test-concurrency=${process.env.SESAME_TEST_CONCURRENCY ?? 4}`,
+    ...files,
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 let output = '';

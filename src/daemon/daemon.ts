@@ -145,7 +145,7 @@ export class Daemon {
     }
     if (parsed.event === 'open') {
       this.opened(door, p.family, p.source);
-      if (door.kind === 'one-time') this.oneTimeUsed(door.name);
+      if (door.kind === 'one-time') this.oneTimeUsed(door.name, parsed.line);
     } else void this.closedByKnock(door, p.source);
   }
 
@@ -172,10 +172,12 @@ export class Daemon {
   }
 
   /** Marks the used one-time sequence in its file and swaps the next one into the kernel. */
-  private oneTimeUsed(name: string): void {
+  private oneTimeUsed(name: string, line: number | undefined): void {
     this.oneTimeQueue = this.oneTimeQueue.then(async () => {
       const door = this.door(name);
       if (door?.kind !== 'one-time' || !door.knock) return;
+      // a second knock of the same sequence before the swap landed: that line is already used
+      if (line !== undefined && line !== door.line) return;
       let next: OneTimeDoor;
       let marked: number | null;
       try {

@@ -18,8 +18,14 @@ export function parseGrantSet(name: string): { door: string; family: Family } | 
 
 /** NFLOG prefixes: `sesame open web`, `sesame close web`. */
 export type LogEvent = 'open' | 'close';
-export const logPrefix = (event: LogEvent, door: string) => `sesame ${event} ${door}`;
-export function parseLogPrefix(prefix: string): { event: LogEvent; door: string } | null {
-  const m = /^sesame (open|close) (\S+)$/.exec(prefix.replace(/\0+$/, '').trim());
-  return m ? { event: m[1] as LogEvent, door: m[2] } : null;
+/**
+ * NFLOG prefixes: `sesame open web`, `sesame close web`, and for one-time doors the file line
+ * of the sequence used (`sesame open otp #7`), so a late event can't burn the next line.
+ */
+export const logPrefix = (event: LogEvent, door: string, line?: number) =>
+  `sesame ${event} ${door}${line ? ` #${line}` : ''}`;
+export function parseLogPrefix(prefix: string): { event: LogEvent; door: string; line?: number } | null {
+  const m = /^sesame (open|close) (\S+)(?: #(\d+))?$/.exec(prefix.replace(/\0+$/, '').trim());
+  if (!m) return null;
+  return { event: m[1] as LogEvent, door: m[2], ...(m[3] ? { line: Number(m[3]) } : {}) };
 }

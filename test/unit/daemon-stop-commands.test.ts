@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load-config.js';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -159,6 +160,39 @@ describe('door commands across a crash', () => {
       await d.stop(false);
       assert.deepEqual(ran(dir), ['start 198.18.0.12', 'start 198.18.0.12']);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('one-time doors', () => {
+  test('two knocks of the same sequence before the swap lands spend one line, not two', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-daemon-'));
+    const clock = { now: 1_000_000 };
+    let after = async () => {};
+    try {
+      const file = join(dir, 'sequences');
+      writeFileSync(file, ' 7001,7002\n 7101,7102\n 7201,7202\n');
+      const src = packets();
+      const daemon = new Daemon(
+        () => parseConfig(`doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    open: [80]\n`),
+        {
+          firewall: new FakeKernel(clock).firewall(),
+          openPackets: async () => src,
+          state: new StateFile(dir),
+          logger: quiet,
+          now: () => clock.now,
+        },
+      );
+      await daemon.start();
+      after = () => daemon.stop(false);
+      for (const address of ['198.18.0.10', '198.18.0.11']) {
+        src.emit('packet', { prefix: 'sesame open ot #1', family: 4, source: address } as LoggedPacket);
+      }
+      await settle();
+      assert.equal(readFileSync(file, 'utf8'), '#7001,7002\n 7101,7102\n 7201,7202\n');
+    } finally {
+      await after();
       rmSync(dir, { recursive: true, force: true });
     }
   });

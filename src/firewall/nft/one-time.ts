@@ -9,5 +9,5 @@ import { compileSequenceDoor } from './sequence.js';
  */
 export function compileOneTimeDoor(door: OneTimeDoor, plan: Plan): Partial<NftFragment> {
   if (!door.knock) return {};
-  return compileSequenceDoor({ ...door, kind: 'sequence', knock: door.knock }, plan);
+  return compileSequenceDoor({ ...door, kind: 'sequence', knock: door.knock }, plan, door.line);
 }

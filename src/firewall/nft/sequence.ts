@@ -16,12 +16,12 @@ import {
 } from './syntax.js';
 
 /** Port-sequence doors: the kernel runs the knock state machine (see sequenceRules). */
-export function compileSequenceDoor(door: SequenceDoor, plan: Plan): Partial<NftFragment> {
+export function compileSequenceDoor(door: SequenceDoor, plan: Plan, oneTimeLine?: number): Partial<NftFragment> {
   const sets: string[] = [];
   const rules: string[] = [];
   for (const f of FAMILIES) {
     const grant = `@${grantSet(door.name, f)} { ${saddr(f)} timeout ${nftDuration(door.forMs)} }`;
-    const open = `update ${grant} log group ${plan.nflogGroup} prefix "${logPrefix('open', door.name)}"`;
+    const open = `update ${grant} log group ${plan.nflogGroup} prefix "${logPrefix('open', door.name, oneTimeLine)}"`;
     rules.push(`# ${familyName(f)}: knock ${door.knock.ports.map(fmtPort).join(',')} opens`);
     rules.push(...sequenceRules(door.name, 'k', door.knock, f, open, plan, sets));
     if (door.close) {
