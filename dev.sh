@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI (run as root on Debian/Ubuntu):
 #   ./dev.sh demo    install what is missing, build, run `sesame demo`
-#   ./dev.sh test    install what is missing, build, run every test (unit + e2e in namespaces)
+#   ./dev.sh test    install what is missing, build, lint, run every test (unit + e2e in namespaces)
 #   ./dev.sh bench   install what is missing, build, run the benchmarks
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,7 +35,7 @@ install_node_modules
 npm run -s build
 case "$cmd" in
   demo)  exec node dist/src/cli/main.js demo ;;
-  test)  exec node scripts/test.mjs "${2:-}" ;;
+  test)  npm run -s lint && exec node scripts/test.mjs "${2:-}" ;;
   bench) shift; exec node dist/bench/main.js "$@" ;;
   *) echo "usage: ./dev.sh demo|test|bench" >&2; exit 2 ;;
 esac
