@@ -80,12 +80,18 @@ export class Daemon {
       this.deps.logger.log('error', 'reload-rejected', { reason: String((err as Error).message) });
       return false;
     }
-    const { kept } = await this.deps.firewall.apply(compileNft(plan));
-    this.plan = plan;
-    await this.stopSources();
-    await this.startSources();
-    this.deps.logger.log('info', 'reloaded', { doors: plan.doors.map((d) => d.name), kept: kept.length });
-    return true;
+    try {
+      const { kept } = await this.deps.firewall.apply(compileNft(plan));
+      this.plan = plan;
+      await this.stopSources();
+      await this.startSources();
+      this.deps.logger.log('info', 'reloaded', { doors: plan.doors.map((d) => d.name), kept: kept.length });
+      return true;
+    } catch (err) {
+      // nft refused the ruleset (the old one stays loaded) or a source could not start
+      this.deps.logger.log('error', 'reload-failed', { reason: String((err as Error).message) });
+      return false;
+    }
   }
 
   /** Stops listening. The kernel doors keep working unless `flush` is set. */
@@ -234,6 +240,9 @@ export class Daemon {
         }
       }
       this.persist(true);
+    } catch (err) {
+      // the kernel couldn't be asked this time; the grants stay due and are asked about again
+      this.deps.logger.log('warn', 'grant-check-failed', { reason: String((err as Error).message) });
     } finally {
       this.checking = false;
     }

@@ -180,6 +180,37 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     }
   });
 
+  test('SIGHUP reloads: running grants stay, a new door works, a bad config is refused and changes nothing', async () => {
+    const l = await doorLab(WEB.replace('for: 4s', 'for: 30s'), { services: [80, 8080] });
+    try {
+      const [alice, bob] = l.clients;
+      await l.knock(alice, ['6000', '7000', '8000', '9000']);
+      writeFileSync(
+        l.config,
+        `${WEB.replace('for: 4s', 'for: 30s')}  alt:\n    knock: [5001, 5002]\n    open: [8080]\n`,
+      );
+      l.daemon!.kill('SIGHUP');
+      assert.ok(await eventually(() => l.daemon!.output().includes('"event":"reloaded"')), l.daemon!.output());
+      assert.match(l.daemon!.output(), /"event":"reloaded","doors":\["web","alt"\],"kept":1/);
+      assert.equal(await l.connect(alice, 80), 'open', 'the grant survived the reload');
+      await l.knock(bob, ['5001', '5002']);
+      assert.equal(await l.connect(bob, 8080), 'open', 'the new door works');
+
+      const before = await l.nft(['list', 'table', 'inet', 'sesame']);
+      writeFileSync(l.config, 'doors:\n  web:\n    knock: [6000]\n    open: [99999]\n');
+      l.daemon!.kill('SIGHUP');
+      assert.ok(await eventually(() => l.daemon!.output().includes('"event":"reload-rejected"')));
+      assert.match(l.daemon!.output(), /open\[0\]: port 99999 out of range/);
+      assert.equal(
+        await l.nft(['list', 'table', 'inet', 'sesame']).then((t) => t.replace(/expires \S+/g, '')),
+        before.replace(/expires \S+/g, ''),
+      );
+      assert.equal(await l.connect(alice, 80), 'open', 'still open after the refused reload');
+    } finally {
+      l.destroy();
+    }
+  });
+
   test('starting `sesame serve` twice does not stack rules', async () => {
     const l = await doorLab(WEB, { services: [80] });
     try {
