@@ -11,6 +11,7 @@ import { concurrency } from './scenarios/concurrency.js';
 import { footprint } from './scenarios/footprint.js';
 import { knockToOpen } from './scenarios/knock-to-open.js';
 import { noise } from './scenarios/noise.js';
+import { sharedLogin } from './scenarios/shared-login.js';
 import { stateBound } from './scenarios/state-bound.js';
 import { TOOLS, type ToolName } from './tools.js';
 
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'state-bound': stateBound,
   footprint,
   'web-knock': webKnock,
+  'shared-login': sharedLogin,
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));

@@ -60,6 +60,11 @@ export function markdownTable(run: {
   row('footprint', 'open events handled / sent', (f) => `${f.events_handled} / ${f.events_sent}`);
   row('footprint', 'daemon RSS after events (peak)', (f) => `${mb(f.rss_kb_after)} (${mb(f.rss_kb_peak)})`, 'bounded');
   row('footprint', 'daemon CPU for the events (+ children)', (f) => `${f.cpu_s} s (+${f.child_cpu_s} s)`);
+  row(
+    'shared-login',
+    'ssh login p50: direct / via nc / through 443 (sesame knock --proxy)',
+    (f) => `${ms(f.direct_p50_ms)} / ${ms(f.nc_proxy_p50_ms)} / ${ms(f.shared_443_p50_ms)}`,
+  );
 
   const lines = [
     `### sesame vs knockd (${run.quick ? 'quick run, small N' : 'full run'}, ${run.date.slice(0, 10)}, Linux ${run.host.kernel}, ${run.host.cpus} CPU)`,

@@ -8,7 +8,7 @@ import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
 import { connectFrom, SESAME_BIN, startDaemon } from '../../src/lab/processes.js';
 import { type LabSshd, startSshd } from '../../src/lab/sshd.js';
 import { BACKENDS, type Backend, loadDaemonless } from './daemonless.js';
-import { type HttpsSite, SITE_BODY, startHttpsSite } from './https-site.js';
+import { type HttpsSite, SITE_BODY, startHttpsSite } from '../../src/lab/https-site.js';
 import { e2eSkip, eventually, sleep, tempDir } from './support.js';
 
 const SECRET = 'open-sesame-0123456789\n';

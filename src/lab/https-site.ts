@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Host, Lab } from '../../src/lab/netns.js';
-import { connectFrom } from '../../src/lab/processes.js';
+import type { Host, Lab } from './netns.js';
+import { connectFrom } from './processes.js';
 
 /** What the site answers on `/`; a test that gets it reached nginx, not sshd. */
 export const SITE_BODY = 'sesame-https-site';
