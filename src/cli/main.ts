@@ -31,7 +31,12 @@ export function buildCli(out: (text: string) => void): Command {
     .description('load the doors into the kernel and watch knocks (runs until SIGTERM; SIGHUP reloads)')
     .option('-c, --config <file>', 'sesame.yaml')
     .option('--knockd-conf <file>', 'a knockd.conf, used as it is (instead of -c)')
-    .addOption(new Option('--log-format <format>', 'log lines as').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--log-format <format>', "log lines as (default: the config's log.format, else text)").choices([
+        'text',
+        'json',
+      ]),
+    )
     .option('--state-dir <dir>', 'where pending door commands are kept across restarts', '/var/lib/sesame')
     .option('--flush', 'remove the doors from the kernel on exit (default: they keep working)', false)
     .option('--debug', 'log undecodable packets and other debug events', false)

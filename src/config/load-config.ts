@@ -80,6 +80,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     nflogGroup: cfg.nflog_group,
     setSize: cfg.set_size,
     scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
+    logFormat: cfg.log?.format,
     http: cfg.http && {
       listen: cfg.http.listen,
       tls: cfg.http.tls,

@@ -99,6 +99,15 @@ export const replySchema = z.enum(['drop', 'reject']).default('drop');
 export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0');
 export { flags as flagsSchema, sequence as sequenceSchema };
 
+/** The fields every granting door shares: what opens, for how long, how others are answered. */
+export const grantFields = (defaultForMs: number) => ({
+  open: portList.optional(),
+  for: duration('for').default(defaultForMs),
+  reply: replySchema,
+  interface: interfaceSchema.optional(),
+  run: runSchema.optional(),
+});
+
 /** A door that grants needs ports to open, a command to run, or both. */
 export function needsOpenOrRun(d: { open?: unknown[]; run?: { start?: string } }, ctx: z.RefinementCtx): void {
   if (!d.open?.length && !d.run?.start) {
@@ -111,15 +120,8 @@ export const sequenceDoorSchema = z
     knock: knockField,
     flags: flags.optional(),
     within: duration('within').default(45_000),
-    open: portList.optional(),
-    for: duration('for').default(60_000),
-    reply: z.enum(['drop', 'reject']).default('drop'),
     close: sequence.optional(),
-    interface: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0')
-      .optional(),
-    run: run.optional(),
+    ...grantFields(60_000),
   })
   .superRefine((d, ctx) => {
     needsOpenOrRun(d, ctx);
@@ -168,10 +170,7 @@ export const httpEndpointSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  interface: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0')
-    .optional(),
+  interface: interfaceSchema.optional(),
   log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
   nflog_group: z.number().int().min(1).max(65535).default(7331),
   set_size: z

@@ -164,6 +164,8 @@ export interface Plan {
   readonly scanGuard: ScanGuard | null;
   /** The built-in HTTP knock endpoint, when configured. */
   readonly http?: HttpEndpoint;
+  /** `log: {format}` from the config; `serve --log-format` overrides it. */
+  readonly logFormat?: 'text' | 'json';
   /** Where the config came from, for messages. */
   readonly source: string;
 }

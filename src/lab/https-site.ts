@@ -18,29 +18,33 @@ export interface HttpsSite {
  * Starts nginx on `port` (v4 and v6) in `host` with its own nginx.conf, certificate and
  * temp paths in a temp folder; waits until it accepts connections from `client`.
  */
-export async function startHttpsSite(lab: Lab, host: Host, client: Host, port = 443): Promise<HttpsSite> {
-  const dir = mkdtempSync(join(tmpdir(), 'sesame-nginx-'));
+/**
+ * Writes `cert.pem` and `key.pem` (P-256, self-signed, for `ip` as CN and subjectAltName) into
+ * `dir` and returns their paths. For lab TLS servers only.
+ */
+export function selfSignedCert(dir: string, ip: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
   execFileSync(
     'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'].concat([
       '-subj',
-      '/CN=sesame-lab',
+      `/CN=${ip}`,
+      '-addext',
+      `subjectAltName=IP:${ip}`,
       '-keyout',
-      join(dir, 'key.pem'),
+      key,
       '-out',
-      join(dir, 'cert.pem'),
-    ],
+      cert,
+    ]),
     { stdio: 'ignore' },
   );
+  return { cert, key };
+}
+
+export async function startHttpsSite(lab: Lab, host: Host, client: Host, port = 443): Promise<HttpsSite> {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-nginx-'));
+  selfSignedCert(dir, '198.18.0.1');
   writeFileSync(
     join(dir, 'nginx.conf'),
     `daemon off;

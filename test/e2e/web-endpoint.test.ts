@@ -157,37 +157,14 @@ describe(
   { skip: e2eSkip({ curl: 'curl', openssl: 'openssl', sshd: 'openssh-server' }) },
   () => {
     test('sesame knock --http over TLS opens; past the rate limit the answer is 429; --totp-uri is an otpauth URI', async () => {
-      const { execFileSync } = await import('node:child_process');
       const { join } = await import('node:path');
       const { sesame } = await import('../../src/lab/processes.js');
+      const { selfSignedCert } = await import('../../src/lab/https-site.js');
       let cert = '';
       const w = await webLab(
         (dir) => {
           const s = writeSecret(dir, 'ssh');
-          cert = join(dir, 'cert.pem');
-          execFileSync(
-            'openssl',
-            [
-              'req',
-              '-x509',
-              '-newkey',
-              'ec',
-              '-pkeyopt',
-              'ec_paramgen_curve:prime256v1',
-              '-nodes',
-              '-days',
-              '1',
-              '-subj',
-              '/CN=198.18.0.1',
-              '-addext',
-              'subjectAltName=IP:198.18.0.1',
-              '-keyout',
-              join(dir, 'key.pem'),
-              '-out',
-              cert,
-            ],
-            { stdio: 'ignore' },
-          );
+          cert = selfSignedCert(dir, '198.18.0.1').cert;
           return `
 http:
   listen: 0.0.0.0:8443

@@ -34,6 +34,11 @@ describe('sesame.yaml', () => {
     assert.deepEqual(door.kind === 'sequence' && door.knock.flags, { set: ['syn'], clear: [] });
   });
 
+  test('log.format is carried to the plan (serve --log-format overrides it)', () => {
+    assert.equal(parseConfig('log: { format: json }\ndoors: {}\n').logFormat, 'json');
+    assert.equal(parseConfig('doors: {}\n').logFormat, undefined);
+  });
+
   test('a port out of range names file, line, column, field and value', () => {
     assert.deepEqual(problems('doors:\n  web:\n    knock: [6000, 70000]\n    open: [80]\n'), [
       'sesame.yaml:3:19 doors.web.knock[1]: port 70000 out of range 1..65535',

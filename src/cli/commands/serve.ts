@@ -1,6 +1,7 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadKnockdConf } from '../../config/knockd-plan.js';
 import { loadConfigFile } from '../../config/load-config.js';
+import type { Plan } from '../../core/door.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
 import { createLogger, type LogFormat } from '../../daemon/logger.js';
 import { StateFile } from '../../daemon/state-file.js';
@@ -12,7 +13,8 @@ export interface ServeOptions {
   config?: string;
   /** A knockd.conf, read as knockd reads it. */
   knockdConf?: string;
-  logFormat: LogFormat;
+  /** Overrides the config's `log.format`; text when neither says. */
+  logFormat?: LogFormat;
   stateDir: string;
   flush: boolean;
   debug: boolean;
@@ -20,7 +22,7 @@ export interface ServeOptions {
 
 /** `sesame serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const { load, logFile, pidFile, notes } = configLoader(opts);
+  const { load, logFile, pidFile, notes, logFormat } = configLoader(opts);
   const write = logFile
     ? (line: string) => {
         process.stdout.write(line);
@@ -29,7 +31,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         } catch {}
       }
     : undefined;
-  const logger = createLogger(opts.logFormat, write, opts.debug);
+  const logger = createLogger(opts.logFormat ?? logFormat ?? 'text', write, opts.debug);
   for (const note of notes) logger.log('warn', 'knockd-conf', { note });
   const daemon = new Daemon(load, {
     firewall: new Nftables(),
@@ -66,6 +68,7 @@ function configLoader(opts: ServeOptions): {
   logFile?: string;
   pidFile?: string;
   notes: readonly string[];
+  logFormat?: LogFormat;
 } {
   if (opts.knockdConf) {
     const file = opts.knockdConf;
@@ -80,5 +83,13 @@ function configLoader(opts: ServeOptions): {
     return { load, logFile: first.options.logFile, pidFile: first.options.pidFile, notes: first.notes };
   }
   const file = opts.config!;
-  return { load: () => loadConfigFile(file), notes: [] };
+  // loaded once here for `log.format` (a bad config fails before anything starts), again on SIGHUP
+  let initial: Plan | undefined = loadConfigFile(file);
+  const logFormat = initial.logFormat;
+  const load: ConfigLoader = () => {
+    const plan = initial ?? loadConfigFile(file);
+    initial = undefined;
+    return plan;
+  };
+  return { load, notes: [], logFormat };
 }

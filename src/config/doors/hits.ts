@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { HitDoor } from '../../core/door.js';
 import { parsePortSpec } from '../../core/port-spec.js';
-import { duration, interfaceSchema, portList, replySchema, runSchema } from '../schema.js';
+import { duration, grantFields } from '../schema.js';
 import type { DoorKind } from './kind.js';
 
 /**
@@ -39,11 +39,7 @@ const hitsSchema = z.preprocess(
 
 export const hitDoorSchema = z.strictObject({
   hits: hitsSchema,
-  open: portList.optional(),
-  for: duration('for').default(60_000),
-  reply: replySchema,
-  interface: interfaceSchema.optional(),
-  run: runSchema.optional(),
+  ...grantFields(60_000),
 });
 
 /** Single-port doors: `hits: 22` or `hits: {port: 22, count: 2, window: [1s, 5s]}`. */

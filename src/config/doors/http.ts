@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TokenKind } from '../../core/door.js';
-import { duration, interfaceSchema, portList, replySchema, runSchema, needsOpenOrRun } from '../schema.js';
+import { grantFields, needsOpenOrRun } from '../schema.js';
 import { readSecretFile, SecretFileError } from '../secret-file.js';
 import type { DoorKind } from './kind.js';
 
@@ -66,11 +66,7 @@ const httpKnock = z
 export const httpDoorSchema = z
   .strictObject({
     http: httpKnock,
-    open: portList.optional(),
-    for: duration('for').default(120_000),
-    reply: replySchema,
-    interface: interfaceSchema.optional(),
-    run: runSchema.optional(),
+    ...grantFields(120_000),
   })
   .superRefine(needsOpenOrRun);
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { readFilter } from '../../sources/logwatch/fail2ban-filter.js';
 import { compileFailregex } from '../../sources/logwatch/failregex.js';
-import { duration, interfaceSchema, parsed, portList, replySchema, runSchema, needsOpenOrRun } from '../schema.js';
+import { duration, grantFields, needsOpenOrRun, parsed } from '../schema.js';
 import type { DoorKind } from './kind.js';
 
 const regexList = (requireHost: boolean) =>
@@ -67,11 +67,7 @@ const logWatch = z
 export const logDoorSchema = z
   .strictObject({
     log: logWatch,
-    open: portList.optional(),
-    for: duration('for').default(120_000),
-    reply: replySchema,
-    interface: interfaceSchema.optional(),
-    run: runSchema.optional(),
+    ...grantFields(120_000),
   })
   .superRefine(needsOpenOrRun);
 
