@@ -10,6 +10,6 @@ export interface DoorKind {
   readonly schema: z.ZodType;
   /** Fields holding file paths (e.g. `['http', 'secret']`): relative ones are read from the config's folder. */
   readonly pathFields?: readonly (readonly string[])[];
-  // biome-ignore lint/suspicious/noExplicitAny: each kind narrows its own input type
+  // `any`: each kind narrows its own validated input type
   build(name: string, input: any, defaults: { interface?: string }): Door;
 }
