@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 # Debian packages the demo, the e2e tests and the benchmarks drive for real.
 PACKAGES=(nftables iproute2 iptables openssh-server openssh-client nmap knockd netcat-openbsd curl nginx
-          logrotate hping3 chromium psmisc procps ca-certificates openssl python3)
+          logrotate chromium psmisc procps ca-certificates openssl python3)
 
 install_packages() {
   local missing=()
