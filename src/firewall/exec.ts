@@ -6,12 +6,20 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
-/** Runs a program with optional stdin. The one seam between firewall code and processes. */
-export type Exec = (file: string, args: readonly string[], input?: string) => Promise<ExecResult>;
+/**
+ * Runs a program with optional stdin; `timeoutMs` kills it (SIGTERM) when it runs longer.
+ * The one seam between firewall code and processes.
+ */
+export type Exec = (
+  file: string,
+  args: readonly string[],
+  input?: string,
+  opts?: { timeoutMs?: number },
+) => Promise<ExecResult>;
 
-export const execFile: Exec = (file, args, input) =>
+export const execFile: Exec = (file, args, input, opts = {}) =>
   new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { execFile } from '../../src/firewall/exec.js';
 import { e2eSkip, tempDir } from './support.js';
 
 /**
@@ -13,24 +13,8 @@ import { e2eSkip, tempDir } from './support.js';
 const BENCH = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
 const SCENARIOS = ['knock-to-open', 'concurrency', 'noise', 'state-bound', 'footprint'];
 
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BENCH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runBench = (args: string[], timeoutMs: number) =>
+  execFile(process.execPath, [BENCH, ...args], undefined, { timeoutMs });
 
 describe('bench --quick', { skip: e2eSkip({ iptables: 'iptables', python3: 'python3', knockd: 'knockd' }) }, () => {
   test(
