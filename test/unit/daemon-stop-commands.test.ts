@@ -67,6 +67,25 @@ const ran = (dir: string) => {
 const killed = (d: Daemon) => clearInterval((d as unknown as { ticker: NodeJS.Timeout }).ticker);
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
+/** A started daemon on the fake kernel, with its state in `dir` and packets from `src`. */
+async function startDaemon(
+  load: () => Plan,
+  kernel: FakeKernel,
+  dir: string,
+  clock: { now: number },
+  src: PacketSource = packets(),
+): Promise<Daemon> {
+  const d = new Daemon(load, {
+    firewall: kernel.firewall(),
+    openPackets: async () => src,
+    state: new StateFile(dir),
+    logger: quiet,
+    now: () => clock.now,
+  });
+  await d.start();
+  return d;
+}
+
 describe('door commands across a crash', () => {
   test('a stop that came due while sesame was down (kill -9) runs as soon as it starts again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sesame-daemon-'));
@@ -74,28 +93,14 @@ describe('door commands across a crash', () => {
     const kernel = new FakeKernel(clock);
     try {
       const src = packets();
-      const first = new Daemon(() => plan([door(dir)]), {
-        firewall: kernel.firewall(),
-        openPackets: async () => src,
-        state: new StateFile(dir),
-        logger: quiet,
-        now: () => clock.now,
-      });
-      await first.start();
+      const first = await startDaemon(() => plan([door(dir)]), kernel, dir, clock, src);
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.10', end: clock.now + 10_000 });
       src.open('198.18.0.10');
       await settle();
       assert.deepEqual(ran(dir), ['start 198.18.0.10']);
       killed(first);
       clock.now += 60_000;
-      const second = new Daemon(() => plan([door(dir)]), {
-        firewall: kernel.firewall(),
-        openPackets: async () => packets(),
-        state: new StateFile(dir),
-        logger: quiet,
-        now: () => clock.now,
-      });
-      await second.start();
+      const second = await startDaemon(() => plan([door(dir)]), kernel, dir, clock);
       assert.deepEqual(ran(dir), ['start 198.18.0.10', 'stop 198.18.0.10']);
       await second.stop(false);
       assert.deepEqual(JSON.parse(readFileSync(join(dir, 'grants.json'), 'utf8')).grants, [], 'nothing left pending');
@@ -110,27 +115,13 @@ describe('door commands across a crash', () => {
     const kernel = new FakeKernel(clock);
     try {
       const src = packets();
-      const first = new Daemon(() => plan([door(dir)]), {
-        firewall: kernel.firewall(),
-        openPackets: async () => src,
-        state: new StateFile(dir),
-        logger: quiet,
-        now: () => clock.now,
-      });
-      await first.start();
+      const first = await startDaemon(() => plan([door(dir)]), kernel, dir, clock, src);
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.11', end: clock.now + 10_000 });
       src.open('198.18.0.11');
       await settle();
       await first.stop(false);
       clock.now += 60_000;
-      const second = new Daemon(() => plan([]), {
-        firewall: kernel.firewall(),
-        openPackets: async () => packets(),
-        state: new StateFile(dir),
-        logger: quiet,
-        now: () => clock.now,
-      });
-      await second.start();
+      const second = await startDaemon(() => plan([]), kernel, dir, clock);
       await second.stop(false);
       assert.deepEqual(ran(dir), ['start 198.18.0.11', 'stop 198.18.0.11']);
     } finally {
@@ -145,14 +136,7 @@ describe('door commands across a crash', () => {
     try {
       const src = packets();
       const noStop = { ...door(dir), name: 'web', run: { start: `echo start %IP% >> ${join(dir, 'ran')}` } };
-      const d = new Daemon(() => plan([noStop]), {
-        firewall: kernel.firewall(),
-        openPackets: async () => src,
-        state: new StateFile(dir),
-        logger: quiet,
-        now: () => clock.now,
-      });
-      await d.start();
+      const d = await startDaemon(() => plan([noStop]), kernel, dir, clock, src);
       src.open('198.18.0.12');
       await settle();
       src.open('198.18.0.12');
@@ -174,17 +158,13 @@ describe('one-time doors', () => {
       const file = join(dir, 'sequences');
       writeFileSync(file, ' 7001,7002\n 7101,7102\n 7201,7202\n');
       const src = packets();
-      const daemon = new Daemon(
+      const daemon = await startDaemon(
         () => parseConfig(`doors:\n  ot:\n    knock: { one_time: ${JSON.stringify(file)} }\n    open: [80]\n`),
-        {
-          firewall: new FakeKernel(clock).firewall(),
-          openPackets: async () => src,
-          state: new StateFile(dir),
-          logger: quiet,
-          now: () => clock.now,
-        },
+        new FakeKernel(clock),
+        dir,
+        clock,
+        src,
       );
-      await daemon.start();
       after = () => daemon.stop(false);
       for (const address of ['198.18.0.10', '198.18.0.11']) {
         src.emit('packet', { prefix: 'sesame open ot #1', family: 4, source: address } as LoggedPacket);
