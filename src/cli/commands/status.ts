@@ -1,17 +1,17 @@
-import { Nftables } from '../../firewall/nftables.js';
 import { execFile } from '../../firewall/exec.js';
-import { TABLE } from '../../firewall/nft-names.js';
+import { parseGrantSet, TABLE } from '../../firewall/nft-names.js';
+import { parseGrants } from '../../firewall/nftables.js';
 
-/** `sesame status`: doors and open grants with remaining seconds, read from the kernel. */
+/** `sesame status`: doors and open grants with remaining seconds, read from the kernel in one listing. */
 export async function status(opts: { json: boolean }): Promise<string> {
-  const nft = new Nftables();
   const r = await execFile('nft', ['-j', 'list', 'table', 'inet', TABLE]);
   if (r.code !== 0)
     return opts.json
       ? JSON.stringify({ loaded: false, doors: [], grants: [] })
       : 'sesame: no doors loaded (table inet sesame is absent)';
-  const doors = [...new Set([...r.stdout.matchAll(/"name": "([^"]+)_open_[46]"/g)].map((m) => m[1]))];
-  const grants = await nft.listGrants();
+  const sets: { set?: { name: string } }[] = JSON.parse(r.stdout).nftables ?? [];
+  const doors = [...new Set(sets.map((item) => item.set && parseGrantSet(item.set.name)?.door).filter(Boolean))];
+  const grants = parseGrants(r.stdout);
   if (opts.json) return JSON.stringify({ loaded: true, doors, grants }, null, 2);
   const lines = [`doors: ${doors.join(', ') || '(none)'}`];
   if (grants.length === 0) lines.push('open grants: none');
