@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 
 # Debian packages the demo, the e2e tests and the benchmarks drive for real.
 PACKAGES=(nftables iproute2 iptables openssh-server openssh-client nmap knockd netcat-openbsd curl nginx
-          logrotate chromium psmisc procps ca-certificates openssl python3)
+          logrotate chromium psmisc procps ca-certificates openssl python3 iputils-ping socat
+          fwknop-client fwknop-server redis-server fail2ban man-db groff-base)
 
 install_packages() {
   local missing=()
@@ -16,10 +17,14 @@ install_packages() {
   if ((${#missing[@]})); then
     echo "dev.sh: installing ${missing[*]}" >&2
     apt-get update -q >/dev/null
+    # policy-rc.d 101: packages (redis, fail2ban, fwknopd, nginx) must not start as host services
+    local policy=/usr/sbin/policy-rc.d added=
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added=1; fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$added" ] || rm -f "$policy"
   fi
   # the lab's sshd and nginx are started by the tests themselves, never as host services
-  systemctl disable --now ssh nginx knockd >/dev/null 2>&1 || true
+  systemctl disable --now ssh nginx knockd fwknop-server redis-server fail2ban >/dev/null 2>&1 || true
 }
 
 install_node_modules() {
