@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdownTable } from './report.js';
-import type { BenchContext, BenchResult, Scenario } from './result.js';
+import type { BenchContext, Scenario } from './result.js';
 import { concurrency } from './scenarios/concurrency.js';
 import { footprint } from './scenarios/footprint.js';
 import { knockToOpen } from './scenarios/knock-to-open.js';
 import { noise } from './scenarios/noise.js';
 import { sharedLogin } from './scenarios/shared-login.js';
 import { stateBound } from './scenarios/state-bound.js';
+import { webKnock } from './scenarios/web-knock.js';
+import { runScenarios } from './run-scenarios.js';
 import { TOOLS, type ToolName } from './tools.js';
 
 /**
@@ -79,20 +81,7 @@ async function main(): Promise<number> {
     log: (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`),
   };
 
-  const results: BenchResult[] = [];
-  for (const name of only) {
-    try {
-      for (const r of await SCENARIOS[name](ctx)) {
-        results.push(r);
-        process.stdout.write(`${JSON.stringify(r)}\n`);
-      }
-    } catch (err) {
-      // one broken scenario must not hide the others' figures
-      const r: BenchResult = { scenario: name, tool: 'all', figures: {}, notes: [`failed: ${(err as Error).message}`] };
-      results.push(r);
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-    }
-  }
+  const { results, failed } = await runScenarios(SCENARIOS, only, ctx, (line) => process.stdout.write(`${line}\n`));
 
   const run = {
     date: new Date().toISOString(),
@@ -117,36 +106,7 @@ async function main(): Promise<number> {
   writeFileSync(join(dir, 'latest.md'), table);
   process.stdout.write(`\n${table}`);
   ctx.log(`done in ${run.seconds} s; results in ${file}`);
-  return results.some((r) => r.tool === 'all') ? 1 : 0;
-}
-
-/** The web-knock figures, when the web-knock engineer's bench/web-knock.ts exists. */
-async function webKnock(ctx: BenchContext): Promise<BenchResult[]> {
-  let mod: { benchWebKnock?: (o: { quick: boolean }) => Promise<object[]> };
-  try {
-    mod = await import('./web-knock.js' as string);
-  } catch {
-    return [
-      { scenario: 'web-knock', tool: 'sesame', figures: {}, notes: ['skipped: bench/web-knock.ts is not there yet'] },
-    ];
-  }
-  if (typeof mod.benchWebKnock !== 'function') {
-    return [
-      {
-        scenario: 'web-knock',
-        tool: 'sesame',
-        figures: {},
-        notes: ['skipped: bench/web-knock.ts exports no benchWebKnock'],
-      },
-    ];
-  }
-  ctx.log('web-knock');
-  return (await mod.benchWebKnock({ quick: ctx.quick })).map((o) => {
-    const r = o as Partial<BenchResult>;
-    return r.scenario && r.figures
-      ? (r as BenchResult)
-      : { scenario: 'web-knock', tool: 'sesame', figures: o as Record<string, unknown> };
-  });
+  return failed ? 1 : 0;
 }
 
 function has(tool: string): boolean {

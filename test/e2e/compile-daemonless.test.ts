@@ -16,6 +16,7 @@ const TOOLS = {
   nmap: 'nmap',
   curl: 'curl',
   'iptables-restore': 'iptables',
+  ping: 'iputils-ping',
 };
 
 interface SeedLab {
