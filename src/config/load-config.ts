@@ -3,9 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import type { Door, Plan } from '../core/door.js';
+import type { FleetSettings } from '../core/fleet-settings.js';
 import { formatPort } from '../core/door.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
 import { DOOR_KINDS } from './doors/index.js';
+import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
 import { configSchema } from './schema.js';
 
 /** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */
@@ -69,8 +71,12 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
       problems.push(...issues(result.error, ['doors', name], at));
       continue;
     }
-    doors.push(kinds[0].build(name, result.data, { interface: cfg.interface }));
+    const door = kinds[0].build(name, result.data, { interface: cfg.interface });
+    const local = (result.data as { fleet?: boolean }).fleet === false;
+    doors.push(local ? { ...door, fleet: false } : door);
   }
+  const fleet = parseFleet(cfg.fleet, at);
+  if (Array.isArray(fleet)) problems.push(...fleet);
   problems.push(...crossDoorProblems(doors, at));
   problems.push(...httpProblems(doors, cfg.http !== undefined, at));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -81,6 +87,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     setSize: cfg.set_size,
     scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
     logFormat: cfg.log?.format,
+    ...(fleet && !Array.isArray(fleet) ? { fleet } : {}),
     http: cfg.http && {
       listen: cfg.http.listen,
       tls: cfg.http.tls,
@@ -94,10 +101,19 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
   });
 }
 
-const TOP_PATH_FIELDS = [
-  ['http', 'tls', 'cert'],
-  ['http', 'tls', 'key'],
-] as const;
+const TOP_PATH_FIELDS = [['http', 'tls', 'cert'], ['http', 'tls', 'key'], ...FLEET_PATH_FIELDS] as const;
+
+/** Top-level `fleet:`: settings, or the problems found (placed under `fleet.`). */
+function parseFleet(
+  raw: unknown,
+  at: (path: readonly PropertyKey[], message: string, atKey?: boolean) => ConfigProblem,
+): FleetSettings | ConfigProblem[] | undefined {
+  if (raw === undefined) return undefined;
+  const r = fleetSchema.safeParse(raw);
+  if (!r.success) return issues(r.error, ['fleet'], at);
+  const settings = fleetSettings(r.data);
+  return typeof settings === 'string' ? [at(['fleet'], settings)] : settings;
+}
 
 /** Makes relative paths in known file fields absolute against `base`, before validation. */
 function resolvePathFields(input: Record<string, unknown>, base: string): void {

@@ -99,6 +99,9 @@ export const replySchema = z.enum(['drop', 'reject']).default('drop');
 export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0');
 export { flags as flagsSchema, sequence as sequenceSchema };
 
+/** `fleet: false` on a door keeps its grants on this node (see fleet-schema.ts for top-level `fleet:`). */
+export const doorFleetSchema = z.boolean().optional();
+
 /** The fields every granting door shares: what opens, for how long, how others are answered. */
 export const grantFields = (defaultForMs: number) => ({
   open: portList.optional(),
@@ -106,6 +109,7 @@ export const grantFields = (defaultForMs: number) => ({
   reply: replySchema,
   interface: interfaceSchema.optional(),
   run: runSchema.optional(),
+  fleet: doorFleetSchema,
 });
 
 /** A door that grants needs ports to open, a command to run, or both. */
@@ -186,6 +190,8 @@ export const configSchema = z.strictObject({
     ])
     .default({ rate: 20, burst: 40 }),
   http: httpEndpointSchema.optional(),
+  // validated by fleet-schema.ts, with its own paths and file checks
+  fleet: z.record(z.string(), z.unknown()).optional(),
   // Each door is validated by the schema of its kind (see door-kinds.ts).
   doors: z.record(
     z.string().regex(doorName, 'door names are 1-24 letters, digits, _ or -, starting with a letter'),

@@ -1,3 +1,5 @@
+import type { FleetSettings } from './fleet-settings.js';
+
 /**
  * The door model: what `config/` produces and every backend consumes.
  * Plain frozen data, no I/O. Durations are integer milliseconds.
@@ -48,6 +50,8 @@ interface DoorBase {
   readonly reply: Reply;
   readonly interface?: string;
   readonly run?: RunCommands;
+  /** `fleet: false`: this door's grants stay on this node (default: shared when `fleet` is set). */
+  readonly fleet?: boolean;
 }
 
 /** knockd-style: a port sequence opens, an optional close sequence closes. */
@@ -166,6 +170,8 @@ export interface Plan {
   readonly http?: HttpEndpoint;
   /** `log: {format}` from the config; `serve --log-format` overrides it. */
   readonly logFormat?: 'text' | 'json';
+  /** Fleet mode, when configured: grants go to every node through Redis. */
+  readonly fleet?: FleetSettings;
   /** Where the config came from, for messages. */
   readonly source: string;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseStaticSecret, tokenPrefix } from '../../core/shared-secret.js';
-import { duration, interfaceSchema, replySchema, runSchema } from '../schema.js';
+import { doorFleetSchema, duration, interfaceSchema, replySchema, runSchema } from '../schema.js';
 import { parseSecret } from '../secret-file.js';
 import type { DoorKind } from './kind.js';
 
@@ -52,6 +52,7 @@ export const sharedDoorSchema = z.strictObject({
   reply: replySchema,
   interface: interfaceSchema.optional(),
   run: runSchema.optional(),
+  fleet: doorFleetSchema,
 });
 
 /** Shared-port knock: a secret in the first bytes on 443 sends the next connection to 22. */

@@ -1,0 +1,205 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { type Door, formatPort } from './door.js';
+
+/**
+ * Fleet messages: a grant or revocation one node made, for every other node of the cluster.
+ * Decisions are replicated, not packets: `{door, address, ports, expiresAt, origin, id}`.
+ *
+ * Wire form: `f1.<base64url(JSON body)>.<base64url(HMAC-SHA256)>`. The MAC covers a fixed label,
+ * the cluster name and the encoded body, and is checked before the body is parsed, so a stranger
+ * who can write to Redis gets nothing parsed, let alone opened. Pure apart from the random id.
+ *
+ * Times (`issuedAt`, `expiresAt`) are on the fleet clock (Redis's `TIME`, see fleet/clock.ts),
+ * not the sender's own clock; a receiver also caps what it applies by the door's `for`.
+ */
+
+export type FleetKind = 'grant' | 'revoke';
+
+export interface FleetMessage {
+  readonly kind: FleetKind;
+  readonly door: string;
+  readonly address: string;
+  /** The door's ports as `22/tcp`, for logs and for checking against the receiver's door. */
+  readonly ports: readonly string[];
+  /** Fleet-clock ms when the origin made the decision. */
+  readonly issuedAt: number;
+  /** Fleet-clock ms when the grant ends (for a revocation: when the grant it ends would have ended). */
+  readonly expiresAt: number;
+  /** The node that made it. */
+  readonly origin: string;
+  /** Unique per message; receivers apply an id once. */
+  readonly id: string;
+}
+
+/** Why a received message was dropped: stable words for the log. */
+export type FleetDrop =
+  | 'oversized'
+  | 'malformed'
+  | 'bad-signature'
+  | 'bad-field'
+  | 'unknown-door'
+  | 'door-not-in-fleet'
+  | 'bad-address'
+  | 'ports-not-of-door'
+  | 'lifetime-beyond-for'
+  | 'from-the-future'
+  | 'expired';
+
+export type FleetVerdict =
+  | { readonly ok: true; readonly message: FleetMessage; readonly door: Door; readonly remainingMs: number }
+  | { readonly ok: false; readonly reason: FleetDrop; readonly detail?: string };
+
+const VERSION = 'f1';
+/** Far more than any real message (a door's ports list is at most a few dozen entries). */
+export const MAX_MESSAGE_CHARS = 4096;
+/** How far in the future `issuedAt` may be: fleet-clock offsets are measured to a few ms, this is generous. */
+export const MAX_FUTURE_MS = 5_000;
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const DOOR_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
+const ID = /^[A-Za-z0-9_-]{16,64}$/;
+const PORT = /^\d{1,5}\/(tcp|udp)$/;
+/** Only characters an address can have: no zone (`%eth0`), no spaces, no nft syntax. */
+const ADDRESS_CHARS = /^[0-9A-Fa-f:.]{2,45}$/;
+
+export const isNodeName = (s: string) => NODE_NAME.test(s);
+
+function mac(key: Uint8Array, cluster: string, body: string): Buffer {
+  // the label and cluster name keep these MACs apart from knock tokens and from other clusters sharing a key
+  return createHmac('sha256', key).update(`sesame-fleet\n${VERSION}\n${cluster}\n${body}`).digest();
+}
+
+export const newMessageId = () => randomBytes(16).toString('base64url');
+
+/** The message for a grant (or revocation) of `door` for `address`, on the fleet clock. */
+export function fleetMessage(
+  kind: FleetKind,
+  door: Door,
+  address: string,
+  origin: string,
+  issuedAt: number,
+  expiresAt: number,
+  id = newMessageId(),
+): FleetMessage {
+  return { kind, door: door.name, address, ports: door.open.map(formatPort), issuedAt, expiresAt, origin, id };
+}
+
+/** Encodes and signs `m` for `cluster`. */
+export function signFleetMessage(key: Uint8Array, cluster: string, m: FleetMessage): string {
+  const body = Buffer.from(
+    JSON.stringify({
+      kind: m.kind,
+      door: m.door,
+      address: m.address,
+      ports: m.ports,
+      issuedAt: m.issuedAt,
+      expiresAt: m.expiresAt,
+      origin: m.origin,
+      id: m.id,
+    }),
+  ).toString('base64url');
+  return `${VERSION}.${body}.${mac(key, cluster, body).toString('base64url')}`;
+}
+
+export interface ReceiveContext {
+  readonly key: Uint8Array;
+  readonly cluster: string;
+  /** This node's doors, as loaded now. */
+  readonly doors: readonly Door[];
+  /** Fleet-clock now. */
+  readonly nowMs: number;
+}
+
+/**
+ * Checks a message from Redis: size, signature, every field, the door (known here and taking
+ * part in the fleet), the address, the ports, and the lifetime (at most the door's `for`, not
+ * from the future, not over). Returns the message with the time to apply, or why it is dropped.
+ */
+export function receiveFleetMessage(text: unknown, ctx: ReceiveContext): FleetVerdict {
+  if (typeof text !== 'string') return { ok: false, reason: 'malformed', detail: 'not text' };
+  if (text.length > MAX_MESSAGE_CHARS) return { ok: false, reason: 'oversized', detail: `${text.length} chars` };
+  const parts = text.split('.');
+  if (parts.length !== 3 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]+$/.test(p)))
+    return { ok: false, reason: 'malformed', detail: 'expected f1.<body>.<mac>' };
+  const given = Buffer.from(parts[2], 'base64url');
+  const expected = mac(ctx.key, ctx.cluster, parts[1]);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad-signature' };
+
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'malformed', detail: 'body is not JSON' };
+  }
+  const m = shape(body);
+  if (typeof m === 'string') return { ok: false, reason: 'bad-field', detail: m };
+
+  const door = ctx.doors.find((d) => d.name === m.door);
+  if (!door) return { ok: false, reason: 'unknown-door', detail: m.door };
+  if (door.fleet === false) return { ok: false, reason: 'door-not-in-fleet', detail: m.door };
+  if (!ADDRESS_CHARS.test(m.address) || !isIP(m.address))
+    return { ok: false, reason: 'bad-address', detail: m.address };
+  const doorPorts = new Set(door.open.map(formatPort));
+  const stray = m.ports.find((p) => !doorPorts.has(p));
+  if (stray !== undefined) return { ok: false, reason: 'ports-not-of-door', detail: stray };
+  const lifetime = m.expiresAt - m.issuedAt;
+  if (lifetime <= 0 || lifetime > door.forMs)
+    return { ok: false, reason: 'lifetime-beyond-for', detail: `${lifetime} ms for a door of ${door.forMs} ms` };
+  if (m.issuedAt > ctx.nowMs + MAX_FUTURE_MS)
+    return { ok: false, reason: 'from-the-future', detail: `issued ${m.issuedAt - ctx.nowMs} ms ahead` };
+  // bounded by the door's `for` as well, so no clock can stretch a grant past it
+  const remainingMs = Math.min(m.expiresAt - ctx.nowMs, door.forMs);
+  if (remainingMs <= 0) return { ok: false, reason: 'expired', detail: `${-remainingMs} ms ago` };
+  return { ok: true, message: m, door, remainingMs };
+}
+
+/** Field-by-field check of a parsed body; a string says which field is wrong. */
+function shape(body: unknown): FleetMessage | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'body is not an object';
+  const b = body as Record<string, unknown>;
+  const keys = Object.keys(b).sort().join(',');
+  if (keys !== 'address,door,expiresAt,id,issuedAt,kind,origin,ports') return `unexpected fields ${keys}`;
+  if (b.kind !== 'grant' && b.kind !== 'revoke') return 'kind';
+  if (typeof b.door !== 'string' || !DOOR_NAME.test(b.door)) return 'door';
+  if (typeof b.address !== 'string') return 'address';
+  if (!Array.isArray(b.ports) || b.ports.length > 64 || !b.ports.every((p) => typeof p === 'string' && PORT.test(p)))
+    return 'ports';
+  for (const t of ['issuedAt', 'expiresAt'] as const)
+    if (!Number.isSafeInteger(b[t]) || (b[t] as number) <= 0) return t;
+  if (typeof b.origin !== 'string' || !NODE_NAME.test(b.origin)) return 'origin';
+  if (typeof b.id !== 'string' || !ID.test(b.id)) return 'id';
+  return b as unknown as FleetMessage;
+}
+
+/**
+ * Message ids already applied, kept until their message expires, so a message read twice
+ * (catch-up and stream both carry it) or copied back into Redis by someone applies once.
+ * Bounded: when full, the ids that expire first go first. Pure: time is passed in.
+ */
+export class SeenMessages {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly maxEntries = 200_000) {}
+
+  /** True the first time `id` is offered (until `expiresAt`), false after. */
+  first(id: string, expiresAt: number, nowMs: number): boolean {
+    const exp = this.seen.get(id);
+    if (exp !== undefined && exp > nowMs) return false;
+    if (this.seen.size >= this.maxEntries) this.prune(nowMs);
+    if (this.seen.size >= this.maxEntries) {
+      const oldest = [...this.seen.entries()].reduce((a, b) => (b[1] < a[1] ? b : a));
+      this.seen.delete(oldest[0]);
+    }
+    this.seen.set(id, expiresAt);
+    return true;
+  }
+
+  prune(nowMs: number): void {
+    for (const [id, exp] of this.seen) if (exp <= nowMs) this.seen.delete(id);
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
