@@ -72,7 +72,7 @@ export interface LogDoor extends DoorBase {
 
 export interface LogWatch {
   readonly file: string;
-  /** fail2ban failregex sources, `<HOST>` not yet expanded (see sources/logwatch/failregex.ts). */
+  /** fail2ban failregex sources, `<HOST>` not yet expanded (see core/failregex.ts). */
   readonly failregex: readonly string[];
   readonly ignoreregex: readonly string[];
   readonly maxRetry: number;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readFilter } from '../../src/sources/logwatch/fail2ban-filter.js';
-import { compileFailregex, type Failregex, matchHost } from '../../src/sources/logwatch/failregex.js';
+import { readFilter } from '../../src/config/fail2ban/filter-file.js';
+import { compileFailregex, type Failregex, matchHost } from '../../src/core/failregex.js';
 import { followStep } from '../../src/sources/logwatch/follow-step.js';
 import { HitCounter } from '../../src/sources/logwatch/hit-counter.js';
 import { LineBuffer } from '../../src/sources/logwatch/line-buffer.js';

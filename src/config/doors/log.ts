@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { readFilter } from '../../sources/logwatch/fail2ban-filter.js';
-import { compileFailregex } from '../../sources/logwatch/failregex.js';
+import { readFilter } from '../fail2ban/filter-file.js';
+import { compileFailregex } from '../../core/failregex.js';
 import { duration, grantFields, needsOpenOrRun, parsed } from '../schema.js';
 import type { DoorKind } from './kind.js';
 

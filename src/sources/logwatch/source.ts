@@ -1,6 +1,6 @@
 import type { Door, LogDoor } from '../../core/door.js';
 import type { DoorSource, SourceFactory } from '../../daemon/door-sources.js';
-import { compileFailregex, type Failregex, matchHost } from './failregex.js';
+import { compileFailregex, type Failregex, matchHost } from '../../core/failregex.js';
 import { FileFollower } from './follow.js';
 import { HitCounter } from './hit-counter.js';
 
