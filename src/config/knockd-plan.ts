@@ -1,4 +1,5 @@
-import { readConfigText } from './load-config.js';
+import { collisionMessage, readConfigText } from './load-config.js';
+import { nameCollisions } from '../core/kernel-names.js';
 import { DEFAULT_FLAGS, type Door, type Plan, type RunCommands } from '../core/door.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type KnockdConf, type KnockdDoor, type KnockdOptions, parseKnockdConf } from './knockd-conf.js';
@@ -30,8 +31,10 @@ export function knockdPlan(conf: KnockdConf): KnockdPlan {
   const notes: string[] = [];
   const names = new Set<string>();
   const doors: Door[] = [];
+  const sections = new Map<string, KnockdDoor>();
   for (const k of conf.doors) {
     const name = doorName(k.name, names);
+    sections.set(name, k);
     if (name !== k.name)
       notes.push(`door [${k.name}] is called "${name}" in sesame (nftables set names allow letters, digits, _ and -)`);
     if (k.target) {
@@ -72,6 +75,16 @@ export function knockdPlan(conf: KnockdConf): KnockdPlan {
       continue;
     }
     doors.push({ ...base, kind: 'sequence', knock: { ports: k.sequence ?? [], flags, withinMs } });
+  }
+  for (const c of nameCollisions(doors)) {
+    const k = sections.get(c.second);
+    problems.push({
+      file: conf.file,
+      line: k?.line ?? 0,
+      column: 1,
+      field: `[${k?.name}]`,
+      message: collisionMessage(c),
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const plan: Plan = Object.freeze({

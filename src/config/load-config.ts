@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { Door, Plan } from '../core/door.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
 import { formatPort } from '../core/door.js';
+import { type NameCollision, nameCollisions } from '../core/kernel-names.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
 import { DOOR_KINDS } from './doors/index.js';
 import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
@@ -78,6 +79,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
   const fleet = parseFleet(cfg.fleet, at);
   if (Array.isArray(fleet)) problems.push(...fleet);
   problems.push(...crossDoorProblems(doors, at));
+  for (const c of nameCollisions(doors)) problems.push(at(['doors', c.second], collisionMessage(c), true));
   problems.push(...httpProblems(doors, cfg.http !== undefined, at));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -162,6 +164,12 @@ function crossDoorProblems(
     }
   }
   return problems;
+}
+
+/** Two doors whose kernel objects would be one: say which, and what to do. */
+export function collisionMessage(c: NameCollision): string {
+  const other = c.first === 'sesame' ? "sesame's own" : `door "${c.first}"'s`;
+  return `door "${c.second}" would share ${c.space} ${c.name} with ${other}; rename one of them`;
 }
 
 /** `http` doors need the top-level endpoint, and two secret paths can't be the same. */

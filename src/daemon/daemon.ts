@@ -3,8 +3,7 @@ import { commandFor } from '../core/door-commands.js';
 import type { Door, Family, OneTimeDoor, Plan } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { GrantBook, type WatchedGrant } from '../core/grant-book.js';
-import { compileNft } from '../firewall/nft/compile.js';
-import { parseLogPrefix } from '../firewall/nft-names.js';
+import { parseLogPrefix } from '../core/kernel-names.js';
 import type { Grant, Nftables } from '../firewall/nftables.js';
 import type { LoggedPacket } from '../sources/nflog-decode.js';
 import type { PacketSource } from '../sources/nflog.js';
@@ -51,11 +50,10 @@ export class Daemon {
   /** Validates, binds NFLOG (fails if another sesame runs), then loads the ruleset. */
   async start(): Promise<void> {
     const plan = this.load();
-    const ruleset = compileNft(plan);
     this.packets = await this.deps.openPackets(plan.nflogGroup);
     this.packets.on('packet', (p) => this.onPacket(p));
     this.packets.on('invalid', (reason) => this.deps.logger.log('debug', 'invalid-packet', { reason }));
-    const { kept } = await this.deps.firewall.apply(ruleset);
+    const { kept } = await this.deps.firewall.apply(plan);
     this.plan = plan;
     this.book = new GrantBook(this.deps.state.read());
     for (const g of kept) this.adoptKernelGrant(g);
@@ -81,7 +79,7 @@ export class Daemon {
       return false;
     }
     try {
-      const { kept } = await this.deps.firewall.apply(compileNft(plan));
+      const { kept } = await this.deps.firewall.apply(plan);
       this.plan = plan;
       await this.stopSources();
       await this.startSources();
@@ -194,7 +192,7 @@ export class Daemon {
       }
       const plan: Plan = { ...this.plan, doors: this.plan.doors.map((d) => (d.name === name ? next : d)) };
       try {
-        await this.deps.firewall.apply(compileNft(plan));
+        await this.deps.firewall.apply(plan);
         this.plan = plan;
       } catch (err) {
         this.deps.logger.log('error', 'one-time-swap-failed', { door: name, reason: String(err) });

@@ -1,8 +1,9 @@
-import type { Family } from '../core/door.js';
+import type { Family, Plan } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
+import { grantSet, grantSets, parseGrantSet, TABLE, TABLE_REF } from '../core/kernel-names.js';
 import { type Exec, execFile, FirewallError } from './exec.js';
+import { compileNft } from './nft/compile.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
-import { grantSet, parseGrantSet, TABLE, TABLE_REF } from './nft-names.js';
 
 /** A live grant read from the kernel. */
 export interface Grant {
@@ -25,14 +26,15 @@ export class Nftables {
   ) {}
 
   /**
-   * Replaces sesame's table with `ruleset` in one transaction, carrying over the grants
-   * still running (with their remaining time) for doors that still exist.
-   * Loading the same ruleset twice leaves exactly one copy.
+   * Replaces sesame's table with `plan`'s ruleset in one transaction, carrying over the grants
+   * still running (with their remaining time) whose grant set the plan still declares.
+   * Loading the same plan twice leaves exactly one copy.
    */
-  async apply(ruleset: string): Promise<{ kept: Grant[] }> {
+  async apply(plan: Plan): Promise<{ kept: Grant[] }> {
+    const ruleset = compileNft(plan);
     const before = await this.listGrants();
-    const grantSets = new Set([...ruleset.matchAll(/^\s*set (\S+_open_[46]) \{/gm)].map((m) => m[1]));
-    const kept = before.filter((g) => grantSets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
+    const sets = grantSets(plan);
+    const kept = before.filter((g) => sets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
     const script = [
       replaceTable(ruleset),
       ...kept.map((g) => elementCommand('add', g.door, g.family, g.address, g.timeoutMs, g.expiresMs)),

@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
 import { compileNft } from '../../src/firewall/nft/compile.js';
-import { logPrefix, parseLogPrefix } from '../../src/firewall/nft-names.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const examples = join(root, 'examples');
@@ -64,14 +63,5 @@ describe('sequence door rules', () => {
     const r = compileNft(parseConfig('interface: eth1\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n'));
     assert.match(r, /iifname "eth1" tcp dport \{ 1, 2 \} jump w_knock/);
     assert.match(r, /iifname "eth1" ct state new tcp dport 80 drop/);
-  });
-});
-
-describe('NFLOG prefixes', () => {
-  test('one-time doors name the line they used, so a late second event cannot burn the next line', () => {
-    assert.equal(logPrefix('open', 'otp', 7), 'sesame open otp #7');
-    assert.deepEqual(parseLogPrefix('sesame open otp #7\0'), { event: 'open', door: 'otp', line: 7 });
-    assert.deepEqual(parseLogPrefix('sesame close web'), { event: 'close', door: 'web' });
-    assert.equal(parseLogPrefix('something else'), null);
   });
 });

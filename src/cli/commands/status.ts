@@ -1,5 +1,5 @@
 import { execFile } from '../../firewall/exec.js';
-import { parseGrantSet, TABLE } from '../../firewall/nft-names.js';
+import { parseGrantSet, TABLE } from '../../core/kernel-names.js';
 import { parseGrants } from '../../firewall/nftables.js';
 
 /** `sesame status`: doors and open grants with remaining seconds, read from the kernel in one listing. */

@@ -1,4 +1,5 @@
 import type { Door, Family, Plan } from '../../core/door.js';
+import { type DoorNames, IPT_CHAIN, planNames, SWEEP_HASHLIMIT } from '../../core/kernel-names.js';
 import { byProto } from '../nft/syntax.js';
 import type { IptablesFragment } from './fragment.js';
 import { hitsIptables } from './hits.js';
@@ -15,10 +16,7 @@ import {
   verdict,
 } from './syntax.js';
 
-export const MAIN_CHAIN = 'SESAME';
-const KNOCKS_CHAIN = 'SESAME-knocks';
-const SWEEP_CHAIN = 'SESAME-sweep';
-const NAT_CHAIN = 'SESAME-nat';
+const { main: MAIN_CHAIN, knocks: KNOCKS_CHAIN, sweep: SWEEP_CHAIN, nat: NAT_CHAIN } = IPT_CHAIN;
 
 /**
  * Compiles a plan into an `iptables-restore` (family 4) or `ip6tables-restore` (family 6)
@@ -30,14 +28,15 @@ const NAT_CHAIN = 'SESAME-nat';
  * that aren't whole seconds).
  */
 export function compileIptables(plan: Plan, f: Family): string {
-  const parts = plan.doors.map((door, i) => ({ door, ...doorFragment(door, i, f, plan) }));
+  const names = planNames(plan);
+  const parts = plan.doors.map((door) => ({ door, ...doorFragment(door, names.get(door.name)!, f, plan) }));
   const progress = parts.flatMap((p) => p.progress);
 
   const knocks: string[] = [];
   if (plan.scanGuard && progress.length > 0) {
     const g = plan.scanGuard;
     knocks.push(
-      `${ctNew} -m hashlimit --hashlimit-above ${g.rate}/sec --hashlimit-burst ${g.burst} --hashlimit-mode srcip --hashlimit-name sesame_sweep -g ${SWEEP_CHAIN}`,
+      `${ctNew} -m hashlimit --hashlimit-above ${g.rate}/sec --hashlimit-burst ${g.burst} --hashlimit-mode srcip --hashlimit-name ${SWEEP_HASHLIMIT} -g ${SWEEP_CHAIN}`,
     );
   }
   knocks.push(...parts.flatMap((p) => p.knocks));
@@ -81,14 +80,14 @@ export function compileIptables(plan: Plan, f: Family): string {
   ].join('\n');
 }
 
-function doorFragment(door: Door, index: number, f: Family, plan: Plan): IptablesFragment {
+function doorFragment(door: Door, names: DoorNames, f: Family, plan: Plan): IptablesFragment {
   switch (door.kind) {
     case 'sequence':
-      return sequenceIptables(door, index, f, plan);
+      return sequenceIptables(door, names, f, plan);
     case 'hits':
-      return hitsIptables(door, index, f, plan);
+      return hitsIptables(door, names, f, plan);
     case 'shared':
-      return sharedIptables(door, index, f, plan);
+      return sharedIptables(door, names, f, plan);
     default:
       throw new IptablesCompileError(
         door.name,

@@ -3,7 +3,8 @@ import type { Chain } from './syntax.js';
 
 /**
  * What one door contributes to an iptables-restore ruleset, for one address family.
- * The orchestrator (compile.ts) places each part; list names are nft set names (nft-names.ts).
+ * The orchestrator (compile.ts) places each part; list names are the nft set names
+ * under a prefix (core/kernel-names.ts).
  */
 export interface IptablesFragment {
   /** The door's own chains. */

@@ -1,26 +1,25 @@
 import type { Family, HitDoor, Plan } from '../../core/door.js';
-import { hitSet, hitStartSet } from '../nft/hits.js';
-import { grantSet, logPrefix } from '../nft-names.js';
+import type { DoorNames } from '../../core/kernel-names.js';
 import type { IptablesFragment } from './fragment.js';
-import { type Chain, chainBase, iif, nflog, recentRemove, recentSeen, recentSet, wholeSeconds } from './syntax.js';
+import { type Chain, iif, nflog, recentRemove, recentSeen, recentSet, wholeSeconds } from './syntax.js';
 
 /**
  * Single-port doors with `recent`, the same count as the nft compiler (nft/hits.ts): the
  * door's chain sees bare SYNs to the service port before the protection rules; `hstart`
  * holds the time of the count's first hit, `h1..hN` how many hits it made.
  */
-export function hitsIptables(door: HitDoor, index: number, f: Family, plan: Plan): IptablesFragment {
+export function hitsIptables(door: HitDoor, names: DoorNames, f: Family, plan: Plan): IptablesFragment {
   const { port, count: n } = door.hits;
   const early = door.hits.windowMs[0] === 0 ? 0 : wholeSeconds(door.name, 'window start', door.hits.windowMs[0]);
   const end = wholeSeconds(door.name, 'window end', door.hits.windowMs[1]);
   const forS = wholeSeconds(door.name, 'for', door.forMs);
-  const base = chainBase(door, index);
-  const grant = grantSet(door.name, f);
-  const start = hitStartSet(door.name, f);
-  const hit = (i: number) => hitSet(door.name, i, f);
+  const base = names.ipt.base;
+  const grant = names.grant(f);
+  const start = names.hitStart(f);
+  const hit = (i: number) => names.hit(i, f);
   const hits = [...Array(n).keys()].map((i) => hit(i + 1));
-  const first = `${base}-first`;
-  const done = `${base}-done`;
+  const first = names.ipt.hitFirst;
+  const done = names.ipt.hitDone;
 
   const chains: Chain[] = [
     { name: first, rules: [...[...hits, start].map(recentRemove), `${recentSet(start)} ${recentSet(hit(1))}`] },
@@ -30,7 +29,7 @@ export function hitsIptables(door: HitDoor, index: number, f: Family, plan: Plan
         recentRemove(hit(n)),
         recentRemove(start),
         recentSet(grant),
-        nflog(plan.nflogGroup, logPrefix('open', door.name)),
+        nflog(plan.nflogGroup, names.logPrefix('open')),
       ],
     },
   ];
@@ -41,7 +40,7 @@ export function hitsIptables(door: HitDoor, index: number, f: Family, plan: Plan
     `${recentSeen(hit(n), end)} -g ${done}`,
   ];
   for (let i = n - 1; i >= 1; i--) {
-    const adv = `${base}-adv${i}`;
+    const adv = names.ipt.hitAdvance(i);
     chains.push({ name: adv, rules: [recentRemove(hit(i)), recentSet(hit(i + 1))] });
     rules.push(`${recentSeen(hit(i), end)} -g ${adv}`);
   }

@@ -1,18 +1,8 @@
 import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/door.js';
 import { byProto } from '../nft/syntax.js';
-import { grantSet, logPrefix, stageSet, startSet } from '../nft-names.js';
+import type { DoorNames, Machine } from '../../core/kernel-names.js';
 import type { IptablesFragment } from './fragment.js';
-import {
-  type Chain,
-  chainBase,
-  iif,
-  nflog,
-  portMatches,
-  recentRemove,
-  recentSeen,
-  recentSet,
-  wholeSeconds,
-} from './syntax.js';
+import { type Chain, iif, nflog, portMatches, recentRemove, recentSeen, recentSet, wholeSeconds } from './syntax.js';
 
 /**
  * Port-sequence doors with the `recent` module, the same state machine as the nft compiler
@@ -20,10 +10,10 @@ import {
  * down. Actions with several steps live in small chains entered with `-g` (goto), so when they
  * end, evaluation goes back to the chain that jumped into the door's chain, like nft's `return`.
  */
-export function sequenceIptables(door: SequenceDoor, index: number, f: Family, plan: Plan): IptablesFragment {
-  const base = chainBase(door, index);
+export function sequenceIptables(door: SequenceDoor, names: DoorNames, f: Family, plan: Plan): IptablesFragment {
+  const base = names.ipt.base;
   const forS = wholeSeconds(door.name, 'for', door.forMs);
-  const grant = grantSet(door.name, f);
+  const grant = names.grant(f);
   const chains: Chain[] = [];
   const rules: string[] = [];
 
@@ -31,9 +21,9 @@ export function sequenceIptables(door: SequenceDoor, index: number, f: Family, p
   for (const [m, seq] of machines) {
     const complete =
       m === 'k'
-        ? [recentSet(grant), nflog(plan.nflogGroup, logPrefix('open', door.name))]
-        : [recentRemove(grant), nflog(plan.nflogGroup, logPrefix('close', door.name))];
-    rules.push(...machineRules(door.name, base, m, seq, f, complete, chains));
+        ? [recentSet(grant), nflog(plan.nflogGroup, names.logPrefix('open'))]
+        : [recentRemove(grant), nflog(plan.nflogGroup, names.logPrefix('close'))];
+    rules.push(...machineRules(door.name, names, m, seq, f, complete, chains));
   }
   const knockPorts = [...door.knock.ports, ...(door.close?.ports ?? [])];
   chains.unshift({ name: base, rules });
@@ -46,19 +36,19 @@ export function sequenceIptables(door: SequenceDoor, index: number, f: Family, p
     knockPorts,
     grant: { set: grant, seconds: forS },
     progress: machines.flatMap(([m, seq]) =>
-      seq.ports.length < 2 ? [] : [...stages(door.name, m, seq, f), startSet(door.name, m, f)],
+      seq.ports.length < 2 ? [] : [...stages(names, m, seq, f), names.start(m, f)],
     ),
   };
 }
 
-const stages = (door: string, m: 'k' | 'c', seq: Sequence, f: Family) =>
-  [...Array(seq.ports.length - 1).keys()].map((i) => stageSet(door, m, i + 1, f));
+const stages = (names: DoorNames, m: Machine, seq: Sequence, f: Family) =>
+  [...Array(seq.ports.length - 1).keys()].map((i) => names.stage(m, i + 1, f));
 
 /** One knock state machine; `complete` are the rules run when the sequence is done. */
 function machineRules(
   door: string,
-  base: string,
-  m: 'k' | 'c',
+  names: DoorNames,
+  m: Machine,
   seq: Sequence,
   f: Family,
   complete: readonly string[],
@@ -66,26 +56,26 @@ function machineRules(
 ): string[] {
   const n = seq.ports.length;
   const hit = (p: PortSpec) => portMatches(p.proto, [p.port], seq.flags)[0];
-  const done = `${base}-${m}done`;
+  const done = names.ipt.done(m);
   if (n === 1) {
     chains.push({ name: done, rules: complete });
     return [`${hit(seq.ports[0])} -g ${done}`];
   }
 
   const w = wholeSeconds(door, 'within', seq.withinMs);
-  const start = startSet(door, m, f);
-  const stage = (i: number) => stageSet(door, m, i, f);
-  const all = stages(door, m, seq, f);
+  const start = names.start(m, f);
+  const stage = (i: number) => names.stage(m, i, f);
+  const all = stages(names, m, seq, f);
   chains.push({ name: done, rules: [recentRemove(stage(n - 1)), recentRemove(start), ...complete] });
   const rules: string[] = [];
   for (let i = n - 1; i >= 1; i--) {
-    const target = i + 1 === n ? done : `${base}-${m}adv${i}`;
+    const target = i + 1 === n ? done : names.ipt.advance(m, i);
     if (target !== done) chains.push({ name: target, rules: [recentRemove(stage(i)), recentSet(stage(i + 1))] });
     rules.push(`${hit(seq.ports[i])} ${recentSeen(stage(i), w)} ${recentSeen(start, w)} -g ${target}`);
     rules.push(`${hit(seq.ports[i - 1])} ${recentSeen(stage(i), w)} -j RETURN`);
   }
-  const reset = `${base}-${m}reset`;
-  const first = `${base}-${m}first`;
+  const reset = names.ipt.reset(m);
+  const first = names.ipt.first(m);
   chains.push({ name: reset, rules: [...all, start].map(recentRemove) });
   chains.push({ name: first, rules: [`${recentSet(stage(1))} ${recentSet(start)}`] });
   for (const [proto, ports] of byProto(seq.ports)) {

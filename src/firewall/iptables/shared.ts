@@ -1,16 +1,7 @@
 import type { Family, Plan, SharedDoor } from '../../core/door.js';
-import { grantSet, logPrefix } from '../nft-names.js';
+import { type DoorNames, recentList } from '../../core/kernel-names.js';
 import type { IptablesFragment } from './fragment.js';
-import {
-  chainBase,
-  IptablesCompileError,
-  iif,
-  nflog,
-  recentName,
-  recentSeen,
-  recentSet,
-  wholeSeconds,
-} from './syntax.js';
+import { IptablesCompileError, iif, nflog, recentSeen, recentSet, wholeSeconds } from './syntax.js';
 
 /** Shortest IP + TCP header, and longest (no IP options; TCP options up to 40 bytes). */
 const HEADERS: Record<Family, { min: number; max: number }> = { 4: { min: 40, max: 80 }, 6: { min: 60, max: 100 } };
@@ -25,22 +16,21 @@ const HEADERS: Record<Family, { min: number; max: number }> = { 4: { min: 40, ma
  *  - filter: the redirected connection is let through (`--ctstate DNAT --ctorigdstport`).
  * Token doors need the daemon, so they are refused here.
  */
-export function sharedIptables(door: SharedDoor, index: number, f: Family, plan: Plan): IptablesFragment {
+export function sharedIptables(door: SharedDoor, names: DoorNames, f: Family, plan: Plan): IptablesFragment {
   const s = door.shared;
   if (s.secretKind === 'token') {
     throw new IptablesCompileError(door.name, 'token shared-port doors need the daemon to check tokens');
   }
   const forS = wholeSeconds(door.name, 'for', door.forMs);
-  const base = chainBase(door, index);
-  const knock = `${base}-knock`;
-  const grant = grantSet(door.name, f);
+  const knock = names.ipt.sharedKnock;
+  const grant = names.grant(f);
   const bytes = s.matchHex.length / 2;
   const { min, max } = HEADERS[f];
   const first = '-m connbytes --connbytes 3:3 --connbytes-dir original --connbytes-mode packets';
   const secret = `-m string --algo bm --from ${min} --to ${max + bytes} --hex-string "|${s.matchHex}|"`;
   const listed = recentSeen(grant, forS);
   const on = `${iif(door)}-p tcp --dport ${s.port}`;
-  const consume = s.mode === 'oneshot' ? ` -m recent --name ${recentName(grant)} --remove` : '';
+  const consume = s.mode === 'oneshot' ? ` -m recent --name ${recentList(grant)} --remove` : '';
   return {
     chains: [{ name: knock, rules: [recentSet(grant), '-p tcp -j REJECT --reject-with tcp-reset'] }],
     early: [`${on} -m conntrack --ctstate ESTABLISHED ${first} ${secret} -g ${knock}`],
@@ -49,7 +39,7 @@ export function sharedIptables(door: SharedDoor, index: number, f: Family, plan:
       `${iif(door)}-p tcp --dport ${s.redirectTo} -m conntrack --ctstate DNAT --ctorigdstport ${s.port} -j RETURN`,
     ],
     nat: [
-      `${on} ${listed} ${nflog(plan.nflogGroup, logPrefix('open', door.name))}`,
+      `${on} ${listed} ${nflog(plan.nflogGroup, names.logPrefix('open'))}`,
       `${on} ${listed}${consume} -j REDIRECT --to-ports ${s.redirectTo}`,
     ],
     knockPorts: [],

@@ -1,5 +1,6 @@
 import type { Door, Family, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
 import { humanDuration } from '../../core/duration.js';
+import { recentList } from '../../core/kernel-names.js';
 
 /** Small pure helpers that spell iptables-restore syntax; shared by the door compilers in this folder. */
 
@@ -21,9 +22,6 @@ export interface Chain {
   readonly rules: readonly string[];
 }
 
-/** A `recent` list: sesame's kernel object name (same as the nft set) under a `sesame_` prefix. */
-export const recentName = (setName: string) => `sesame_${setName}`;
-
 /**
  * `recent` counts whole seconds (`--seconds`), so a time that isn't one can't be compiled.
  * Rounding would silently change a door's meaning.
@@ -38,11 +36,11 @@ export function wholeSeconds(door: string, what: string, ms: number): number {
   return ms / 1000;
 }
 
-export const recentSet = (set: string) => `-m recent --name ${recentName(set)} --set`;
-export const recentRemove = (set: string) => `-m recent --name ${recentName(set)} --remove`;
+export const recentSet = (set: string) => `-m recent --name ${recentList(set)} --set`;
+export const recentRemove = (set: string) => `-m recent --name ${recentList(set)} --remove`;
 /** Matches while the address's newest stamp in `set` is younger than `seconds`. */
 export const recentSeen = (set: string, seconds: number, negate = false) =>
-  `-m recent --name ${recentName(set)} ${negate ? '! ' : ''}--rcheck --seconds ${seconds}`;
+  `-m recent --name ${recentList(set)} ${negate ? '! ' : ''}--rcheck --seconds ${seconds}`;
 
 export const iif = (door: Door) => (door.interface ? `-i ${door.interface} ` : '');
 export const ctNew = '-m conntrack --ctstate NEW';
@@ -71,11 +69,3 @@ export function verdict(reply: Reply, proto: Proto, f: Family): string {
 }
 
 export const nflog = (group: number, prefix: string) => `-j NFLOG --nflog-group ${group} --nflog-prefix "${prefix}"`;
-
-/**
- * iptables chain names are at most 28 characters: `S-<door><suffix>` when the door's name
- * fits, else `S<index><suffix>` (a comment in the output names the door).
- */
-export function chainBase(door: Door, index: number): string {
-  return door.name.length <= 18 ? `S-${door.name}` : `S${index}`;
-}

@@ -1,5 +1,5 @@
 import type { Door, Plan } from '../../core/door.js';
-import { grantSet, sweepSet, TABLE } from '../nft-names.js';
+import { type DoorNames, NFT_CHAIN, planNames, sweepSet, TABLE } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
 import { compileOneTimeDoor } from './one-time.js';
 import { compileHitDoor } from './hits.js';
@@ -15,10 +15,14 @@ import { byProto, chainDecl, FAMILIES, fmtPort, iif, indent, portSet, saddr, set
  * verdict, the host's other tables still apply. See docs/architecture.md.
  */
 export function compileNft(plan: Plan): string {
-  const parts = plan.doors.map((door) => ({ door, ...emptyFragment(), ...doorFragment(door, plan) }));
+  const names = planNames(plan);
+  const parts = plan.doors.map((door) => {
+    const n = names.get(door.name)!;
+    return { door, names: n, ...emptyFragment(), ...doorFragment(door, plan, n) };
+  });
 
   const sets = [
-    ...plan.doors.flatMap((d) => FAMILIES.map((f) => setDecl(grantSet(d.name, f), f, d.forMs, plan.setSize))),
+    ...parts.flatMap((p) => FAMILIES.map((f) => setDecl(p.names.grant(f), f, p.door.forMs, plan.setSize))),
     ...parts.flatMap((p) => p.sets),
   ];
   const knocks: string[] = [];
@@ -39,11 +43,11 @@ export function compileNft(plan: Plan): string {
     'type filter hook input priority filter - 5; policy accept;',
     '# established traffic never touches knock state and survives grant expiry',
     'ct state established,related accept',
-    'jump knocks',
+    `jump ${NFT_CHAIN.knocks}`,
     ...parts.flatMap((p) => p.input),
     // every door's grant holders first, so two doors opening one port don't shut each other out
-    ...parts.flatMap((p) => protectRules(p.door, 'grant')),
-    ...parts.flatMap((p) => protectRules(p.door, 'deny')),
+    ...parts.flatMap((p) => protectRules(p.door, p.names, 'grant')),
+    ...parts.flatMap((p) => protectRules(p.door, p.names, 'deny')),
     ...parts.flatMap((p) =>
       byProto(p.knockPorts).map(
         ([proto, ports]) =>
@@ -53,11 +57,16 @@ export function compileNft(plan: Plan): string {
   ];
   const prerouting = parts.flatMap((p) => p.prerouting);
   const chains = [
-    chainDecl('knocks', knocks),
+    chainDecl(NFT_CHAIN.knocks, knocks),
     ...parts.flatMap((p) => p.chains),
-    chainDecl('input', input),
+    chainDecl(NFT_CHAIN.input, input),
     ...(prerouting.length
-      ? [chainDecl('prerouting', ['type nat hook prerouting priority dstnat - 5; policy accept;', ...prerouting])]
+      ? [
+          chainDecl(NFT_CHAIN.prerouting, [
+            'type nat hook prerouting priority dstnat - 5; policy accept;',
+            ...prerouting,
+          ]),
+        ]
       : []),
   ];
 
@@ -70,16 +79,16 @@ export function compileNft(plan: Plan): string {
   ].join('\n');
 }
 
-function doorFragment(door: Door, plan: Plan): Partial<NftFragment> {
+function doorFragment(door: Door, plan: Plan, names: DoorNames): Partial<NftFragment> {
   switch (door.kind) {
     case 'sequence':
-      return compileSequenceDoor(door, plan);
+      return compileSequenceDoor(door, plan, names);
     case 'one-time':
-      return compileOneTimeDoor(door, plan);
+      return compileOneTimeDoor(door, plan, names);
     case 'hits':
-      return compileHitDoor(door, plan);
+      return compileHitDoor(door, plan, names);
     case 'shared':
-      return compileSharedDoor(door, plan);
+      return compileSharedDoor(door, plan, names);
     case 'log':
     case 'http':
       // daemon-side doors: only the grant set and protection rules, which every door gets
@@ -92,7 +101,7 @@ function emptyFragment(): NftFragment {
 }
 
 /** Accept for addresses holding a grant; new connections from everyone else are dropped or rejected. */
-function protectRules(door: Door, which: 'grant' | 'deny'): string[] {
+function protectRules(door: Door, names: DoorNames, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
   if (which === 'deny') {
@@ -104,8 +113,7 @@ function protectRules(door: Door, which: 'grant' | 'deny'): string[] {
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
     ...FAMILIES.flatMap((f) =>
       groups.map(
-        ([proto, ports]) =>
-          `${iif(door)}${saddr(f)} @${grantSet(door.name, f)} ${proto} dport ${portSet(ports)} accept`,
+        ([proto, ports]) => `${iif(door)}${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} accept`,
       ),
     ),
   ];

@@ -1,4 +1,5 @@
 import type { Door, Family, Plan, PortSpec } from '../../core/door.js';
+import type { DoorNames } from '../../core/kernel-names.js';
 
 /**
  * What one door contributes to the ruleset. The orchestrator (compile.ts) places each part:
@@ -20,4 +21,4 @@ export interface NftFragment {
   readonly progressSets: (f: Family) => string[];
 }
 
-export type DoorCompiler<D extends Door = Door> = (door: D, plan: Plan) => Partial<NftFragment>;
+export type DoorCompiler<D extends Door = Door> = (door: D, plan: Plan, names: DoorNames) => Partial<NftFragment>;

@@ -1,4 +1,4 @@
-import { TABLE_REF } from '../nft-names.js';
+import { TABLE_REF } from '../../core/kernel-names.js';
 
 /**
  * nft script lines that remove sesame's table whether or not it exists: declaring an empty

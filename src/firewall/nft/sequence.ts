@@ -1,6 +1,6 @@
 import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/door.js';
 import { nftDuration } from '../../core/duration.js';
-import { grantSet, logPrefix, stageSet, startSet } from '../nft-names.js';
+import type { DoorNames, Machine } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
 import {
   byProto,
@@ -16,29 +16,34 @@ import {
 } from './syntax.js';
 
 /** Port-sequence doors: the kernel runs the knock state machine (see sequenceRules). */
-export function compileSequenceDoor(door: SequenceDoor, plan: Plan, oneTimeLine?: number): Partial<NftFragment> {
+export function compileSequenceDoor(
+  door: SequenceDoor,
+  plan: Plan,
+  names: DoorNames,
+  oneTimeLine?: number,
+): Partial<NftFragment> {
   const sets: string[] = [];
   const rules: string[] = [];
   for (const f of FAMILIES) {
-    const grant = `@${grantSet(door.name, f)} { ${saddr(f)} timeout ${nftDuration(door.forMs)} }`;
-    const open = `update ${grant} log group ${plan.nflogGroup} prefix "${logPrefix('open', door.name, oneTimeLine)}"`;
+    const grant = `@${names.grant(f)} { ${saddr(f)} timeout ${nftDuration(door.forMs)} }`;
+    const open = `update ${grant} log group ${plan.nflogGroup} prefix "${names.logPrefix('open', oneTimeLine)}"`;
     rules.push(`# ${familyName(f)}: knock ${door.knock.ports.map(fmtPort).join(',')} opens`);
-    rules.push(...sequenceRules(door.name, 'k', door.knock, f, open, plan, sets));
+    rules.push(...sequenceRules(names, 'k', door.knock, f, open, plan, sets));
     if (door.close) {
-      const close = `delete @${grantSet(door.name, f)} { ${saddr(f)} } log group ${plan.nflogGroup} prefix "${logPrefix('close', door.name)}"`;
+      const close = `delete @${names.grant(f)} { ${saddr(f)} } log group ${plan.nflogGroup} prefix "${names.logPrefix('close')}"`;
       rules.push(`# ${familyName(f)}: knock ${door.close.ports.map(fmtPort).join(',')} closes`);
-      rules.push(...sequenceRules(door.name, 'c', door.close, f, close, plan, sets));
+      rules.push(...sequenceRules(names, 'c', door.close, f, close, plan, sets));
     }
   }
   const knockPorts = [...door.knock.ports, ...(door.close?.ports ?? [])];
   return {
     sets,
-    chains: [chainDecl(`${door.name}_knock`, rules)],
+    chains: [chainDecl(names.knockChain, rules)],
     knocks: byProto(knockPorts).map(
-      ([proto, ports]) => `${iif(door)}${protoMatch(proto, ports)} jump ${door.name}_knock`,
+      ([proto, ports]) => `${iif(door)}${protoMatch(proto, ports)} jump ${names.knockChain}`,
     ),
     knockPorts,
-    progressSets: (f) => progressSets(door, f),
+    progressSets: (f) => progressSets(door, f, names),
   };
 }
 
@@ -51,8 +56,8 @@ export function compileSequenceDoor(door: SequenceDoor, plan: Plan, oneTimeLine?
  * Packets whose TCP flags don't match are ignored: neither progress nor reset (knockd).
  */
 function sequenceRules(
-  door: string,
-  machine: 'k' | 'c',
+  names: DoorNames,
+  machine: Machine,
   seq: Sequence,
   f: Family,
   complete: string,
@@ -64,8 +69,8 @@ function sequenceRules(
   const hit = (p: PortSpec) => knockMatch(p, seq.flags);
   if (n === 1) return [`${hit(seq.ports[0])} ${complete} return`];
 
-  const start = startSet(door, machine, f);
-  const stage = (i: number) => stageSet(door, machine, i, f);
+  const start = names.start(machine, f);
+  const stage = (i: number) => names.stage(machine, i, f);
   sets.push(setDecl(start, f, seq.withinMs, plan.setSize));
   for (let i = 1; i < n; i++) sets.push(setDecl(stage(i), f, seq.withinMs, plan.setSize));
 
@@ -86,15 +91,15 @@ function sequenceRules(
   return rules;
 }
 
-function progressSets(door: SequenceDoor, f: Family): string[] {
+function progressSets(door: SequenceDoor, f: Family, names: DoorNames): string[] {
   const out: string[] = [];
   for (const [m, seq] of [
     ['k', door.knock],
     ['c', door.close],
   ] as const) {
     if (!seq || seq.ports.length < 2) continue;
-    for (let i = 1; i < seq.ports.length; i++) out.push(stageSet(door.name, m, i, f));
-    out.push(startSet(door.name, m, f));
+    for (let i = 1; i < seq.ports.length; i++) out.push(names.stage(m, i, f));
+    out.push(names.start(m, f));
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import type { Family, Plan, SharedDoor } from '../../core/door.js';
 import { tokenLogGroup } from '../../core/shared-secret.js';
-import { grantSet, logPrefix } from '../nft-names.js';
+import type { DoorNames } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
 import { chainDecl, FAMILIES, familyName, iif, saddr } from './syntax.js';
 
@@ -28,7 +28,7 @@ const CHUNK_BYTES = 16;
  * Token doors log the prefixed packet to their own NFLOG group instead of adding the address;
  * the daemon verifies the token and adds the grant (sources/shared-token.ts).
  */
-export function compileSharedDoor(door: SharedDoor, plan: Plan): Partial<NftFragment> {
+export function compileSharedDoor(door: SharedDoor, plan: Plan, names: DoorNames): Partial<NftFragment> {
   const s = door.shared;
   const on = `${iif(door)}tcp dport ${s.port} ct state established`;
   const unseen = `ct mark & ${MARK} == 0`;
@@ -40,12 +40,12 @@ export function compileSharedDoor(door: SharedDoor, plan: Plan): Partial<NftFrag
           `# the secret in the first data bytes: the address's next connection to ${s.port} goes to ${s.redirectTo}`,
           ...FAMILIES.map(
             (f) =>
-              `${on} meta nfproto ${nfproto(f)} ${unseen} ${secret} ${mark} update @${grantSet(door.name, f)} { ${saddr(f)} } reject with tcp reset`,
+              `${on} meta nfproto ${nfproto(f)} ${unseen} ${secret} ${mark} update @${names.grant(f)} { ${saddr(f)} } reject with tcp reset`,
           ),
         ]
       : [
           `# a token knock: the daemon checks the token (NFLOG group ${tokenLogGroup(door, plan)}) and adds the address`,
-          `${on} ${unseen} ${secret} limit rate 50/second burst 100 packets log group ${tokenLogGroup(door, plan)} prefix "sesame token ${door.name}"`,
+          `${on} ${unseen} ${secret} limit rate 50/second burst 100 packets log group ${tokenLogGroup(door, plan)} prefix "${names.tokenLogPrefix}"`,
           `${on} ${unseen} ${secret} ${mark} reject with tcp reset`,
         ];
   const chain = [
@@ -56,16 +56,16 @@ export function compileSharedDoor(door: SharedDoor, plan: Plan): Partial<NftFrag
   ];
 
   const prerouting = FAMILIES.flatMap((f) => {
-    const set = `@${grantSet(door.name, f)}`;
+    const set = `@${names.grant(f)}`;
     const consume = s.mode === 'oneshot' ? ` delete ${set} { ${saddr(f)} }` : '';
     return [
       `# door ${door.name}, ${familyName(f)}: ${s.mode === 'oneshot' ? 'the next' : 'every'} new connection to ${s.port} from a knocker goes to ${s.redirectTo}`,
-      `${iif(door)}${saddr(f)} ${set} tcp dport ${s.port}${consume} log group ${plan.nflogGroup} prefix "${logPrefix('open', door.name)}" redirect to :${s.redirectTo}`,
+      `${iif(door)}${saddr(f)} ${set} tcp dport ${s.port}${consume} log group ${plan.nflogGroup} prefix "${names.logPrefix('open')}" redirect to :${s.redirectTo}`,
     ];
   });
 
   return {
-    chains: [chainDecl(`${door.name}_shared`, chain)],
+    chains: [chainDecl(names.sharedChain, chain)],
     input: [
       `# door ${door.name}: connections redirected from ${s.port}; direct ones to ${s.redirectTo} stay closed`,
       `${iif(door)}tcp dport ${s.redirectTo} ct original proto-dst ${s.port} ct status dnat accept`,

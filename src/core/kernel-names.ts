@@ -1,0 +1,291 @@
+import type { Door, Family, Plan } from './door.js';
+
+/**
+ * Every name sesame gives a kernel object, in one place: the nft table, its sets and chains,
+ * NFLOG prefixes, the iptables chains and `recent` lists. The compilers, the loader, `status`
+ * and config validation all take names from here, so two doors can never share an object by
+ * accident: `declaredNames` lists what each door declares and config load refuses overlaps
+ * (`nameCollisions`). Pure; no I/O.
+ */
+
+// ---- nftables -------------------------------------------------------------------------
+
+export const TABLE = 'sesame';
+export const TABLE_REF = `inet ${TABLE}`;
+
+/** Chains of the nft table that belong to no door. */
+export const NFT_CHAIN = { knocks: 'knocks', input: 'input', prerouting: 'prerouting' } as const;
+
+/** The scan guard's per-address rate meter (one per family), shared by every door. */
+export const sweepSet = (f: Family) => `sweep_${f}`;
+
+/** A door's two knock state machines: `k` opens, `c` (the close sequence) closes. */
+export type Machine = 'k' | 'c';
+
+/** NFLOG events the daemon reads from the default group. */
+export type LogEvent = 'open' | 'close';
+
+// ---- iptables -------------------------------------------------------------------------
+
+/** Chains of the iptables output that belong to no door, and the scan guard's hashlimit. */
+export const IPT_CHAIN = { main: 'SESAME', knocks: 'SESAME-knocks', sweep: 'SESAME-sweep', nat: 'SESAME-nat' } as const;
+export const SWEEP_HASHLIMIT = 'sesame_sweep';
+/** iptables chain names are at most 28 characters (XT_EXTENSION_MAXNAMELEN - 1). */
+const IPT_CHAIN_MAX = 28;
+/** Longest door name that fits `S-<door>` plus the longest suffix (`-kadv31`). */
+const IPT_NAMED_BASE_MAX = 18;
+
+/** A `recent` list: the nft set's name under a `sesame_` prefix (lists are global per netns). */
+export const recentList = (set: string) => `sesame_${set}`;
+
+// ---- door names -----------------------------------------------------------------------
+
+/**
+ * Characters a door name may have. Door names go unquoted into set and chain names and
+ * inside quoted NFLOG prefixes, so nothing else may reach kernel text (config validation
+ * and the knockd importer already keep to this; this is the last line).
+ */
+const SAFE_DOOR_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
+
+export class UnsafeNameError extends Error {
+  override readonly name = 'UnsafeNameError';
+  readonly code = 'E_NAME';
+  constructor(readonly doorName: string) {
+    super(`door name ${JSON.stringify(doorName)} can't be a kernel name: 1-24 letters, digits, _ or -, first a letter`);
+  }
+}
+
+/** Every kernel name of one door. */
+export interface DoorNames {
+  readonly door: string;
+  /**
+   * The grant set: addresses (or, for doors that grant per port, `address . proto . port`,
+   * see `grantsPerPort`) with the grant lifetime as timeout.
+   */
+  grant(f: Family): string;
+  /** Sequence stage `i` (1-based) of machine `m`, and the start set enforcing `within`. */
+  stage(m: Machine, i: number, f: Family): string;
+  start(m: Machine, f: Family): string;
+  /** Hit doors: `h1..hN` (hits so far), `hstart` (since the first), `hearly` (too early). */
+  hit(i: number, f: Family): string;
+  hitStart(f: Family): string;
+  hitEarly(f: Family): string;
+  /** Token shared-port doors: per-source rate meter of logged token knocks. */
+  tokenRate(f: Family): string;
+  readonly knockChain: string;
+  readonly hitChain: string;
+  readonly sharedChain: string;
+  /** `sesame open web`, `sesame close web`; one-time doors add the file line (`#7`). */
+  logPrefix(event: LogEvent, line?: number): string;
+  /** Prefix of a token door's knock packets in its own NFLOG group. */
+  readonly tokenLogPrefix: string;
+  /** iptables chains: the door's base chain and its helper chains. */
+  readonly ipt: IptablesDoorChains;
+}
+
+export interface IptablesDoorChains {
+  /** `S-<door>`, or `S<index>` when the name is too long for the suffixes to fit. */
+  readonly base: string;
+  /** Sequence machine `m`: completes, advances past stage `i`, resets, first knock. */
+  done(m: Machine): string;
+  advance(m: Machine, i: number): string;
+  reset(m: Machine): string;
+  first(m: Machine): string;
+  /** Hit doors: first hit of a count, count complete, hit `i` -> `i+1`. */
+  readonly hitFirst: string;
+  readonly hitDone: string;
+  hitAdvance(i: number): string;
+  /** Shared-port doors: the secret was seen. */
+  readonly sharedKnock: string;
+}
+
+/** A door's grant set (what the daemon adds grants to by door name). */
+export function grantSet(door: string, f: Family): string {
+  if (!SAFE_DOOR_NAME.test(door)) throw new UnsafeNameError(door);
+  return `${door}_open_${f}`;
+}
+
+/** The kernel names of door `name`, which is `index`-th in its plan (iptables needs the index). */
+export function doorNames(name: string, index: number): DoorNames {
+  if (!SAFE_DOOR_NAME.test(name)) throw new UnsafeNameError(name);
+  const set = (suffix: string, f: Family) => `${name}_${suffix}_${f}`;
+  const base = name.length <= IPT_NAMED_BASE_MAX ? `S-${name}` : `S${index}`;
+  const chain = (suffix: string) => {
+    const c = `${base}-${suffix}`;
+    if (c.length > IPT_CHAIN_MAX) throw new Error(`iptables chain name ${c} is longer than ${IPT_CHAIN_MAX}`);
+    return c;
+  };
+  return {
+    door: name,
+    grant: (f) => grantSet(name, f),
+    stage: (m, i, f) => set(`${m}${i}`, f),
+    start: (m, f) => set(`${m}start`, f),
+    hit: (i, f) => set(`h${i}`, f),
+    hitStart: (f) => set('hstart', f),
+    hitEarly: (f) => set('hearly', f),
+    tokenRate: (f) => set('tokrate', f),
+    knockChain: `${name}_knock`,
+    hitChain: `${name}_hits`,
+    sharedChain: `${name}_shared`,
+    logPrefix: (event, line) => `sesame ${event} ${name}${line ? ` #${line}` : ''}`,
+    tokenLogPrefix: `sesame token ${name}`,
+    ipt: {
+      base,
+      done: (m) => chain(`${m}done`),
+      advance: (m, i) => chain(`${m}adv${i}`),
+      reset: (m) => chain(`${m}reset`),
+      first: (m) => chain(`${m}first`),
+      hitFirst: chain('first'),
+      hitDone: chain('done'),
+      hitAdvance: (i) => chain(`adv${i}`),
+      sharedKnock: chain('knock'),
+    },
+  };
+}
+
+/** The names of every door of a plan, by door name. */
+export function planNames(plan: Pick<Plan, 'doors'>): Map<string, DoorNames> {
+  return new Map(plan.doors.map((d, i) => [d.name, doorNames(d.name, i)]));
+}
+
+/**
+ * Whether a door's grant set is keyed by `address . proto . port` (a grant names its ports,
+ * as an SPA request does: `ip saddr . meta l4proto . th dport @<door>_open_4`) instead of by
+ * address alone. Every kind today grants all its `open` ports to an address.
+ */
+export function grantsPerPort(_door: Door): boolean {
+  return false;
+}
+
+/** The grant sets a plan declares (what a reload may carry running grants into). */
+export function grantSets(plan: Pick<Plan, 'doors'>): Set<string> {
+  return new Set([...planNames(plan).values()].flatMap((n) => [n.grant(4), n.grant(6)]));
+}
+
+/** Parses a grant set name back into door and family; null for other sets. */
+export function parseGrantSet(name: string): { door: string; family: Family } | null {
+  const m = /^([A-Za-z][A-Za-z0-9_-]*)_open_(4|6)$/.exec(name);
+  return m ? { door: m[1], family: Number(m[2]) as Family } : null;
+}
+
+/** The inverse of `DoorNames.logPrefix` (NFLOG pads prefixes with NULs). */
+export function parseLogPrefix(prefix: string): { event: LogEvent; door: string; line?: number } | null {
+  const m = /^sesame (open|close) (\S+)(?: #(\d+))?$/.exec(prefix.replace(/\0+$/, '').trim());
+  if (!m) return null;
+  return { event: m[1] as LogEvent, door: m[2], ...(m[3] ? { line: Number(m[3]) } : {}) };
+}
+
+// ---- what each door declares, and collisions ------------------------------------------
+
+/** The kernel namespaces a name lives in; a collision is two owners of one name in one space. */
+export type NameSpace = 'nft set' | 'nft chain' | 'iptables chain' | 'recent list' | 'NFLOG prefix';
+
+export interface DeclaredName {
+  readonly space: NameSpace;
+  readonly name: string;
+}
+
+/** Names every plan declares whatever its doors (owner: sesame itself). */
+export function globalNames(): DeclaredName[] {
+  return [
+    ...Object.values(NFT_CHAIN).map((name) => ({ space: 'nft chain' as const, name })),
+    ...([4, 6] as const).map((f) => ({ space: 'nft set' as const, name: sweepSet(f) })),
+    ...Object.values(IPT_CHAIN).map((name) => ({ space: 'iptables chain' as const, name })),
+  ];
+}
+
+/**
+ * Every kernel name door `door` (the `index`-th of its plan) declares, over both compilers.
+ * Generous rather than exact: a name a compiler might use counts.
+ */
+export function declaredNames(door: Door, index: number): DeclaredName[] {
+  const n = doorNames(door.name, index);
+  const sets: string[] = [];
+  const nftChains: string[] = [];
+  const iptChains: string[] = [n.ipt.base];
+  const prefixes: string[] = [n.logPrefix('open')];
+  for (const f of [4, 6] as const) sets.push(n.grant(f));
+
+  const machine = (m: Machine, length: number) => {
+    iptChains.push(n.ipt.done(m));
+    if (length < 2) return;
+    iptChains.push(n.ipt.reset(m), n.ipt.first(m));
+    for (let i = 1; i < length; i++) {
+      for (const f of [4, 6] as const) sets.push(n.stage(m, i, f));
+      if (i + 1 < length) iptChains.push(n.ipt.advance(m, i));
+    }
+    for (const f of [4, 6] as const) sets.push(n.start(m, f));
+  };
+  switch (door.kind) {
+    case 'sequence':
+    case 'one-time': {
+      nftChains.push(n.knockChain);
+      const knock = door.knock;
+      if (knock) machine('k', knock.ports.length);
+      if (door.kind === 'sequence' && door.close) {
+        machine('c', door.close.ports.length);
+        prefixes.push(n.logPrefix('close'));
+      }
+      break;
+    }
+    case 'hits':
+      nftChains.push(n.hitChain);
+      iptChains.push(n.ipt.hitFirst, n.ipt.hitDone);
+      for (let i = 1; i <= door.hits.count; i++) {
+        for (const f of [4, 6] as const) sets.push(n.hit(i, f));
+        if (i < door.hits.count) iptChains.push(n.ipt.hitAdvance(i));
+      }
+      for (const f of [4, 6] as const) sets.push(n.hitStart(f), n.hitEarly(f));
+      break;
+    case 'shared':
+      nftChains.push(n.sharedChain);
+      iptChains.push(n.ipt.sharedKnock);
+      if (door.shared.secretKind === 'token') {
+        for (const f of [4, 6] as const) sets.push(n.tokenRate(f));
+        prefixes.push(n.tokenLogPrefix);
+      }
+      break;
+    case 'log':
+    case 'http':
+      break;
+  }
+  return [
+    ...sets.map((name) => ({ space: 'nft set' as const, name })),
+    ...sets.map((name) => ({ space: 'recent list' as const, name: recentList(name) })),
+    ...nftChains.map((name) => ({ space: 'nft chain' as const, name })),
+    ...iptChains.map((name) => ({ space: 'iptables chain' as const, name })),
+    ...prefixes.map((name) => ({ space: 'NFLOG prefix' as const, name })),
+  ];
+}
+
+export interface NameCollision {
+  readonly space: NameSpace;
+  readonly name: string;
+  /** The door declaring the name first (config order), or `sesame` for a global name. */
+  readonly first: string;
+  readonly second: string;
+}
+
+/** Kernel names two doors (or a door and sesame itself) would both declare. */
+export function nameCollisions(doors: readonly Door[]): NameCollision[] {
+  const owners = new Map<string, string>();
+  const out: NameCollision[] = [];
+  const claim = (owner: string, d: DeclaredName) => {
+    const key = `${d.space}\0${d.name}`;
+    const first = owners.get(key);
+    if (first === undefined) owners.set(key, owner);
+    else if (first !== owner) out.push({ ...d, first, second: owner });
+  };
+  for (const d of globalNames()) claim('sesame', d);
+  doors.forEach((door, i) => {
+    for (const d of declaredNames(door, i)) claim(door.name, d);
+  });
+  // one message per pair of doors is enough
+  const seen = new Set<string>();
+  return out.filter((c) => {
+    const key = `${c.first}\0${c.second}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
