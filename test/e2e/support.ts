@@ -29,6 +29,10 @@ export const E2E_TOOLS: Readonly<Record<string, string>> = {
   knockd: 'knockd',
   python3: 'python3',
   chromium: 'chromium',
+  'dpkg-deb': 'dpkg',
+  'systemd-analyze': 'systemd',
+  man: 'man-db',
+  npm: 'nodejs',
 };
 
 /** Whether `tool` is on PATH (or in /usr/sbin, where Debian puts daemons a non-login PATH misses). */
