@@ -3,43 +3,44 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeHmacToken, ReplayCache } from '../src/core/knock-token.js';
+import { makeHmacToken } from '../src/core/knock-token.js';
 import { base32Encode, totp } from '../src/core/totp.js';
 import { addClientAddresses, ipv4Range } from '../src/lab/addresses.js';
 import { createLab } from '../src/lab/netns.js';
 import { startDaemon, startEchoServer } from '../src/lab/processes.js';
 import { TokenVerifier } from '../src/sources/http/verifier.js';
+import { MemoryReplayCache } from '../src/sources/replay/replay-cache.js';
 import { latencySummary, round, share } from './stats.js';
 
 const CLIENT = fileURLToPath(new URL('./web-knock-client.js', import.meta.url));
 const PORT = 2222;
 
 /** Verifications per second of one core for `make(i)` tokens, run for about `ms`. */
-function rate(verifier: TokenVerifier, door: string, make: (i: number) => string, ms: number): number {
+async function rate(verifier: TokenVerifier, door: string, make: (i: number) => string, ms: number): Promise<number> {
   const tokens = Array.from({ length: 5000 }, (_, i) => make(i));
   const now = Date.now();
   let n = 0;
   const started = performance.now();
   while (performance.now() - started < ms) {
-    for (let i = 0; i < 1000; i++) verifier.verify(door, tokens[(n + i) % tokens.length], now);
+    for (let i = 0; i < 1000; i++) await verifier.verify(door, tokens[(n + i) % tokens.length], now);
     n += 1000;
   }
   return Math.round(n / ((performance.now() - started) / 1000));
 }
 
 /** Token checks per second: the CPU cost of the endpoint per knock attempt (the attack path). */
-function verifyRates(quick: boolean): Record<string, number> {
+async function verifyRates(quick: boolean): Promise<Record<string, number>> {
   const key = randomBytes(20);
   const ms = quick ? 300 : 1500;
   const now = Date.now();
   const good = totp(key, now);
   const wrongCodes = (i: number) => String((Number(good) + 1 + i) % 1e6).padStart(6, '0');
-  const v = () => new TokenVerifier([{ name: 'ssh', tokens: ['totp', 'hmac'], key }], new ReplayCache(1_000_000));
+  const v = () => new TokenVerifier([{ name: 'ssh', tokens: ['totp', 'hmac'], key }], new MemoryReplayCache(1_000_000));
   return {
-    totp_wrong_per_s: rate(v(), 'ssh', wrongCodes, ms),
-    hmac_valid_per_s: rate(v(), 'ssh', () => makeHmacToken(key, 'ssh', now), ms),
-    hmac_forged_per_s: rate(v(), 'ssh', (i) => makeHmacToken(randomBytes(20), 'ssh', now + i), ms),
-    wrong_door_per_s: rate(v(), 'nope', wrongCodes, ms),
+    totp_wrong_per_s: await rate(v(), 'ssh', wrongCodes, ms),
+    hmac_valid_per_s: await rate(v(), 'ssh', () => makeHmacToken(key, 'ssh', now), ms),
+    hmac_forged_per_s: await rate(v(), 'ssh', (i) => makeHmacToken(randomBytes(20), 'ssh', now + i), ms),
+    wrong_door_per_s: await rate(v(), 'nope', wrongCodes, ms),
   };
 }
 
@@ -97,7 +98,7 @@ async function requestToOpen(quick: boolean): Promise<Record<string, unknown>> {
  * time from HTTP knock request to an open port (p50/p99). Needs root for the lab.
  */
 export async function benchWebKnock(opts: { quick: boolean }): Promise<object[]> {
-  const rates = verifyRates(opts.quick);
+  const rates = await verifyRates(opts.quick);
   const open = await requestToOpen(opts.quick);
   return [
     { scenario: 'web-knock-verify', tool: 'sesame', figures: rates, notes: ['one core, in-process TokenVerifier'] },

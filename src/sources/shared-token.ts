@@ -1,10 +1,14 @@
 import type { Door, SharedDoor } from '../core/door.js';
-import { nonceKey, ReplayCache } from '../core/knock-token.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { nonceKey } from '../core/knock-token.js';
 import { TOKEN_MAX_SKEW_MS, tokenLogGroup, verifyTokenKnock } from '../core/shared-secret.js';
 import { readSecretFile } from '../config/secret-file.js';
 import type { DoorSource, GrantContext } from '../daemon/door-sources.js';
 import type { LoggedPacket } from './nflog-decode.js';
 import { openNflog, type PacketSource } from './nflog.js';
+import { JournalReplayCache } from './replay/journal-replay-cache.js';
+import { MemoryReplayCache, type ReplayCache } from './replay/replay-cache.js';
 
 /** Enough for an IPv6 header, a TCP header with options, the prefix and a token line. */
 const COPY_RANGE = 256;
@@ -20,30 +24,46 @@ export async function sharedTokenSource(door: Door, ctx: GrantContext): Promise<
   if (door.kind !== 'shared' || door.shared.secretKind !== 'token') return null;
   const key = readSecretFile(door.shared.secretFile);
   const group = tokenLogGroup(door, ctx.plan);
-  const packets: PacketSource = await openNflog(group, COPY_RANGE);
-  const verifier = tokenVerifier(door, key);
+  // used nonces outlive SIGHUP and restarts (the source is rebuilt on both)
+  mkdirSync(ctx.stateDir, { recursive: true, mode: 0o700 });
+  const replay = JournalReplayCache.open(join(ctx.stateDir, `replay-shared-${door.name}.journal`), {
+    warn: (event, fields) => ctx.logger.log('warn', event, fields),
+  });
+  let packets: PacketSource;
+  try {
+    packets = await openNflog(group, COPY_RANGE);
+  } catch (err) {
+    replay.close();
+    throw err;
+  }
+  const verifier = tokenVerifier(door, key, replay);
   packets.on('packet', (p) => {
-    const verdict = verifier(p, Date.now());
-    if (verdict === 'ok') {
-      ctx
-        .grant(door, p.source, 'token')
-        .catch((err) =>
-          ctx.logger.log('error', 'grant-failed', { door: door.name, address: p.source, reason: String(err) }),
-        );
-    } else ctx.logger.log('warn', 'token-refused', { door: door.name, address: p.source, reason: verdict });
+    verifier(p, Date.now())
+      .then((verdict) => {
+        if (verdict === 'ok') return ctx.grant(door, p.source, 'token');
+        ctx.logger.log('warn', 'token-refused', { door: door.name, address: p.source, reason: verdict });
+      })
+      .catch((err) =>
+        ctx.logger.log('error', 'grant-failed', { door: door.name, address: p.source, reason: String(err) }),
+      );
   });
   packets.on('invalid', (reason) => ctx.logger.log('debug', 'invalid-packet', { door: door.name, reason }));
   ctx.logger.log('info', 'token-door', { door: door.name, nflog: group });
-  return { stop: () => packets.close() };
+  return {
+    stop: async () => {
+      await packets.close();
+      replay.close();
+    },
+  };
 }
 
-/** Pure decision for one logged packet: 'ok', or why it was refused. */
-export function tokenVerifier(door: SharedDoor, key: Uint8Array, cache = new ReplayCache()) {
-  return (p: LoggedPacket, nowMs: number): 'ok' | 'bad token' | 'replayed token' => {
+/** The decision for one logged packet: 'ok', or why it was refused. */
+export function tokenVerifier(door: SharedDoor, key: Uint8Array, cache: ReplayCache = new MemoryReplayCache()) {
+  return async (p: LoggedPacket, nowMs: number): Promise<'ok' | 'bad token' | 'replayed token'> => {
     const token = verifyTokenKnock(key, door.name, p.data ?? Buffer.alloc(0), nowMs);
     if (!token) return 'bad token';
     // a nonce stays refused until the token would be too old anyway
-    const fresh = cache.use(nonceKey(door.name, token.nonce), nowMs, token.timeMs + TOKEN_MAX_SKEW_MS + 1000);
+    const fresh = await cache.use(nonceKey(door.name, token.nonce), token.timeMs + TOKEN_MAX_SKEW_MS + 1000 - nowMs);
     return fresh ? 'ok' : 'replayed token';
   };
 }

@@ -27,8 +27,6 @@ export interface EndpointOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly open: (door: string, address: string) => Promise<Opened>;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
-  /** Called after a token was used, to persist the replay cache. */
-  readonly onTokenUsed?: () => void;
   readonly now?: () => number;
   /** Every refusal is answered no sooner than this after the request arrived. */
   readonly refusalFloorMs?: number;
@@ -137,9 +135,8 @@ export class KnockEndpoint {
       if (body === null) return this.send(res, 413, 'text', 'request too large\n', { connection: 'close' });
       const knock = parseKnock(path, req.headers['content-type'], body);
       if (!knock) return this.refuse(res, arrived, format, address, { why: 'malformed', door: undefined });
-      const verdict = this.opts.verifier.verify(knock.door, knock.token, this.now());
+      const verdict = await this.opts.verifier.verify(knock.door, knock.token, this.now());
       if (!verdict.ok) return this.refuse(res, arrived, format, address, { why: verdict.why, door: knock.door });
-      this.opts.onTokenUsed?.();
       return this.opened(res, format, await this.opts.open(knock.door, address));
     }
 

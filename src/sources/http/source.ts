@@ -1,8 +1,9 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSecretFile } from '../../config/secret-file.js';
 import { formatPort, type HttpDoor } from '../../core/door.js';
-import { ReplayCache, type ReplaySnapshot } from '../../core/knock-token.js';
+import type { ReplaySnapshot } from '../../core/knock-token.js';
+import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import type { DoorSource, SourceFactory } from '../../daemon/door-sources.js';
 import { KnockEndpoint } from './endpoint.js';
 import { TokenVerifier } from './verifier.js';
@@ -24,22 +25,24 @@ function readTls(file: string, field: string): Buffer {
   }
 }
 
-/** Used tokens survive a restart, so a code seen just before it can't be replayed just after. */
-function replayStore(stateDir: string) {
-  const file = join(stateDir, 'http-replay.json');
-  return {
-    load(): ReplaySnapshot | undefined {
-      try {
-        return JSON.parse(readFileSync(file, 'utf8')) as ReplaySnapshot;
-      } catch {
-        return undefined;
-      }
-    },
-    save(snapshot: ReplaySnapshot): void {
-      writeFileSync(`${file}.tmp`, JSON.stringify(snapshot), { mode: 0o600 });
-      renameSync(`${file}.tmp`, file);
-    },
-  };
+/**
+ * Used tokens survive `kill -9` and restarts: the replay journal in the state dir. The
+ * snapshot file of earlier versions (rewritten whole on every used token) is taken over once.
+ */
+function openReplay(stateDir: string, warn: (event: string, fields: Record<string, unknown>) => void) {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const journal = JournalReplayCache.open(join(stateDir, 'replay-http.journal'), { warn });
+  const legacy = join(stateDir, 'http-replay.json');
+  let old: ReplaySnapshot | undefined;
+  try {
+    old = JSON.parse(readFileSync(legacy, 'utf8')) as ReplaySnapshot;
+  } catch {
+    return journal; // none (or unreadable: it was only ever a best-effort snapshot)
+  }
+  const now = Date.now();
+  for (const [key, expires] of old.used ?? []) if (expires > now) journal.use(key, expires - now);
+  unlinkSync(legacy);
+  return journal;
 }
 
 /**
@@ -54,8 +57,7 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
   const tokenDoors = doors
     .filter((d) => d.http.tokens.length > 0 && d.http.secretFile)
     .map((d) => ({ name: d.name, tokens: d.http.tokens, key: readSecretFile(d.http.secretFile as string) }));
-  const store = replayStore(ctx.stateDir);
-  const replay = new ReplayCache(100_000, store.load());
+  const replay = openReplay(ctx.stateDir, (event, fields) => ctx.logger.log('warn', event, fields));
   const verifier = new TokenVerifier(tokenDoors, replay);
   const byName = new Map(doors.map((d) => [d.name, d]));
 
@@ -66,13 +68,6 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
     numericCodes: tokenDoors.length > 0 && tokenDoors.every((d) => d.tokens.includes('totp')),
     tls: endpoint.tls && { cert: readTls(endpoint.tls.cert, 'cert'), key: readTls(endpoint.tls.key, 'key') },
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
-    onTokenUsed: () => {
-      try {
-        store.save(replay.snapshot(Date.now()));
-      } catch (err) {
-        ctx.logger.log('warn', 'state-write-failed', { what: 'http replay cache', reason: String(err) });
-      }
-    },
     open: async (name, address) => {
       const d = byName.get(name) as HttpDoor;
       await ctx.grant(d, address, 'http');
@@ -83,6 +78,7 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
   try {
     bound = await server.listen();
   } catch (cause) {
+    replay.close();
     const { host, port } = endpoint.listen;
     throw new HttpEndpointError(`http.listen ${host}:${port}: ${(cause as Error).message}`, { cause });
   }
@@ -92,6 +88,11 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
     tls: Boolean(endpoint.tls),
     doors: doors.map((d) => d.name),
   });
-  const source: DoorSource = { stop: () => server.close() };
+  const source: DoorSource = {
+    stop: async () => {
+      await server.close();
+      replay.close();
+    },
+  };
   return source;
 };

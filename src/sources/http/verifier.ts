@@ -1,14 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { TokenKind } from '../../core/door.js';
-import {
-  HMAC_MAX_SKEW_MS,
-  looksLikeHmacToken,
-  nonceKey,
-  ReplayCache,
-  totpKey,
-  verifyHmacToken,
-} from '../../core/knock-token.js';
+import { HMAC_MAX_SKEW_MS, looksLikeHmacToken, nonceKey, totpKey, verifyHmacToken } from '../../core/knock-token.js';
 import { TOTP_STEP_MS, verifyTotp } from '../../core/totp.js';
+import { MemoryReplayCache, type ReplayCache } from '../replay/replay-cache.js';
 
 /** A door as the verifier sees it. */
 export interface TokenDoor {
@@ -33,7 +27,7 @@ export class TokenVerifier {
 
   constructor(
     doors: readonly TokenDoor[],
-    readonly replay = new ReplayCache(),
+    readonly replay: ReplayCache = new MemoryReplayCache(),
   ) {
     for (const d of doors) this.doors.set(d.name, d);
     this.decoy = { name: '', tokens: ['totp', 'hmac'], key: randomBytes(20) };
@@ -45,7 +39,7 @@ export class TokenVerifier {
   }
 
   /** Accepts `token` for `door` at `nowMs` and marks it used, or says why not. */
-  verify(door: string, token: string, nowMs: number): { ok: true } | { ok: false; why: Refusal } {
+  async verify(door: string, token: string, nowMs: number): Promise<{ ok: true } | { ok: false; why: Refusal }> {
     const real = this.doors.get(door);
     const d = real ?? { ...this.decoy, name: door };
     const text = token.trim();
@@ -71,7 +65,7 @@ export class TokenVerifier {
     if (!real) return { ok: false, why: 'no-such-door' };
     if (!real.tokens.includes(kind)) return { ok: false, why: 'kind-not-allowed' };
     if (replayKey === null) return { ok: false, why: 'bad-token' };
-    if (!this.replay.use(replayKey, nowMs, expires)) return { ok: false, why: 'replayed' };
+    if (!(await this.replay.use(replayKey, expires - nowMs))) return { ok: false, why: 'replayed' };
     return { ok: true };
   }
 }
