@@ -1,4 +1,5 @@
 import type { FleetSettings } from './fleet-settings.js';
+import type { SpaPolicy } from './spa/policy.js';
 
 /**
  * The door model: what `config/` produces and every backend consumes.
@@ -141,6 +142,16 @@ export interface SharedDoor extends DoorBase {
   };
 }
 
+/**
+ * fwknop-compatible single packet authorization: one access.conf stanza (or one `spa:` door).
+ * `open` holds OPEN_PORTS, the ports sesame hides; a grant opens only the ports the packet
+ * asked for, for the address it names (see core/spa/admit.ts).
+ */
+export interface SpaDoor extends DoorBase {
+  readonly kind: 'spa';
+  readonly spa: SpaPolicy;
+}
+
 export type Door = SequenceDoor | LogDoor | HttpDoor | OneTimeDoor | HitDoor | SharedDoor;
 
 /** The daemon's HTTP(S) knock endpoint, shared by every `http` door. */
@@ -168,12 +179,23 @@ export interface Plan {
   readonly scanGuard: ScanGuard | null;
   /** The built-in HTTP knock endpoint, when configured. */
   readonly http?: HttpEndpoint;
+  /** Where SPA packets are received, when the plan has `spa` doors. */
+  readonly spaListen?: SpaListen;
   /** `log: {format}` from the config; `serve --log-format` overrides it. */
   readonly logFormat?: 'text' | 'json';
   /** Fleet mode, when configured: grants go to every node through Redis. */
   readonly fleet?: FleetSettings;
   /** Where the config came from, for messages. */
   readonly source: string;
+}
+
+/** SPA listeners: fwknop's `-P udp` (default 62201), `-P tcp`, `-P http`; null = off. */
+export interface SpaListen {
+  /** Address to bind; absent: every address, IPv4 and IPv6. */
+  readonly host?: string;
+  readonly udp: number | null;
+  readonly tcp: number | null;
+  readonly http: number | null;
 }
 
 export const DEFAULT_FLAGS: TcpFlagMatch = Object.freeze({ set: ['syn'] as TcpFlag[], clear: [] as TcpFlag[] });
