@@ -1,19 +1,33 @@
 import { useOneTimeSequence } from '../config/one-time-file.js';
 import { commandFor } from '../core/door-commands.js';
-import type { Door, Family, OneTimeDoor, Plan } from '../core/door.js';
+import type { Door, Family, OneTimeDoor, Plan, PortSpec } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { GrantBook, type WatchedGrant } from '../core/grant-book.js';
 import { parseLogPrefix } from '../core/kernel-names.js';
-import type { Grant, Nftables } from '../firewall/nftables.js';
+import type { Grant } from '../firewall/nftables.js';
+import type { DoorSource, EndReason, GrantContext, GrantOptions } from '../sources/door-source.js';
 import type { LoggedPacket } from '../sources/nflog-decode.js';
 import type { PacketSource } from '../sources/nflog.js';
-import { type DoorSource, type GrantContext, SOURCE_FACTORIES } from './door-sources.js';
+import { FirewallQueue } from './firewall-queue.js';
+import { GrantEvents } from './grant-events.js';
 import type { Logger } from './logger.js';
 import { expandCommand, runShell } from './run-command.js';
+import { SOURCE_FACTORIES } from './source-factories.js';
 import type { StateFile } from './state-file.js';
 
+/** The firewall operations the daemon uses (the nftables backend; a fake in unit tests). */
+export interface DaemonFirewall {
+  /** Loads a ruleset in one transaction, keeping running grants; throws when it can't list or load. */
+  apply(plan: Plan): Promise<{ kept: readonly Grant[] }>;
+  flush(): Promise<void>;
+  grant(door: string, family: Family, address: string, forMs: number, ports?: readonly PortSpec[]): Promise<void>;
+  revoke(door: string, family: Family, address: string): Promise<boolean>;
+  /** Throws when the kernel can't be asked (never "no grants" for a failed listing). */
+  listDoorGrants(doors: readonly string[]): Promise<Grant[]>;
+}
+
 export interface DaemonDeps {
-  readonly firewall: Nftables;
+  readonly firewall: DaemonFirewall;
   readonly openPackets: (group: number) => Promise<PacketSource>;
   readonly state: StateFile;
   readonly logger: Logger;
@@ -27,6 +41,7 @@ export type ConfigLoader = () => Plan;
  * The control plane. The kernel runs the doors and expires grants; the daemon loads the
  * ruleset, turns NFLOG events into log lines and door commands, and watches each grant
  * until the kernel says it has ended (to run `run.stop` then, also across restarts).
+ * Every firewall change goes through one queue (`changes`), which `stop()` drains.
  */
 export class Daemon {
   private plan!: Plan;
@@ -36,8 +51,9 @@ export class Daemon {
   private checking = false;
   private persistTimer?: NodeJS.Timeout;
   private sources: DoorSource[] = [];
-  /** One-time sequence swaps, one at a time, in the order the knocks completed. */
-  private oneTimeQueue: Promise<void> = Promise.resolve();
+  private readonly changes = new FirewallQueue();
+  /** Every grant and end, for fleet replication and metrics. */
+  readonly events: GrantEvents;
   private readonly now: () => number;
 
   constructor(
@@ -45,6 +61,7 @@ export class Daemon {
     private readonly deps: DaemonDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    this.events = new GrantEvents(deps.logger);
   }
 
   /** Validates, binds NFLOG (fails if another sesame runs), then loads the ruleset. */
@@ -53,7 +70,7 @@ export class Daemon {
     this.packets = await this.deps.openPackets(plan.nflogGroup);
     this.packets.on('packet', (p) => this.onPacket(p));
     this.packets.on('invalid', (reason) => this.deps.logger.log('debug', 'invalid-packet', { reason }));
-    const { kept } = await this.deps.firewall.apply(plan);
+    const { kept } = await this.changes.run('load', () => this.deps.firewall.apply(plan));
     this.plan = plan;
     this.book = new GrantBook(this.deps.state.read());
     for (const g of kept) this.adoptKernelGrant(g);
@@ -69,37 +86,52 @@ export class Daemon {
     this.ticker = setInterval(() => void this.checkDue(), 250);
   }
 
-  /** Re-reads the config; a bad config is logged and the running doors stay as they are. */
+  /**
+   * Re-reads the config; a bad config is logged and the running doors stay as they are.
+   * The config is read inside the queue, after any one-time swap queued before: a plan read
+   * earlier would put back a sequence line the swap just used.
+   */
   async reload(): Promise<boolean> {
-    let plan: Plan;
+    let plan: Plan | undefined;
     try {
-      plan = this.load();
-    } catch (err) {
-      this.deps.logger.log('error', 'reload-rejected', { reason: String((err as Error).message) });
-      return false;
-    }
-    try {
-      const { kept } = await this.deps.firewall.apply(plan);
-      this.plan = plan;
+      const kept = await this.changes.run('reload', async () => {
+        try {
+          plan = this.load();
+        } catch (err) {
+          this.deps.logger.log('error', 'reload-rejected', { reason: String((err as Error).message) });
+          return null;
+        }
+        const { kept } = await this.deps.firewall.apply(plan);
+        this.plan = plan;
+        return kept;
+      });
+      if (!kept || !plan) return false;
       await this.stopSources();
       await this.startSources();
       this.deps.logger.log('info', 'reloaded', { doors: plan.doors.map((d) => d.name), kept: kept.length });
       return true;
     } catch (err) {
-      // nft refused the ruleset (the old one stays loaded) or a source could not start
+      // nft refused the ruleset or couldn't list the running grants (the old table and its
+      // grants stay loaded), or a source could not start
       this.deps.logger.log('error', 'reload-failed', { reason: String((err as Error).message) });
       return false;
     }
   }
 
-  /** Stops listening. The kernel doors keep working unless `flush` is set. */
+  /**
+   * Stops listening, waits for queued firewall changes (a one-time swap in flight lands
+   * first), then flushes if asked. The kernel doors keep working unless `flush` is set.
+   */
   async stop(flush: boolean): Promise<void> {
     if (this.ticker) clearInterval(this.ticker);
     this.packets?.close();
     await this.stopSources();
+    await this.changes.close(flush ? () => this.deps.firewall.flush() : undefined);
     if (flush) {
-      await this.deps.firewall.flush();
-      for (const g of this.book.list()) await this.ended(g, 'flushed');
+      for (const g of this.book.list()) {
+        this.book.close(g.door, g.address);
+        await this.ended(g, 'flushed');
+      }
       this.deps.logger.log('info', 'stopped', { flushed: true });
     } else {
       this.deps.logger.log('info', 'stopped', { flushed: false, note: 'doors stay active in the kernel' });
@@ -108,20 +140,37 @@ export class Daemon {
   }
 
   /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */
-  async grant(door: Door, address: string, via: string): Promise<void> {
+  async grant(door: Door, address: string, opts: GrantOptions): Promise<void> {
     const family: Family = address.includes(':') ? 6 : 4;
-    await this.deps.firewall.grant(door.name, family, address, door.forMs);
-    this.opened(door, family, address, via);
+    const forMs = opts.forMs ?? door.forMs;
+    await this.changes.run('grant', () => this.deps.firewall.grant(door.name, family, address, forMs, opts.ports));
+    this.opened(door, family, address, opts.via, { forMs, ports: opts.ports, origin: opts.origin });
+  }
+
+  /** Removes a grant from the kernel now; its stop command runs as for any end. */
+  async revoke(door: Door, address: string, opts: { origin?: string } = {}): Promise<boolean> {
+    const family: Family = address.includes(':') ? 6 : 4;
+    const had = await this.changes.run('revoke', () => this.deps.firewall.revoke(door.name, family, address));
+    const g = this.book.close(door.name, address);
+    if (g) await this.ended(g, 'revoked', opts.origin);
+    this.persist(true);
+    return had;
+  }
+
+  private context(): GrantContext {
+    return {
+      plan: this.plan,
+      logger: this.deps.logger,
+      stateDir: this.deps.state.dir,
+      grant: (door, address, opts) => this.grant(door, address, opts),
+      revoke: (door, address, opts) => this.revoke(door, address, opts),
+      onGrant: (l) => this.events.onGrant(l),
+      onRevoke: (l) => this.events.onRevoke(l),
+    };
   }
 
   private async startSources(): Promise<void> {
-    const ctx: GrantContext = {
-      plan: this.plan,
-      logger: this.deps.logger,
-      firewall: this.deps.firewall,
-      stateDir: this.deps.state.dir,
-      grant: (door, address, via) => this.grant(door, address, via),
-    };
+    const ctx = this.context();
     for (const door of this.plan.doors) {
       for (const factory of SOURCE_FACTORIES) {
         const source = await factory(door, ctx);
@@ -158,9 +207,16 @@ export class Daemon {
    * With a stop command, start runs once per grant and stop once when it ends; without
    * one, start runs on every knock (knockd's open/close door pairs rely on that).
    */
-  opened(door: Door, family: Family, address: string, via = 'knock'): void {
-    const until = this.now() + door.forMs;
-    // the stop command is kept with the grant, so it runs even if the door changes or sesame restarts
+  opened(
+    door: Door,
+    family: Family,
+    address: string,
+    via = 'knock',
+    opts: { forMs?: number; ports?: readonly PortSpec[]; origin?: string } = {},
+  ): void {
+    const until = this.now() + (opts.forMs ?? door.forMs);
+    const ports = opts.ports ?? door.open;
+    // the stop command is kept with the grant, so it runs even if sesame restarts
     const stopTemplate = commandFor(door.run, 'stop', family);
     const stop = stopTemplate && expandCommand(stopTemplate, address);
     const isNew = this.book.open({ door: door.name, family, address, until, ...(stop ? { stop } : {}) });
@@ -168,50 +224,63 @@ export class Daemon {
       door: door.name,
       address,
       via,
-      ports: door.open.map(formatPort),
+      ports: ports.map(formatPort),
       expires: new Date(until).toISOString(),
+      origin: opts.origin,
     });
     this.persist(Boolean(stop));
     if (isNew || !stop) void this.runDoorCommand(door, 'start', address);
+    this.events.granted({
+      door: door.name,
+      family,
+      address,
+      via,
+      ports,
+      expiresAt: until,
+      renewed: !isNew,
+      ...(opts.origin ? { origin: opts.origin } : {}),
+    });
   }
 
   /** Marks the used one-time sequence in its file and swaps the next one into the kernel. */
   private oneTimeUsed(name: string, line: number | undefined): void {
-    this.oneTimeQueue = this.oneTimeQueue.then(async () => {
-      const door = this.door(name);
-      if (door?.kind !== 'one-time' || !door.knock) return;
-      // a second knock of the same sequence before the swap landed: that line is already used
-      if (line !== undefined && line !== door.line) return;
-      let next: OneTimeDoor;
-      let marked: number | null;
-      try {
-        ({ door: next, marked } = useOneTimeSequence(door));
-      } catch (err) {
-        this.deps.logger.log('error', 'one-time-mark-failed', { door: name, file: door.file, reason: String(err) });
-        return;
-      }
-      const plan: Plan = { ...this.plan, doors: this.plan.doors.map((d) => (d.name === name ? next : d)) };
-      try {
-        await this.deps.firewall.apply(plan);
-        this.plan = plan;
-      } catch (err) {
-        this.deps.logger.log('error', 'one-time-swap-failed', { door: name, reason: String(err) });
-        return;
-      }
-      this.deps.logger.log(next.knock ? 'info' : 'warn', next.knock ? 'one-time-next' : 'door-disabled', {
-        door: name,
-        file: door.file,
-        used: marked ?? undefined,
-        line: next.knock ? next.line : undefined,
-        reason: next.knock ? undefined : 'no unused sequences left',
-      });
-    });
+    this.changes
+      .run('one-time swap', async () => {
+        const door = this.door(name);
+        if (door?.kind !== 'one-time' || !door.knock) return;
+        // a second knock of the same sequence before the swap landed: that line is already used
+        if (line !== undefined && line !== door.line) return;
+        let next: OneTimeDoor;
+        let marked: number | null;
+        try {
+          ({ door: next, marked } = useOneTimeSequence(door));
+        } catch (err) {
+          this.deps.logger.log('error', 'one-time-mark-failed', { door: name, file: door.file, reason: String(err) });
+          return;
+        }
+        const plan: Plan = { ...this.plan, doors: this.plan.doors.map((d) => (d.name === name ? next : d)) };
+        try {
+          await this.deps.firewall.apply(plan);
+          this.plan = plan;
+        } catch (err) {
+          this.deps.logger.log('error', 'one-time-swap-failed', { door: name, reason: String(err) });
+          return;
+        }
+        this.deps.logger.log(next.knock ? 'info' : 'warn', next.knock ? 'one-time-next' : 'door-disabled', {
+          door: name,
+          file: door.file,
+          used: marked ?? undefined,
+          line: next.knock ? next.line : undefined,
+          reason: next.knock ? undefined : 'no unused sequences left',
+        });
+      })
+      .catch((err) => this.deps.logger.log('warn', 'one-time-swap-skipped', { door: name, reason: String(err) }));
   }
 
   private async closedByKnock(door: Door, address: string): Promise<void> {
     const g = this.book.close(door.name, address);
-    this.deps.logger.log('info', 'close', { door: door.name, address, reason: 'close sequence' });
-    if (g) await this.runStop(g);
+    if (g) await this.ended(g, 'close sequence');
+    else this.deps.logger.log('info', 'close', { door: door.name, address, reason: 'close sequence' });
     this.persist();
   }
 
@@ -246,8 +315,9 @@ export class Daemon {
     }
   }
 
-  private async ended(g: WatchedGrant, reason: string): Promise<void> {
+  private async ended(g: WatchedGrant, reason: EndReason, origin?: string): Promise<void> {
     this.deps.logger.log('info', 'close', { door: g.door, address: g.address, reason });
+    this.events.revoked({ door: g.door, family: g.family, address: g.address, reason, ...(origin ? { origin } : {}) });
     await this.runStop(g);
   }
 

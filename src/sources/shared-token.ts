@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { nonceKey } from '../core/knock-token.js';
 import { TOKEN_MAX_SKEW_MS, tokenLogGroup, verifyTokenKnock } from '../core/shared-secret.js';
 import { readSecretFile } from '../config/secret-file.js';
-import type { DoorSource, GrantContext } from '../daemon/door-sources.js';
+import type { DoorSource, GrantContext } from './door-source.js';
 import type { LoggedPacket } from './nflog-decode.js';
 import { openNflog, type PacketSource } from './nflog.js';
 import { JournalReplayCache } from './replay/journal-replay-cache.js';
@@ -40,7 +40,7 @@ export async function sharedTokenSource(door: Door, ctx: GrantContext): Promise<
   packets.on('packet', (p) => {
     verifier(p, Date.now())
       .then((verdict) => {
-        if (verdict === 'ok') return ctx.grant(door, p.source, 'token');
+        if (verdict === 'ok') return ctx.grant(door, p.source, { via: 'token' });
         ctx.logger.log('warn', 'token-refused', { door: door.name, address: p.source, reason: verdict });
       })
       .catch((err) =>

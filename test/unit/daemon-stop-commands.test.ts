@@ -1,41 +1,13 @@
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load-config.js';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Plan, SequenceDoor } from '../../src/core/door.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import type { Logger } from '../../src/daemon/logger.js';
-import { StateFile } from '../../src/daemon/state-file.js';
-import type { Grant, Nftables } from '../../src/firewall/nftables.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 import type { LoggedPacket } from '../../src/sources/nflog-decode.js';
-import type { PacketSource } from '../../src/sources/nflog.js';
-
-/** A kernel stand-in: grants with an absolute end time, read back like `nft list`. */
-class FakeKernel {
-  grants: { door: string; family: 4 | 6; address: string; end: number }[] = [];
-  constructor(private readonly clock: { now: number }) {}
-  firewall(): Nftables {
-    const listGrants = async (): Promise<Grant[]> =>
-      this.grants
-        .filter((g) => g.end > this.clock.now)
-        .map((g) => ({
-          door: g.door,
-          family: g.family,
-          address: g.address,
-          expiresMs: g.end - this.clock.now,
-          timeoutMs: 10_000,
-        }));
-    return {
-      apply: async () => ({ kept: await listGrants() }),
-      listGrants,
-      listDoorGrants: async (doors: string[]) => (await listGrants()).filter((g) => doors.includes(g.door)),
-      flush: async () => {},
-    } as unknown as Nftables;
-  }
-}
+import { fakePackets as packets, FakeKernel, startDaemon } from './daemon-fakes.js';
 
 const door = (dir: string, stop = `echo stop %IP% >> ${join(dir, 'ran')}`): SequenceDoor => ({
   kind: 'sequence',
@@ -47,14 +19,6 @@ const door = (dir: string, stop = `echo stop %IP% >> ${join(dir, 'ran')}`): Sequ
   run: { start: `echo start %IP% >> ${join(dir, 'ran')}`, stop },
 });
 const plan = (doors: SequenceDoor[]): Plan => ({ doors, nflogGroup: 1, setSize: 16, scanGuard: null, source: 'test' });
-const quiet: Logger = { log() {} };
-
-function packets(): PacketSource & { open(address: string): void } {
-  const e = new EventEmitter() as PacketSource & { open(address: string): void };
-  e.close = () => {};
-  e.open = (address) => e.emit('packet', { prefix: 'sesame open web', family: 4, source: address } as LoggedPacket);
-  return e;
-}
 
 const ran = (dir: string) => {
   try {
@@ -67,25 +31,6 @@ const ran = (dir: string) => {
 const killed = (d: Daemon) => clearInterval((d as unknown as { ticker: NodeJS.Timeout }).ticker);
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
-/** A started daemon on the fake kernel, with its state in `dir` and packets from `src`. */
-async function startDaemon(
-  load: () => Plan,
-  kernel: FakeKernel,
-  dir: string,
-  clock: { now: number },
-  src: PacketSource = packets(),
-): Promise<Daemon> {
-  const d = new Daemon(load, {
-    firewall: kernel.firewall(),
-    openPackets: async () => src,
-    state: new StateFile(dir),
-    logger: quiet,
-    now: () => clock.now,
-  });
-  await d.start();
-  return d;
-}
-
 describe('door commands across a crash', () => {
   test('a stop that came due while sesame was down (kill -9) runs as soon as it starts again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sesame-daemon-'));
@@ -95,7 +40,7 @@ describe('door commands across a crash', () => {
       const src = packets();
       const first = await startDaemon(() => plan([door(dir)]), kernel, dir, clock, src);
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.10', end: clock.now + 10_000 });
-      src.open('198.18.0.10');
+      src.open('web', '198.18.0.10');
       await settle();
       assert.deepEqual(ran(dir), ['start 198.18.0.10']);
       killed(first);
@@ -117,7 +62,7 @@ describe('door commands across a crash', () => {
       const src = packets();
       const first = await startDaemon(() => plan([door(dir)]), kernel, dir, clock, src);
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.11', end: clock.now + 10_000 });
-      src.open('198.18.0.11');
+      src.open('web', '198.18.0.11');
       await settle();
       await first.stop(false);
       clock.now += 60_000;
@@ -137,9 +82,9 @@ describe('door commands across a crash', () => {
       const src = packets();
       const noStop = { ...door(dir), name: 'web', run: { start: `echo start %IP% >> ${join(dir, 'ran')}` } };
       const d = await startDaemon(() => plan([noStop]), kernel, dir, clock, src);
-      src.open('198.18.0.12');
+      src.open('web', '198.18.0.12');
       await settle();
-      src.open('198.18.0.12');
+      src.open('web', '198.18.0.12');
       await settle();
       await d.stop(false);
       assert.deepEqual(ran(dir), ['start 198.18.0.12', 'start 198.18.0.12']);

@@ -7,7 +7,7 @@ import { encodeTokenKnock, parseStaticSecret } from '../../core/shared-secret.js
 import { knock, resolveHost } from '../../client/knock.js';
 import { connectAndRelay, RelayError, sendSharedKnock } from '../../client/proxy.js';
 import { CliError } from '../cli-error.js';
-import { type KnockCliOptions, knocksFor } from './knock.js';
+import { type KnockCliOptions, knocksFor } from './knock-targets.js';
 
 /** Options of `sesame knock` that only the relaying modes use. */
 export interface ProxyCliOptions {

@@ -4,7 +4,7 @@ import { readSecretFile } from '../../config/secret-file.js';
 import { formatPort, type HttpDoor } from '../../core/door.js';
 import type { ReplaySnapshot } from '../../core/knock-token.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
-import type { DoorSource, SourceFactory } from '../../daemon/door-sources.js';
+import type { DoorSource, SourceFactory } from '../door-source.js';
 import { KnockEndpoint } from './endpoint.js';
 import { TokenVerifier } from './verifier.js';
 
@@ -70,7 +70,7 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
     open: async (name, address) => {
       const d = byName.get(name) as HttpDoor;
-      await ctx.grant(d, address, 'http');
+      await ctx.grant(d, address, { via: 'http' });
       return { door: d.name, address, until: Date.now() + d.forMs, ports: d.open.map(formatPort) };
     },
   });

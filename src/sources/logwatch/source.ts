@@ -1,5 +1,5 @@
 import type { Door, LogDoor } from '../../core/door.js';
-import type { DoorSource, SourceFactory } from '../../daemon/door-sources.js';
+import type { DoorSource, SourceFactory } from '../door-source.js';
 import { compileFailregex, type Failregex, matchHost } from '../../core/failregex.js';
 import { FileFollower } from './follow.js';
 import { HitCounter } from './hit-counter.js';
@@ -29,7 +29,7 @@ export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
       const address = matchHost(line, fail, ignore);
       if (!address || !counter.hit(address, Date.now())) return;
       ctx
-        .grant(door, address, 'log')
+        .grant(door, address, { via: 'log' })
         .catch((err) =>
           ctx.logger.log('error', 'grant-failed', { door: door.name, address, reason: String(err?.message ?? err) }),
         );
