@@ -77,6 +77,17 @@ describe('knock request', () => {
     assert.deepEqual(parseKnock('/knock/ssh', 'application/json', '{"token":"s1.x"}'), { door: 'ssh', token: 's1.x' });
     assert.deepEqual(parseKnock('/knock/ssh', 'text/plain', '123456\n'), { door: 'ssh', token: '123456' });
     assert.equal(parseKnock('/knock', 'text/plain', '123456'), null);
+    // regression: curl --data-binary sends a bare token as application/x-www-form-urlencoded
+    assert.deepEqual(parseKnock('/knock/ssh', 'application/x-www-form-urlencoded', '123456'), {
+      door: 'ssh',
+      token: '123456',
+    });
+    assert.deepEqual(parseKnock('/knock/web', 'application/x-www-form-urlencoded', 's1.web.1.n.sig'), {
+      door: 'web',
+      token: 's1.web.1.n.sig',
+    });
+    assert.equal(parseKnock('/knock/ssh', 'application/x-www-form-urlencoded', 'other=1'), null);
+    assert.equal(parseKnock('/knock', 'application/x-www-form-urlencoded', '123456'), null, 'no door');
     assert.equal(parseKnock('/knock/ssh', 'application/json', '{'), null);
   });
 

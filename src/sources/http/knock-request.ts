@@ -1,6 +1,7 @@
 /**
  * Reads what a knock asks for from a request (pure): the door from `/knock/DOOR` or a `door`
- * field, the token from a `code` or `token` field (form or JSON) or the raw text body.
+ * field, the token from a `code` or `token` field (form or JSON) or the raw body (any other
+ * content type, or a form body with no `name=`: what `curl --data-binary 123456 URL` sends).
  */
 
 export interface KnockRequest {
@@ -24,7 +25,10 @@ export function parseKnock(path: string, contentType: string | undefined, body: 
   if (!m) return null;
   let fields: Record<string, unknown> = {};
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  if (type === 'application/x-www-form-urlencoded') {
+  if (type === 'application/x-www-form-urlencoded' && !body.includes('=')) {
+    // `curl --data-binary 123456 URL` sends the bare token with curl's default form type
+    fields = { token: body };
+  } else if (type === 'application/x-www-form-urlencoded') {
     fields = Object.fromEntries(new URLSearchParams(body));
   } else if (type === 'application/json') {
     try {
