@@ -6,7 +6,7 @@
 // - a layer imports only the layers listed for it in ALLOWED (and itself);
 // - nothing imports cli; lab (namespaces for tests and the demo) is imported only by cli;
 // - core imports no Node I/O module (it is pure: time, files and sockets come in as parameters);
-// - no import cycles between files.
+// - no import cycles between files (runtime imports; a type-only import is erased and orders nothing).
 // Type-only imports count too: an interface belongs to the layer of its implementations.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -51,19 +51,28 @@ export const IO_MODULES = [
   'vm',
 ];
 
-/** Pure helpers of an I/O module that core may use (address syntax checks). */
-export const PURE_EXPORTS = { net: ['isIP', 'isIPv4', 'isIPv6'] };
+/** Pure helpers of an I/O module that core may use (address syntax and CIDR matching). */
+export const PURE_EXPORTS = { net: ['isIP', 'isIPv4', 'isIPv6', 'BlockList'] };
 
 const SPECIFIER =
-  /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:([\w*{}\s,]+?)\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  /(?:^|[\s;])(?:import|export)\s+(type\s+)?(?:([\w*{}\s,]+?)\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** What a file imports: each module specifier and, for `import {a, b} from`, the names. */
 export function importsOf(text) {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   return [...code.matchAll(SPECIFIER)].map((m) => {
-    const list = /^\{([^}]*)\}$/.exec(m[1]?.trim() ?? '')?.[1];
-    const names = list === undefined ? null : list.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]);
-    return { spec: m[2] ?? m[3], names: names?.filter(Boolean) ?? null };
+    const list = /^\{([^}]*)\}$/.exec(m[2]?.trim() ?? '')?.[1];
+    const parts =
+      list === undefined
+        ? null
+        : list
+            .split(',')
+            .map((n) => n.trim())
+            .filter(Boolean);
+    // `import type {...}` or `import {type A, type B}`: erased at build time, no load order
+    const typeOnly = Boolean(m[1]) || (parts !== null && parts.length > 0 && parts.every((n) => n.startsWith('type ')));
+    const names = parts?.map((n) => n.replace(/^type\s+/, '').split(/\s+as\s+/)[0]) ?? null;
+    return { spec: m[3] ?? m[4], names, typeOnly };
   });
 }
 
@@ -81,7 +90,7 @@ export function checkImports(files) {
   for (const { path, text } of files) {
     const from = layerOf(path);
     const edges = [];
-    for (const { spec, names } of importsOf(text)) {
+    for (const { spec, names, typeOnly } of importsOf(text)) {
       if (!spec.startsWith('.')) {
         const mod = spec.replace(/^node:/, '');
         if (from === 'core' && IO_MODULES.includes(mod) && !onlyPure(mod, names))
@@ -89,7 +98,7 @@ export function checkImports(files) {
         continue;
       }
       const target = join(dirname(path), spec).replace(/\.js$/, '.ts');
-      edges.push(target);
+      if (!typeOnly) edges.push(target);
       const to = layerOf(target);
       if (!from || !to || from === to) continue;
       if (EXCEPTIONS.some((e) => e.from === path && e.to === target)) continue;

@@ -37,6 +37,14 @@ describe('import layering (npm run lint)', () => {
     ]);
   });
 
+  test('a type-only import cycle is allowed: it is erased at build time', () => {
+    const problems = checkImports([
+      { path: 'src/core/door.ts', text: "import type { SpaPolicy } from './spa/policy.js';" },
+      { path: 'src/core/spa/policy.ts', text: "import { type PortSpec } from '../door.js';" },
+    ]);
+    assert.deepEqual(problems, []);
+  });
+
   test('core importing node I/O is refused; node:crypto and isIP are fine', () => {
     const problems = checkImports([
       file('src/core/a.ts', 'node:fs', 'node:crypto'),
