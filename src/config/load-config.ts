@@ -10,6 +10,7 @@ import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
 import { DOOR_KINDS } from './doors/index.js';
 import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
 import { configSchema } from './schema.js';
+import { spaListen } from './spa-listen.js';
 
 /** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */
 export function loadConfigFile(file: string): Plan {
@@ -89,6 +90,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     setSize: cfg.set_size,
     scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
     logFormat: cfg.log?.format,
+    ...(spaListen(doors, cfg.spa) ? { spaListen: spaListen(doors, cfg.spa) } : {}),
     ...(fleet && !Array.isArray(fleet) ? { fleet } : {}),
     http: cfg.http && {
       listen: cfg.http.listen,

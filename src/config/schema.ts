@@ -5,6 +5,7 @@ import { parseDuration } from '../core/duration.js';
 import { parsePortSpec } from '../core/port-spec.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
 import { readOneTimeFile } from './one-time-file.js';
+import { spaListenSchema } from './spa-listen.js';
 
 /**
  * The sesame.yaml schema. Field parsers return readable messages; `load-config.ts`
@@ -190,6 +191,7 @@ export const configSchema = z.strictObject({
     ])
     .default({ rate: 20, burst: 40 }),
   http: httpEndpointSchema.optional(),
+  spa: spaListenSchema.optional(),
   // validated by fleet-schema.ts, with its own paths and file checks
   fleet: z.record(z.string(), z.unknown()).optional(),
   // Each door is validated by the schema of its kind (see door-kinds.ts).

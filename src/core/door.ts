@@ -152,7 +152,7 @@ export interface SpaDoor extends DoorBase {
   readonly spa: SpaPolicy;
 }
 
-export type Door = SequenceDoor | LogDoor | HttpDoor | OneTimeDoor | HitDoor | SharedDoor;
+export type Door = SequenceDoor | LogDoor | HttpDoor | OneTimeDoor | HitDoor | SharedDoor | SpaDoor;
 
 /** The daemon's HTTP(S) knock endpoint, shared by every `http` door. */
 export interface HttpEndpoint {

@@ -151,10 +151,10 @@ export function planNames(plan: Pick<Plan, 'doors'>): Map<string, DoorNames> {
 /**
  * Whether a door's grant set is keyed by `address . proto . port` (a grant names its ports,
  * as an SPA request does: `ip saddr . meta l4proto . th dport @<door>_open_4`) instead of by
- * address alone. Every kind today grants all its `open` ports to an address.
+ * address alone. SPA doors do; every other kind grants all its `open` ports to an address.
  */
-export function grantsPerPort(_door: Door): boolean {
-  return false;
+export function grantsPerPort(door: Door): boolean {
+  return door.kind === 'spa';
 }
 
 /** The grant sets a plan declares (what a reload may carry running grants into). */
@@ -247,6 +247,7 @@ export function declaredNames(door: Door, index: number): DeclaredName[] {
       break;
     case 'log':
     case 'http':
+    case 'spa':
       break;
   }
   return [

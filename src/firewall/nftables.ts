@@ -1,4 +1,4 @@
-import type { Family, Plan } from '../core/door.js';
+import type { Family, Plan, PortSpec } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
 import { grantSet, grantSets, parseGrantSet, TABLE, TABLE_REF } from '../core/kernel-names.js';
 import { type Exec, execFile, FirewallError } from './exec.js';
@@ -13,6 +13,8 @@ export interface Grant {
   /** Remaining lifetime in ms (the kernel's count, rounded down to the second). */
   readonly expiresMs: number;
   readonly timeoutMs: number;
+  /** For per-port grant sets (SPA doors): the one port this element opens. */
+  readonly port?: PortSpec;
 }
 
 /**
@@ -37,7 +39,7 @@ export class Nftables {
     const kept = before.filter((g) => sets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
     const script = [
       replaceTable(ruleset),
-      ...kept.map((g) => elementCommand('add', g.door, g.family, g.address, g.timeoutMs, g.expiresMs)),
+      ...kept.map((g) => elementCommand('add', g.door, g.family, element(g.address, g.port), g.timeoutMs, g.expiresMs)),
     ].join('\n');
     await this.run(['-f', '-'], script);
     return { kept };
@@ -75,15 +77,32 @@ export class Nftables {
     return lists.flatMap((r) => (r.code === 0 ? parseGrants(r.stdout) : []));
   }
 
-  /** Adds or refreshes a grant (daemon-side doors: http, log watch, one-time sequences). */
-  async grant(door: string, family: Family, address: string, forMs: number): Promise<void> {
+  /**
+   * Adds or refreshes a grant (daemon-side doors: http, log watch, one-time sequences, SPA).
+   * With `ports` (doors whose grant set is per port, see grantsPerPort) one element per port.
+   */
+  async grant(
+    door: string,
+    family: Family,
+    address: string,
+    forMs: number,
+    ports?: readonly PortSpec[],
+  ): Promise<void> {
+    const elems = ports ? ports.map((p) => element(address, p)) : [address];
     // add (no-op if present), delete, add: one transaction that also refreshes an existing grant's timeout
-    const add = elementCommand('add', door, family, address, forMs);
-    await this.run(['-f', '-'], `${add}\n${elementCommand('delete', door, family, address)}\n${add}\n`);
+    const add = elems.map((e) => elementCommand('add', door, family, e, forMs));
+    const del = elems.map((e) => elementCommand('delete', door, family, e));
+    await this.run(['-f', '-'], `${[...add, ...del, ...add].join('\n')}\n`);
   }
 
+  /** Ends an address's grant now; for a per-port grant set, every port it holds. */
   async revoke(door: string, family: Family, address: string): Promise<boolean> {
-    const r = await this.exec(this.nft, ['-f', '-'], `${elementCommand('delete', door, family, address)}\n`);
+    const held = (await this.listDoorGrants([door])).filter(
+      (g) => g.family === family && g.address === address && g.port,
+    );
+    const elems = held.length ? held.map((g) => element(address, g.port)) : [address];
+    const script = elems.map((e) => elementCommand('delete', door, family, e)).join('\n');
+    const r = await this.exec(this.nft, ['-f', '-'], `${script}\n`);
     return r.code === 0;
   }
 
@@ -98,6 +117,11 @@ export class Nftables {
     }
     if (r.code !== 0) throw new FirewallError(`${this.nft} ${args.join(' ')}`, r.code, r.stderr);
   }
+}
+
+/** A grant set element: the address, or `address . proto . port` for per-port sets. */
+function element(address: string, port?: PortSpec): string {
+  return port ? `${address} . ${port.proto} . ${port.port}` : address;
 }
 
 function elementCommand(
@@ -125,10 +149,14 @@ export function parseGrants(json: string): Grant[] {
     const setTimeout = (set.timeout ?? 0) * 1000;
     for (const e of set.elem ?? []) {
       const elem = typeof e === 'object' && e.elem ? e.elem : { val: e };
+      // per-port sets (SPA) list {concat: [address, proto, port]}
+      const concat = typeof elem.val === 'object' && Array.isArray(elem.val?.concat) ? elem.val.concat : null;
+      const proto = concat ? String(concat[1]) : '';
       grants.push({
+        ...(concat && (proto === 'tcp' || proto === 'udp') ? { port: { proto, port: Number(concat[2]) } } : {}),
         door: id.door,
         family: id.family,
-        address: String(elem.val),
+        address: String(concat ? concat[0] : elem.val),
         expiresMs: (elem.expires ?? 0) * 1000,
         timeoutMs: (elem.timeout ?? 0) * 1000 || setTimeout,
       });

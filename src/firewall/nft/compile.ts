@@ -1,10 +1,11 @@
 import type { Door, Plan } from '../../core/door.js';
-import { type DoorNames, NFT_CHAIN, planNames, sweepSet, TABLE } from '../../core/kernel-names.js';
+import { type DoorNames, grantsPerPort, NFT_CHAIN, planNames, sweepSet, TABLE } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
 import { compileOneTimeDoor } from './one-time.js';
 import { compileHitDoor } from './hits.js';
 import { compileSequenceDoor } from './sequence.js';
 import { compileSharedDoor } from './shared.js';
+import { perPortGrantRules, perPortGrantSetDecl } from './spa.js';
 import { byProto, chainDecl, FAMILIES, fmtPort, iif, indent, portSet, saddr, setDecl, verdict } from './syntax.js';
 
 /**
@@ -22,7 +23,11 @@ export function compileNft(plan: Plan): string {
   });
 
   const sets = [
-    ...parts.flatMap((p) => FAMILIES.map((f) => setDecl(p.names.grant(f), f, p.door.forMs, plan.setSize))),
+    ...parts.flatMap((p) =>
+      FAMILIES.map((f) =>
+        (grantsPerPort(p.door) ? perPortGrantSetDecl : setDecl)(p.names.grant(f), f, p.door.forMs, plan.setSize),
+      ),
+    ),
     ...parts.flatMap((p) => p.sets),
   ];
   const knocks: string[] = [];
@@ -91,6 +96,7 @@ function doorFragment(door: Door, plan: Plan, names: DoorNames): Partial<NftFrag
       return compileSharedDoor(door, plan, names);
     case 'log':
     case 'http':
+    case 'spa':
       // daemon-side doors: only the grant set and protection rules, which every door gets
       return {};
   }
@@ -104,6 +110,7 @@ function emptyFragment(): NftFragment {
 function protectRules(door: Door, names: DoorNames, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
+  if (which === 'grant' && grantsPerPort(door)) return perPortGrantRules(door, names);
   if (which === 'deny') {
     return groups.map(
       ([proto, ports]) => `${iif(door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`,

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { SpaDoor } from '../../core/door.js';
+import { DIGEST_TYPES } from '../../core/spa/digest.js';
+import { parseSpaKeys, type SpaKeyPair } from '../../core/spa/key-text.js';
+import { SPA_DEFAULTS } from '../../core/spa/policy.js';
+import { addressList } from '../fwknop-access.js';
+import { duration, grantFields, parsed, portList } from '../schema.js';
+import type { DoorKind } from './kind.js';
+
+/** The key file: what `sesame token --spa-keys` (or `fwknop --key-gen`) prints. */
+const keysFile = parsed<{ file: string; pair: SpaKeyPair }>((v) => {
+  if (typeof v !== 'string' || v === '') return `expected the path of a key file, got ${JSON.stringify(v)}`;
+  let text: string;
+  try {
+    text = readFileSync(v, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `${v}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? err})`}`;
+  }
+  const pair = parseSpaKeys(text);
+  return typeof pair === 'string' ? `${v}: ${pair}` : { file: v, pair };
+});
+
+const addresses = parsed<string[] | null>((v) => {
+  const list = Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : '';
+  if (list === '') return `expected ANY or a list of addresses/CIDRs, got ${JSON.stringify(v)}`;
+  const r = addressList(list, true);
+  if (r === 'any') return null;
+  return typeof r === 'string' ? r : r;
+});
+
+const spaSettings = z.strictObject({
+  keys: keysFile,
+  hmac: z.enum(DIGEST_TYPES).default('sha256'),
+  mode: z.enum(['cbc', 'legacy']).default('cbc'),
+  sources: addresses.default(null),
+  restrict: portList.optional(),
+  max_for: duration('max_for').default(SPA_DEFAULTS.maxTimeoutMs),
+  require_source: z.boolean().default(true),
+  max_age: duration('max_age').default(SPA_DEFAULTS.maxAgeMs),
+  usernames: z.array(z.string().min(1)).min(1).optional(),
+});
+
+export const spaDoorSchema = z
+  .strictObject({ spa: spaSettings, ...grantFields(SPA_DEFAULTS.forMs) })
+  .superRefine((d, ctx) => {
+    if (!d.open?.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['open'],
+        message: 'an spa door needs `open`: the ports a packet may ask for',
+      });
+  });
+
+/**
+ * fwknop-compatible single packet authorization, one access.conf stanza in YAML:
+ * `spa: {keys: /etc/sesame/spa.keys}` with `open` as OPEN_PORTS and `for` as FW_ACCESS_TIMEOUT.
+ */
+export const spaKind: DoorKind = {
+  key: 'spa',
+  schema: spaDoorSchema,
+  pathFields: [['spa', 'keys']],
+  build(name, d: z.infer<typeof spaDoorSchema>, defaults): SpaDoor {
+    return {
+      kind: 'spa',
+      name,
+      open: d.open ?? [],
+      forMs: d.for,
+      reply: d.reply,
+      interface: d.interface ?? defaults.interface,
+      run: d.run,
+      spa: {
+        sources: d.spa.sources,
+        destinations: null,
+        key: {
+          key: d.spa.keys.pair.key,
+          hmacKey: d.spa.keys.pair.hmacKey,
+          hmacType: d.spa.hmac,
+          legacy: d.spa.mode === 'legacy',
+        },
+        openPorts: d.open ?? [],
+        restrictPorts: d.spa.restrict ?? [],
+        maxTimeoutMs: d.spa.max_for,
+        requireSource: d.spa.require_source,
+        usernames: d.spa.usernames ?? null,
+        expiresAtMs: null,
+        maxAgeMs: d.spa.max_age,
+        origin: `door ${name}`,
+      },
+    };
+  },
+};
