@@ -1,3 +1,4 @@
+import type { FilterDefinition } from './fail2ban/filter.js';
 import type { FleetSettings } from './fleet-settings.js';
 import type { SpaPolicy } from './spa/policy.js';
 
@@ -71,11 +72,9 @@ export interface LogDoor extends DoorBase {
   readonly log: LogWatch;
 }
 
-export interface LogWatch {
+/** What a log door runs per line: a fail2ban filter definition (see core/fail2ban/filter.ts). */
+export interface LogWatch extends FilterDefinition {
   readonly file: string;
-  /** fail2ban failregex sources, `<HOST>` not yet expanded (see core/failregex.ts). */
-  readonly failregex: readonly string[];
-  readonly ignoreregex: readonly string[];
   readonly maxRetry: number;
   readonly findTimeMs: number;
 }

@@ -1,79 +1,88 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readFilter } from '../../src/config/fail2ban/filter-file.js';
-import { compileFailregex, type Failregex, matchHost } from '../../src/core/failregex.js';
+import { readFilterFile } from '../../src/config/fail2ban/filter-file.js';
+import { Fail2banFilter } from '../../src/core/fail2ban/filter.js';
+import { grantableAddress } from '../../src/sources/logwatch/source.js';
 import { followStep } from '../../src/sources/logwatch/follow-step.js';
 import { HitCounter } from '../../src/sources/logwatch/hit-counter.js';
 import { LineBuffer } from '../../src/sources/logwatch/line-buffer.js';
 
-const re = (s: string): Failregex => {
-  const r = compileFailregex(s);
-  if (typeof r === 'string') throw new Error(r);
-  return r;
+const filterOf = (failregex: string[], ignoreregex: string[] = []) => new Fail2banFilter({ failregex, ignoreregex });
+const hostOf = (f: Fail2banFilter, line: string) => {
+  const failure = f.processLine(line)[0];
+  return failure ? grantableAddress(failure) : null;
 };
 const ACCESS = (ip: string, path: string) =>
   `${ip} - - [10/Oct/2024:13:55:36 +0000] "GET ${path} HTTP/1.1" 404 153 "-" "curl/8.5.0"`;
 
-describe('failregex translation', () => {
-  const ssh = re('^<HOST> -.*"GET /ssh');
+describe('failregex on access-log lines', () => {
+  const ssh = filterOf(['^<HOST> -.*"GET /ssh']);
 
   test('<HOST> finds the IPv4 or IPv6 address of a matching line', () => {
-    assert.equal(matchHost(ACCESS('198.18.0.10', '/ssh'), [ssh]), '198.18.0.10');
-    assert.equal(matchHost(ACCESS('fd00:5e5a::a', '/ssh'), [ssh]), 'fd00:5e5a::a');
-    assert.equal(matchHost(ACCESS('::ffff:198.18.0.10', '/ssh'), [ssh]), '198.18.0.10');
+    assert.equal(hostOf(ssh, ACCESS('198.18.0.10', '/ssh')), '198.18.0.10');
+    assert.equal(hostOf(ssh, ACCESS('fd00:5e5a::a', '/ssh')), 'fd00:5e5a::a');
+    assert.equal(hostOf(ssh, ACCESS('::ffff:198.18.0.10', '/ssh')), '198.18.0.10');
   });
 
-  test('another path or a non-address matches nothing', () => {
-    assert.equal(matchHost(ACCESS('198.18.0.10', '/index.html'), [ssh]), null);
-    assert.equal(matchHost(ACCESS('example.com', '/ssh'), [ssh]), null);
-    assert.equal(matchHost(ACCESS('999.1.1.1', '/ssh'), [ssh]), null);
+  test('another path, a host name or a non-address grants nothing', () => {
+    assert.equal(hostOf(ssh, ACCESS('198.18.0.10', '/index.html')), null);
+    assert.equal(hostOf(ssh, ACCESS('example.com', '/ssh')), null);
+    assert.equal(hostOf(ssh, ACCESS('999.1.1.1', '/ssh')), null);
   });
 
   test('ignoreregex wins over failregex', () => {
-    const ignore = compileFailregex('curl/', false) as Failregex;
-    assert.equal(matchHost(ACCESS('198.18.0.10', '/ssh'), [ssh], [ignore]), null);
+    assert.equal(hostOf(filterOf(['^<HOST> -.*"GET /ssh'], ['curl/']), ACCESS('198.18.0.10', '/ssh')), null);
   });
 
   test('Python syntax and fail2ban tags translate', () => {
-    const r = re('(?i)^(?P<who>\\S+) <F-USER>\\w+</F-USER> from <ADDR>\\Z');
-    assert.equal(matchHost('X Bob FROM 2001:db8::1', [r]), '2001:db8::1');
+    const r = filterOf(['(?i)^(?P<who>\\S+) <F-USER>\\w+</F-USER> from <ADDR>$']);
+    assert.equal(hostOf(r, 'X Bob FROM 2001:db8::1'), '2001:db8::1');
   });
 
   test('unusable regexes say why', () => {
-    assert.match(compileFailregex('^GET /ssh') as string, /needs <HOST>/);
-    assert.match(compileFailregex('^<DNS> x') as string, /<DNS>/);
-    assert.match(compileFailregex('^<HOST> (') as string, /not a valid regular expression/);
+    assert.throws(() => filterOf(['^GET /ssh']), /no failure-id/);
+    assert.throws(() => filterOf(['^<HOST> (']), /missing \), unterminated subpattern/);
+    assert.throws(() => filterOf(['^(?(1)a|b)<HOST>']), /conditional groups/);
   });
 
   test('filter.d regexes are matched against the line without its timestamp, as fail2ban does', () => {
-    const botsearch = re('^<HOST> \\- \\S+ \\[\\] \\"(GET|POST|HEAD) \\/ssh \\S+\\" 404 .+$');
-    assert.equal(matchHost(ACCESS('198.18.0.10', '/ssh'), [botsearch]), '198.18.0.10');
+    const botsearch = filterOf(['^<HOST> \\- \\S+ \\[\\] \\"(GET|POST|HEAD) \\/ssh \\S+\\" 404 .+$']);
+    assert.equal(hostOf(botsearch, ACCESS('198.18.0.10', '/ssh')), '198.18.0.10');
   });
 });
 
 describe('fail2ban filter files', () => {
-  const common = '[DEFAULT]\n_daemon = \\S*\n';
-  const filter = [
-    '[INCLUDES]',
-    'before = common.conf',
-    '',
-    '[Definition]',
-    'block = ssh|knock',
-    'failregex = ^<HOST> -.*"GET /(?:<block>)',
-    '            ^%(_daemon)s <HOST> knocked$',
-    'ignoreregex = ',
-    '# a comment',
-  ].join('\n');
+  const files: Record<string, string> = {
+    '/f/common.conf': '[DEFAULT]\n_daemon = \\S*\n',
+    '/f/knock.conf': [
+      '[INCLUDES]',
+      'before = common.conf',
+      '',
+      '[Definition]',
+      'block = ssh|knock',
+      'failregex = ^<HOST> -.*"GET /(?:<block>)',
+      '            ^%(_daemon)s <HOST> knocked$',
+      'ignoreregex = ',
+      '# a comment',
+    ].join('\n'),
+    '/f/nohost.conf': '[Definition]\nfailregex = %(nope)s <HOST>',
+    '/f/empty.conf': '[Definition]\nignoreregex = x',
+  };
+  const fs = { readText: (p: string) => files[p] ?? null, list: () => [] };
 
   test('reads multi-line failregex with includes, %(var)s and <var> tags', () => {
-    const r = readFilter(filter, (name) => (name === 'common.conf' ? common : null));
-    assert.deepEqual(r, { failregex: ['^<HOST> -.*"GET /(?:ssh|knock)', '^\\S* <HOST> knocked$'], ignoreregex: [] });
+    const r = readFilterFile('/f/knock.conf', {}, fs);
+    assert.deepEqual(r.failregex, ['^<HOST> -.*"GET /(?:ssh|knock)', '^\\S* <HOST> knocked$']);
+    assert.deepEqual(r.ignoreregex, []);
   });
 
   test('a missing include or variable is reported', () => {
-    assert.match(readFilter(filter) as string, /common\.conf/);
-    assert.match(readFilter('[Definition]\nfailregex = %(nope)s <HOST>') as string, /%\(nope\)s/);
-    assert.match(readFilter('[Definition]\nignoreregex = x') as string, /no failregex/);
+    assert.throws(
+      () => readFilterFile('/f/knock.conf', {}, { ...fs, readText: (p) => (p === '/f/knock.conf' ? files[p] : null) }),
+      /_daemon/,
+    );
+    assert.throws(() => readFilterFile('/f/nohost.conf', {}, fs), /%\(nope\)s/);
+    assert.throws(() => readFilterFile('/f/empty.conf', {}, fs), /no failregex/);
   });
 });
 

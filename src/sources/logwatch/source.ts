@@ -1,32 +1,37 @@
-import type { Door, LogDoor } from '../../core/door.js';
+import { isIP } from 'node:net';
+import type { Door } from '../../core/door.js';
+import { Fail2banFilter, type Failure } from '../../core/fail2ban/filter.js';
 import type { DoorSource, SourceFactory } from '../door-source.js';
-import { compileFailregex, type Failregex, matchHost } from '../../core/failregex.js';
 import { FileFollower } from './follow.js';
 import { HitCounter } from './hit-counter.js';
 
-/** Compiles a door's regexes; config validation already rejected bad ones. */
-export function compileLogDoor(door: LogDoor): { fail: Failregex[]; ignore: Failregex[] } {
-  const compile = (sources: readonly string[], requireHost: boolean) =>
-    sources.map((s) => {
-      const r = compileFailregex(s, requireHost);
-      if (typeof r === 'string') throw new Error(`door ${door.name}: ${r}: ${s}`);
-      return r;
-    });
-  return { fail: compile(door.log.failregex, true), ignore: compile(door.log.ignoreregex, false) };
+/**
+ * The address sesame can grant for a failure: the `<ADDR>`/`<IP4>`/`<IP6>` part, or a failure
+ * id that is an address. Host names (`<DNS>`) and other ids grant nothing.
+ */
+export function grantableAddress(f: Failure): string | null {
+  for (const candidate of [f.address, f.host, f.id]) {
+    if (candidate === undefined) continue;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(candidate);
+    const address = mapped ? mapped[1] : candidate.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(address)) return address;
+  }
+  return null;
 }
 
 /**
- * The log-watch door source: follows `log.file`, and each line matching a failregex counts a
- * hit for its address; at `maxretry` hits within `findtime` the address is granted.
+ * The log-watch door source: follows `log.file`, and each line the door's filter reports counts
+ * a hit for its address; at `maxretry` hits within `findtime` the address is granted.
  */
 export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
   if (door.kind !== 'log') return null;
-  const { fail, ignore } = compileLogDoor(door);
+  const filter = new Fail2banFilter(door.log); // config validation already compiled it once
   const counter = new HitCounter(door.log.maxRetry, door.log.findTimeMs);
   const follower = new FileFollower(
     door.log.file,
     (line) => {
-      const address = matchHost(line, fail, ignore);
+      const failure = filter.processLine(line)[0];
+      const address = failure ? grantableAddress(failure) : null;
       if (!address || !counter.hit(address, Date.now())) return;
       ctx
         .grant(door, address, { via: 'log' })
@@ -40,7 +45,7 @@ export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
     },
   );
   await follower.start();
-  ctx.logger.log('info', 'log-watch', { door: door.name, file: door.log.file, regexes: fail.length });
+  ctx.logger.log('info', 'log-watch', { door: door.name, file: door.log.file, regexes: door.log.failregex.length });
   const source: DoorSource = { stop: () => follower.stop() };
   return source;
 };
