@@ -10,6 +10,8 @@ const commands = {
   check: () => import('./commands/check.js'),
   compile: () => import('./commands/compile.js'),
   demo: () => import('./commands/demo.js'),
+  doctor: () => import('./commands/doctor.js'),
+  grant: () => import('./commands/grant.js'),
   import: () => import('./commands/import.js'),
   knock: () => import('./commands/knock.js'),
   knockHttp: () => import('./commands/knock-http.js'),
@@ -78,6 +80,33 @@ export function buildCli(out: (text: string) => void): Command {
     .description('doors and open grants with remaining time, read from the kernel')
     .option('--json', 'machine-readable output', false)
     .action(async (o) => out(`${await (await commands.status()).status({ json: o.json })}\n`));
+
+  program
+    .command('doctor')
+    .description(
+      'check this host for what would defeat a door (other firewalls, listeners, sysctls, files); exit 1 on problems',
+    )
+    .option('-c, --config <file>', 'sesame.yaml', '/etc/sesame/sesame.yaml')
+    .option('--state-dir <dir>', "the daemon's state dir", '/var/lib/sesame')
+    .option('--json', 'machine-readable output', false)
+    .action(async (o) => (await commands.doctor()).doctor(o, out));
+
+  program
+    .command('grant')
+    .description('open DOOR for ADDRESS now (through the running daemon, else in the kernel directly)')
+    .argument('<door>')
+    .argument('<address>', 'one IPv4 or IPv6 address')
+    .option('--for <duration>', "grant lifetime, e.g. 10m (default: the door's `for`)")
+    .option('--state-dir <dir>', "the daemon's state dir, where its control socket is", '/var/lib/sesame')
+    .action(async (door, address, o) => out(`${await (await commands.grant()).grantCommand(door, address, o)}\n`));
+
+  program
+    .command('revoke')
+    .description('close DOOR for ADDRESS now; established connections stay up')
+    .argument('<door>')
+    .argument('<address>', 'one IPv4 or IPv6 address')
+    .option('--state-dir <dir>', "the daemon's state dir, where its control socket is", '/var/lib/sesame')
+    .action(async (door, address, o) => out(`${await (await commands.grant()).revokeCommand(door, address, o)}\n`));
 
   program
     .command('knock')

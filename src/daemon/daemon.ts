@@ -185,7 +185,8 @@ export class Daemon {
     for (const s of running) await s.stop();
   }
 
-  private door(name: string): Door | undefined {
+  /** The running config's door `name` (the control socket's grants name doors). */
+  door(name: string): Door | undefined {
     return this.plan?.doors.find((d) => d.name === name);
   }
 

@@ -33,6 +33,8 @@ export const E2E_TOOLS: Readonly<Record<string, string>> = {
   'systemd-analyze': 'systemd',
   man: 'man-db',
   npm: 'nodejs',
+  socat: 'socat',
+  ss: 'iproute2',
 };
 
 /** Whether `tool` is on PATH (or in /usr/sbin, where Debian puts daemons a non-login PATH misses). */

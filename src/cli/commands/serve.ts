@@ -1,7 +1,11 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
 import { loadKnockdConf } from '../../config/knockd-plan.js';
 import { loadConfigFile } from '../../config/load-config.js';
 import type { Plan } from '../../core/door.js';
+import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
+import { daemonControl, serveControl } from '../../daemon/control-socket.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
 import { createLogger, type LogFormat } from '../../daemon/logger.js';
 import { StateFile } from '../../daemon/state-file.js';
@@ -40,12 +44,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
     logger,
   });
   await daemon.start();
+  const control = await openControl(daemon, opts.stateDir, logger);
   if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      control?.close();
       daemon.stop(opts.flush).then(resolve, (err) => {
         logger.log('error', 'stop-failed', { reason: String(err) });
         resolve();
@@ -56,6 +62,25 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGHUP', () => void daemon.reload());
   });
   if (pidFile) rmSync(pidFile, { force: true });
+}
+
+/** `sesame grant`/`revoke` talk to the daemon here; without it they edit the kernel directly. */
+async function openControl(
+  daemon: Daemon,
+  stateDir: string,
+  logger: ReturnType<typeof createLogger>,
+): Promise<Server | undefined> {
+  const path = join(stateDir, CONTROL_SOCKET);
+  try {
+    return await serveControl(path, daemonControl(daemon), logger);
+  } catch (err) {
+    logger.log('warn', 'control-socket-failed', {
+      path,
+      reason: String((err as Error).message),
+      note: 'grant/revoke will edit the kernel directly, unlogged',
+    });
+    return undefined;
+  }
 }
 
 /**

@@ -1,0 +1,126 @@
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { loadConfigFile } from '../../config/load-config.js';
+import type { Plan } from '../../core/door.js';
+import { diagnose, type Finding, type HostFacts } from '../../core/doctor/diagnose.js';
+import { parseIptablesSave } from '../../core/doctor/iptables-walk.js';
+import { parseNftRuleset } from '../../core/doctor/nft-walk.js';
+import { execFile } from '../../firewall/exec.js';
+import { CliError } from '../cli-error.js';
+
+export interface DoctorOptions {
+  readonly config: string;
+  readonly stateDir: string;
+  readonly json: boolean;
+}
+
+const SYSCTLS = ['net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter', 'net.ipv6.conf.all.disable_ipv6'];
+
+/**
+ * `sesame doctor`: reads the host (firewall rules of every tool, listeners, sysctls, files)
+ * and prints what would stop a grant from working or a door from hiding, each with its fix.
+ * Throws E_DOCTOR (exit 1) after printing when there are problems.
+ */
+export async function doctor(opts: DoctorOptions, out: (text: string) => void): Promise<void> {
+  const findings = diagnose(await readHost(opts));
+  const problems = findings.filter((f) => f.severity === 'problem').length;
+  if (opts.json) out(`${JSON.stringify({ problems, findings }, null, 2)}\n`);
+  else out(format(findings));
+  if (problems > 0) throw new CliError('E_DOCTOR', `${problems} problem${problems === 1 ? '' : 's'} found`, 1);
+}
+
+function format(findings: readonly Finding[]): string {
+  const lines = findings.map((f) => `${f.severity}: ${f.text}\n  fix: ${f.fix}\n`);
+  const problems = findings.filter((f) => f.severity === 'problem').length;
+  lines.push(problems === 0 ? 'sesame doctor: no problems found\n' : '');
+  return lines.join('\n');
+}
+
+/** Everything diagnose() needs, read once. Only "does not exist" reads as absent. */
+export async function readHost(opts: Pick<DoctorOptions, 'config' | 'stateDir'>): Promise<HostFacts> {
+  const plan: Plan | null = existsSync(opts.config) ? loadConfigFile(opts.config) : null;
+  const nft = await execFile('nft', ['-j', 'list', 'ruleset']).catch(() => null);
+  if (!nft) throw new CliError('E_DOCTOR', 'cannot run nft: is nftables installed?', 1);
+  if (nft.code !== 0)
+    throw new CliError('E_DOCTOR', `nft -j list ruleset failed: ${nft.stderr.trim()} (run as root)`, 1);
+  return {
+    plan,
+    nft: parseNftRuleset(nft.stdout),
+    legacy4: parseIptablesSave(await optionalTool('iptables-legacy-save')),
+    legacy6: parseIptablesSave(await optionalTool('ip6tables-legacy-save')),
+    listeners: [...(await listeners('tcp')), ...(await listeners('udp'))],
+    sysctl: Object.fromEntries(SYSCTLS.map((k) => [k, readProc(`/proc/sys/${k.replaceAll('.', '/')}`)])),
+    nflogGroups: nflogGroups(),
+    stateDir: stateDir(opts.stateDir),
+    secrets: plan ? secretFiles(plan) : [],
+  };
+}
+
+/** A tool that may not be installed (iptables-legacy): absent means no rules there. */
+async function optionalTool(tool: string): Promise<string> {
+  try {
+    const r = await execFile(tool, []);
+    return r.code === 0 ? r.stdout : '';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+async function listeners(proto: 'tcp' | 'udp'): Promise<{ proto: 'tcp' | 'udp'; port: number }[]> {
+  const r = await execFile('ss', ['-Hln', proto === 'tcp' ? '-t' : '-u']);
+  if (r.code !== 0) throw new CliError('E_DOCTOR', `ss failed: ${r.stderr.trim()}`, 1);
+  return r.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[3])
+    .filter(Boolean)
+    .map((local) => ({ proto, port: Number(local.slice(local.lastIndexOf(':') + 1)) }))
+    .filter((l) => Number.isInteger(l.port));
+}
+
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** /proc/net/netfilter/nfnetlink_log: `group portid queued copy_mode copy_range flush_timeout use`. */
+function nflogGroups(): { group: number; holder?: string }[] {
+  const text = readProc('/proc/net/netfilter/nfnetlink_log') ?? '';
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((f) => f.length >= 2 && Number.isInteger(f[0]))
+    .map(([group, portid]) => {
+      // a process's first netlink socket has its pid as port id
+      const holder = portid > 0 ? readProc(`/proc/${portid}/cmdline`)?.replaceAll('\0', ' ').trim() : undefined;
+      return holder ? { group, holder } : { group };
+    });
+}
+
+function stateDir(path: string): HostFacts['stateDir'] {
+  const s = statSync(path, { throwIfNoEntry: false });
+  if (!s) return { path, exists: false, writable: false };
+  let writable = true;
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    writable = false;
+  }
+  return { path, exists: true, writable: writable && s.isDirectory(), mode: s.mode };
+}
+
+function secretFiles(plan: Plan): HostFacts['secrets'] {
+  const files: { path: string; what: string }[] = [];
+  for (const d of plan.doors) {
+    if (d.kind === 'http' && d.http.secretFile)
+      files.push({ path: d.http.secretFile, what: `door "${d.name}"'s secret` });
+    if (d.kind === 'shared') files.push({ path: d.shared.secretFile, what: `door "${d.name}"'s secret` });
+  }
+  if (plan.http?.tls) files.push({ path: plan.http.tls.key, what: "the web endpoint's TLS key" });
+  return files.flatMap((f) => {
+    const s = statSync(f.path, { throwIfNoEntry: false });
+    return s ? [{ ...f, mode: s.mode, uid: s.uid }] : [];
+  });
+}
