@@ -15,6 +15,7 @@ const commands = {
   import: () => import('./commands/import.js'),
   knock: () => import('./commands/knock.js'),
   knockHttp: () => import('./commands/knock-http.js'),
+  match: () => import('./commands/match.js'),
   serve: () => import('./commands/serve.js'),
   status: () => import('./commands/status.js'),
   token: () => import('./commands/token.js'),
@@ -74,6 +75,20 @@ export function buildCli(out: (text: string) => void): Command {
         out(await check(file, { kernel: o.kernel, note: (t) => process.stderr.write(`${t}\n`) }));
       }
     });
+
+  program
+    .command('match')
+    .description(
+      'test a log door on a log file, like fail2ban-regex: each matching line number and host, then a summary',
+    )
+    .argument('<logfile>')
+    .option('--filter <file>', 'a fail2ban filter.d/*.conf file')
+    .option('--mode <mode>', 'with --filter: the filter mode (e.g. aggressive)')
+    .option('--logtype <type>', 'with --filter: the filter logtype (e.g. short, journal)')
+    .option('--match <regex...>', 'failregex(es) as in a log door `match:`')
+    .option('--ignore <regex...>', 'ignoreregex(es)')
+    .option('--json', 'one JSON line per match: {"line": N, "host": "..."} (summary on stderr)', false)
+    .action(async (file, o) => (await commands.match()).matchCommand(file, o, out, (t) => process.stderr.write(t)));
 
   program
     .command('status')

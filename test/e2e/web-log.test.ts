@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { SESAME_BIN } from '../../src/lab/processes.js';
 import { e2eSkip, eventually, sleep } from './support.js';
 import { startNginx, type WebLab, webLab } from './web-lab.js';
 
@@ -59,6 +61,44 @@ doors:
       assert.equal(await w.connect(c1, 22), 'timeout', 'another client stays out');
       await sleep(4500);
       assert.equal(await w.connect(c0, 22), 'timeout', 'closed after `for`');
+    });
+
+    test('sesame match on the real access log prints the /ssh lines and their clients, like fail2ban-regex', () => {
+      const [c0, , c2] = w.lab.clients;
+      const r = spawnSync(
+        process.execPath,
+        [SESAME_BIN, 'match', nginx.accessLog, '--match', '^<HOST> -.*"GET /ssh', '--json'],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const got = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const log = readFileSync(nginx.accessLog, 'utf8').split('\n');
+      const ssh = (n: number) => /"GET \/ssh /.test(log[n - 1]);
+      assert.deepEqual(
+        got.map((g) => g.host),
+        [c2.v4, c0.v4],
+        'the request before the daemon started (client 3), then client 1',
+      );
+      assert.ok(
+        got.every((g) => ssh(g.line)),
+        'every printed line number is a GET /ssh line of the log',
+      );
+      assert.ok(
+        log.some((l) => /"GET \/index.html /.test(l)),
+        'the log also has a line that must not match',
+      );
+      assert.match(r.stderr, /lines, 2 matched, 2 with an address \(2 distinct\)/);
+      const text = spawnSync(
+        process.execPath,
+        [SESAME_BIN, 'match', nginx.accessLog, '--match', '^<HOST> -.*"GET /ssh'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.match(text.stdout, new RegExp(`^${got[0].line} ${c2.v4.replaceAll('.', '\\.')}$`, 'm'));
     });
 
     /** Runs Debian's logrotate once, forced, with `directives` for the access log. */
