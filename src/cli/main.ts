@@ -94,7 +94,8 @@ export function buildCli(out: (text: string) => void): Command {
     .command('status')
     .description('doors and open grants with remaining time, read from the kernel')
     .option('--json', 'machine-readable output', false)
-    .action(async (o) => out(`${await (await commands.status()).status({ json: o.json })}\n`));
+    .option('--state-dir <dir>', "serve's state folder (fleet status)", '/var/lib/sesame')
+    .action(async (o) => out(`${await (await commands.status()).status({ json: o.json, stateDir: o.stateDir })}\n`));
 
   program
     .command('doctor')

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
-import { type Door, formatPort } from './door.js';
+import { type Door, formatPort, type PortSpec } from './door.js';
+import { ipFamily } from './ip-address.js';
 
 /**
  * Fleet messages: a grant or revocation one node made, for every other node of the cluster.
@@ -71,7 +71,18 @@ function mac(key: Uint8Array, cluster: string, body: string): Buffer {
 
 export const newMessageId = () => randomBytes(16).toString('base64url');
 
-/** The message for a grant (or revocation) of `door` for `address`, on the fleet clock. */
+/**
+ * The longest grant a door makes: its `for`, or for SPA doors the longest lifetime a packet may
+ * ask for (fwknop `-f`, capped by the door's MAX_FW_TIMEOUT).
+ */
+export function maxLifetimeMs(door: Door): number {
+  return door.kind === 'spa' ? Math.max(door.forMs, door.spa.maxTimeoutMs) : door.forMs;
+}
+
+/**
+ * The message for a grant (or revocation) of `door` for `address`, on the fleet clock;
+ * `ports` when the grant was for some ports only (SPA), else the door's.
+ */
 export function fleetMessage(
   kind: FleetKind,
   door: Door,
@@ -80,8 +91,15 @@ export function fleetMessage(
   issuedAt: number,
   expiresAt: number,
   id = newMessageId(),
+  ports: readonly PortSpec[] = door.open,
 ): FleetMessage {
-  return { kind, door: door.name, address, ports: door.open.map(formatPort), issuedAt, expiresAt, origin, id };
+  return { kind, door: door.name, address, ports: ports.map(formatPort), issuedAt, expiresAt, origin, id };
+}
+
+/** `22/tcp` back to a port spec (the shape was checked on receipt). */
+export function parsePortText(text: string): PortSpec {
+  const [port, proto] = text.split('/');
+  return { port: Number(port), proto: proto as PortSpec['proto'] };
 }
 
 /** Encodes and signs `m` for `cluster`. */
@@ -138,18 +156,19 @@ export function receiveFleetMessage(text: unknown, ctx: ReceiveContext): FleetVe
   const door = ctx.doors.find((d) => d.name === m.door);
   if (!door) return { ok: false, reason: 'unknown-door', detail: m.door };
   if (door.fleet === false) return { ok: false, reason: 'door-not-in-fleet', detail: m.door };
-  if (!ADDRESS_CHARS.test(m.address) || !isIP(m.address))
+  if (!ADDRESS_CHARS.test(m.address) || ipFamily(m.address) === 0)
     return { ok: false, reason: 'bad-address', detail: m.address };
   const doorPorts = new Set(door.open.map(formatPort));
   const stray = m.ports.find((p) => !doorPorts.has(p));
   if (stray !== undefined) return { ok: false, reason: 'ports-not-of-door', detail: stray };
   const lifetime = m.expiresAt - m.issuedAt;
-  if (lifetime <= 0 || lifetime > door.forMs)
-    return { ok: false, reason: 'lifetime-beyond-for', detail: `${lifetime} ms for a door of ${door.forMs} ms` };
+  const longest = maxLifetimeMs(door);
+  if (lifetime <= 0 || lifetime > longest)
+    return { ok: false, reason: 'lifetime-beyond-for', detail: `${lifetime} ms for a door of ${longest} ms` };
   if (m.issuedAt > ctx.nowMs + MAX_FUTURE_MS)
     return { ok: false, reason: 'from-the-future', detail: `issued ${m.issuedAt - ctx.nowMs} ms ahead` };
   // bounded by the door's `for` as well, so no clock can stretch a grant past it
-  const remainingMs = Math.min(m.expiresAt - ctx.nowMs, door.forMs);
+  const remainingMs = Math.min(m.expiresAt - ctx.nowMs, longest);
   if (remainingMs <= 0) return { ok: false, reason: 'expired', detail: `${-remainingMs} ms ago` };
   return { ok: true, message: m, door, remainingMs };
 }

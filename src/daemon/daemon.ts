@@ -9,6 +9,7 @@ import type { DoorSource, EndReason, GrantContext, GrantOptions } from '../sourc
 import type { LoggedPacket } from '../sources/nflog-decode.js';
 import type { PacketSource } from '../sources/nflog.js';
 import { FirewallQueue } from './firewall-queue.js';
+import { type FleetLink, startFleet } from './fleet-link.js';
 import { GrantEvents } from './grant-events.js';
 import type { Logger } from './logger.js';
 import { expandCommand, runShell } from './run-command.js';
@@ -22,6 +23,10 @@ export interface DaemonFirewall {
   flush(): Promise<void>;
   grant(door: string, family: Family, address: string, forMs: number, ports?: readonly PortSpec[]): Promise<void>;
   revoke(door: string, family: Family, address: string): Promise<boolean>;
+  /** Many grants in one transaction (grants from other fleet nodes); absent: one `grant` each. */
+  grantMany?(
+    grants: readonly { door: string; family: Family; address: string; forMs: number; ports?: readonly PortSpec[] }[],
+  ): Promise<void>;
   /** Throws when the kernel can't be asked (never "no grants" for a failed listing). */
   listDoorGrants(doors: readonly string[]): Promise<Grant[]>;
 }
@@ -54,6 +59,8 @@ export class Daemon {
   private readonly changes = new FirewallQueue();
   /** Every grant and end, for fleet replication and metrics. */
   readonly events: GrantEvents;
+  /** Fleet mode: this node's grants go to the other nodes, theirs come here (null without `fleet:`). */
+  private fleet: FleetLink | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -81,6 +88,11 @@ export class Daemon {
       nflog: plan.nflogGroup,
     });
     this.persist(true);
+    this.fleet = startFleet(plan, this, {
+      doors: () => this.plan.doors,
+      logger: this.deps.logger,
+      stateDir: this.deps.state.dir,
+    });
     await this.startSources();
     await this.checkDue();
     this.ticker = setInterval(() => void this.checkDue(), 250);
@@ -126,6 +138,7 @@ export class Daemon {
     if (this.ticker) clearInterval(this.ticker);
     this.packets?.close();
     await this.stopSources();
+    await this.fleet?.stop();
     await this.changes.close(flush ? () => this.deps.firewall.flush() : undefined);
     if (flush) {
       for (const g of this.book.list()) {
@@ -147,6 +160,32 @@ export class Daemon {
     this.opened(door, family, address, opts.via, { forMs, ports: opts.ports, origin: opts.origin });
   }
 
+  /**
+   * Many grants in one firewall transaction: what other fleet nodes granted arrives in batches
+   * (a busy fleet sends hundreds a second, one `nft` run each could not keep up).
+   */
+  async grantMany(items: readonly { door: Door; address: string; opts: GrantOptions }[]): Promise<void> {
+    const entries = items.map(({ door, address, opts }) => ({
+      door: door.name,
+      family: (address.includes(':') ? 6 : 4) as Family,
+      address,
+      forMs: opts.forMs ?? door.forMs,
+      ...(opts.ports ? { ports: opts.ports } : {}),
+    }));
+    const batch = this.deps.firewall.grantMany?.bind(this.deps.firewall);
+    await this.changes.run('grant', async () => {
+      if (batch) await batch(entries);
+      else for (const e of entries) await this.deps.firewall.grant(e.door, e.family, e.address, e.forMs, e.ports);
+    });
+    items.forEach(({ door, address, opts }, i) =>
+      this.opened(door, entries[i].family, address, opts.via, {
+        forMs: entries[i].forMs,
+        ports: opts.ports,
+        origin: opts.origin,
+      }),
+    );
+  }
+
   /** Removes a grant from the kernel now; its stop command runs as for any end. */
   async revoke(door: Door, address: string, opts: { origin?: string } = {}): Promise<boolean> {
     const family: Family = address.includes(':') ? 6 : 4;
@@ -166,6 +205,7 @@ export class Daemon {
       revoke: (door, address, opts) => this.revoke(door, address, opts),
       onGrant: (l) => this.events.onGrant(l),
       onRevoke: (l) => this.events.onRevoke(l),
+      ...(this.fleet ? { sharedReplay: this.fleet.sharedReplay } : {}),
     };
   }
 
@@ -281,7 +321,16 @@ export class Daemon {
   private async closedByKnock(door: Door, address: string): Promise<void> {
     const g = this.book.close(door.name, address);
     if (g) await this.ended(g, 'close sequence');
-    else this.deps.logger.log('info', 'close', { door: door.name, address, reason: 'close sequence' });
+    else {
+      this.deps.logger.log('info', 'close', { door: door.name, address, reason: 'close sequence' });
+      // not open here, maybe open on other nodes: listeners (fleet) still hear of the close
+      this.events.revoked({
+        door: door.name,
+        family: address.includes(':') ? 6 : 4,
+        address,
+        reason: 'close sequence',
+      });
+    }
     this.persist();
   }
 

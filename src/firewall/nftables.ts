@@ -95,6 +95,23 @@ export class Nftables {
     await this.run(['-f', '-'], `${[...add, ...del, ...add].join('\n')}\n`);
   }
 
+  /**
+   * Adds or refreshes many grants in one transaction (grants from other fleet nodes arrive in
+   * batches; one `nft` run per grant could not keep up with a busy fleet). `ports` as in grant().
+   */
+  async grantMany(
+    grants: readonly { door: string; family: Family; address: string; forMs: number; ports?: readonly PortSpec[] }[],
+  ): Promise<void> {
+    if (grants.length === 0) return;
+    const lines = grants.flatMap((g) =>
+      (g.ports ? g.ports.map((p) => element(g.address, p)) : [g.address]).flatMap((e) => {
+        const add = elementCommand('add', g.door, g.family, e, g.forMs);
+        return [add, elementCommand('delete', g.door, g.family, e), add];
+      }),
+    );
+    await this.run(['-f', '-'], `${lines.join('\n')}\n`);
+  }
+
   /** Ends an address's grant now; for a per-port grant set, every port it holds. */
   async revoke(door: string, family: Family, address: string): Promise<boolean> {
     const held = (await this.listDoorGrants([door])).filter(

@@ -12,6 +12,10 @@ export const SERVER_V4 = '198.18.0.1';
 export const SERVER_V6 = 'fd00:5e5a::1';
 export const clientV4 = (i: number) => `198.18.0.${10 + i}`;
 export const clientV6 = (i: number) => `fd00:5e5a::${(10 + i).toString(16)}`;
+/** Peers: more server-like hosts on the same bridge (fleet nodes, a Redis), 198.18.0.2-9. */
+export const MAX_PEERS = 8;
+export const peerV4 = (i: number) => `198.18.0.${2 + i}`;
+export const peerV6 = (i: number) => `fd00:5e5a::${(2 + i).toString(16)}`;
 
 export interface Host {
   readonly ns: string;
@@ -22,6 +26,8 @@ export interface Host {
 export interface Lab {
   readonly server: Host;
   readonly clients: Host[];
+  /** Server-like hosts next to `server` on its bridge (`createLab({peers})`); empty by default. */
+  readonly peers: Host[];
   /** Runs a command inside a namespace and waits; never throws on exit code. */
   run(
     host: Host,
@@ -83,12 +89,17 @@ function killNamespace(ns: string): void {
   } catch {}
 }
 
-/** Builds the lab. `clients` client namespaces, each with one v4 and one v6 address. */
-export function createLab(opts: { clients?: number; name?: string } = {}): Lab {
+/**
+ * Builds the lab. `clients` client namespaces, each with one v4 and one v6 address; `peers`
+ * more server-like namespaces on the same bridge (at most MAX_PEERS), e.g. fleet nodes.
+ */
+export function createLab(opts: { clients?: number; peers?: number; name?: string } = {}): Lab {
+  if ((opts.peers ?? 0) > MAX_PEERS) throw new Error(`at most ${MAX_PEERS} peers, got ${opts.peers}`);
   reapStaleLabs();
   const id = `${PREFIX}${process.pid}-${opts.name ?? ''}${counter++}`;
   const server: Host = { ns: `${id}-s`, v4: SERVER_V4, v6: SERVER_V6 };
   const clients: Host[] = [];
+  const peers: Host[] = [];
   const children = new Set<ChildProcess>();
   const namespaces: string[] = [];
 
@@ -125,6 +136,20 @@ export function createLab(opts: { clients?: number; name?: string } = {}): Lab {
       ip('-n', c.ns, 'link', 'set', 'eth0', 'up');
       clients.push(c);
     }
+    for (let i = 0; i < (opts.peers ?? 0); i++) {
+      const p: Host = { ns: `${id}-p${i}`, v4: peerV4(i), v6: peerV6(i) };
+      ip('netns', 'add', p.ns);
+      namespaces.push(p.ns);
+      sysctls(p.ns);
+      ip('-n', p.ns, 'link', 'set', 'lo', 'up');
+      ip('link', 'add', 'eth0', 'netns', p.ns, 'type', 'veth', 'peer', 'name', `q${i}`, 'netns', server.ns);
+      inServer('link', 'set', `q${i}`, 'master', 'br0');
+      inServer('link', 'set', `q${i}`, 'up');
+      ip('-n', p.ns, 'addr', 'add', `${p.v4}/24`, 'dev', 'eth0');
+      ip('-n', p.ns, 'addr', 'add', `${p.v6}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', p.ns, 'link', 'set', 'eth0', 'up');
+      peers.push(p);
+    }
   } catch (err) {
     destroy();
     throw err;
@@ -133,6 +158,7 @@ export function createLab(opts: { clients?: number; name?: string } = {}): Lab {
   return {
     server,
     clients,
+    peers,
     destroy,
     spawn(host, cmd, args = [], o = {}) {
       const child = spawn('ip', ['netns', 'exec', host.ns, cmd, ...args], {

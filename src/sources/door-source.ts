@@ -1,4 +1,5 @@
 import type { Door, Family, Plan, PortSpec } from '../core/door.js';
+import type { ReplayCache } from './replay/replay-cache.js';
 
 /**
  * Where knocks the kernel can't check come from (HTTP tokens, access logs, shared-port
@@ -73,6 +74,11 @@ export interface GrantContext {
   onGrant(listener: (e: GrantEvent) => void): Unsubscribe;
   /** Called after every grant that ends (expired, closed, revoked, flushed). */
   onRevoke(listener: (e: RevokeEvent) => void): Unsubscribe;
+  /**
+   * Fleet mode: wraps a source's local replay cache so a token used on any node is refused on
+   * all (Redis `SET NX`, with the local cache as fallback). Absent when the node runs alone.
+   */
+  readonly sharedReplay?: (local: ReplayCache) => ReplayCache;
 }
 
 export interface DoorSource {

@@ -36,7 +36,8 @@ export async function sharedTokenSource(door: Door, ctx: GrantContext): Promise<
     replay.close();
     throw err;
   }
-  const verifier = tokenVerifier(door, key, replay);
+  // fleet mode: a token used on any node is refused on all
+  const verifier = tokenVerifier(door, key, ctx.sharedReplay?.(replay) ?? replay);
   packets.on('packet', (p) => {
     verifier(p, Date.now())
       .then((verdict) => {

@@ -57,7 +57,9 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
   const tokenDoors = doors
     .filter((d) => d.http.tokens.length > 0 && d.http.secretFile)
     .map((d) => ({ name: d.name, tokens: d.http.tokens, key: readSecretFile(d.http.secretFile as string) }));
-  const replay = openReplay(ctx.stateDir, (event, fields) => ctx.logger.log('warn', event, fields));
+  const local = openReplay(ctx.stateDir, (event, fields) => ctx.logger.log('warn', event, fields));
+  // fleet mode: a token used on any node is refused on all
+  const replay = ctx.sharedReplay?.(local) ?? local;
   const verifier = new TokenVerifier(tokenDoors, replay);
   const byName = new Map(doors.map((d) => [d.name, d]));
 

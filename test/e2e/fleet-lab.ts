@@ -1,0 +1,174 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
+import { connectFrom, sesame, startDaemon } from '../../src/lab/processes.js';
+import { startRedis } from '../../src/lab/redis-server.js';
+import { type LabSshd, startSshd } from '../../src/lab/sshd.js';
+import { eventually, tempDir } from './support.js';
+import { writeSecret } from './web-lab.js';
+
+export const REDIS_PASSWORD = 'lab-redis-password-7f3a9c';
+export const CLUSTER = 'lab';
+
+export interface FleetNodeLab {
+  readonly name: string;
+  readonly host: Host;
+  readonly dir: string;
+  readonly config: string;
+  daemon?: ChildProcess & { output: () => string };
+}
+
+/**
+ * Three fleet nodes (A = the lab server, B and C = peers) each with `sesame serve`, sshd and
+ * a small HTTP server that answers its own name; a fourth namespace with `redis-server`
+ * (bound to its lab address, password set, no persistence); clients that reach all three.
+ */
+export interface FleetLab {
+  readonly lab: Lab;
+  readonly dir: string;
+  readonly nodes: readonly FleetNodeLab[];
+  readonly redisHost: Host;
+  readonly fleetKey: Buffer;
+  readonly sshd: LabSshd[];
+  startRedis(): Promise<void>;
+  /** SIGKILLs redis-server. */
+  killRedis(): Promise<void>;
+  startNode(node: FleetNodeLab): Promise<void>;
+  /** Stops a node's daemon (SIGKILL) and removes its table: as if the node were new. */
+  wipeNode(node: FleetNodeLab): Promise<void>;
+  /** `open`, `refused` or `timeout` for a new TCP connection from `client` to `node`. */
+  connect(client: Host, node: FleetNodeLab, port: number): Promise<string>;
+  /** GET / on the node's web server through curl; the body names the node that answered. */
+  curl(client: Host, node: FleetNodeLab, port?: number): Promise<string>;
+  knock(client: Host, node: FleetNodeLab, ports: readonly number[]): Promise<void>;
+  /** `redis-cli` in the Redis namespace, authenticated. */
+  redisCli(args: readonly string[]): Promise<string>;
+  /** The timeout of `address` in the node's grant set for `door`, ms, or null when absent. */
+  grantTimeout(node: FleetNodeLab, door: string, address: string): Promise<number | null>;
+  destroy(): void;
+}
+
+/** `yaml(name, dir)` returns the doors part of each node's config. */
+export async function fleetLab(doors: string, opts: { clients?: number } = {}): Promise<FleetLab> {
+  const lab = createLab({ clients: opts.clients ?? 2, peers: 3, name: 'fleet' });
+  const dir = tempDir('sesame-fleet-');
+  const hosts = [lab.server, lab.peers[0], lab.peers[1]];
+  const redisHost = lab.peers[2];
+  const sshd: LabSshd[] = [];
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  const destroy = () => {
+    for (const s of sshd) s.stop();
+    lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    writeFileSync(join(dir, 'redis.pass'), `${REDIS_PASSWORD}\n`, { mode: 0o600 });
+    const fleetKey = writeSecret(dir, 'fleet').key;
+    writeSecret(dir, 'door');
+    const nodes: FleetNodeLab[] = ['a', 'b', 'c'].map((name, i) => {
+      const nodeDir = join(dir, name);
+      mkdirSync(nodeDir);
+      const config = join(nodeDir, 'sesame.yaml');
+      writeFileSync(
+        config,
+        `fleet:
+  redis: redis://${redisHost.v4}:6379/0
+  name: ${CLUSTER}
+  node: ${name}
+  password_file: ../redis.pass
+  key: ../fleet.key
+http:
+  listen: ${hosts[i].v4}:8443
+  rate_limit: false
+${doors}`,
+      );
+      return { name, host: hosts[i], dir: nodeDir, config };
+    });
+    for (const n of nodes) {
+      sshd.push(await startSshd(lab, n.host));
+      const web = lab.spawn(n.host, process.execPath, [
+        '-e',
+        `const h=require('http');for(const p of [80,8080])h.createServer((q,s)=>s.end('node-${n.name}')).listen(p,'0.0.0.0',()=>{if(p===8080)console.log('ready')})`,
+      ]);
+      await eventually(
+        async () => (await connectFrom(lab, n.host, '127.0.0.1', 8080, 500)).result === 'open' || web.exitCode !== null,
+        10_000,
+      );
+    }
+    const self: FleetLab = {
+      lab,
+      dir,
+      nodes,
+      redisHost,
+      fleetKey,
+      sshd,
+      async startRedis() {
+        redis = await startRedis(lab, redisHost, REDIS_PASSWORD);
+      },
+      async killRedis() {
+        await redis?.stop();
+        redis = undefined;
+      },
+      async startNode(node) {
+        node.daemon = await startDaemon(lab, node.host, [
+          '-c',
+          node.config,
+          '--state-dir',
+          node.dir,
+          '--log-format',
+          'json',
+        ]);
+      },
+      async wipeNode(node) {
+        if (node.daemon && node.daemon.exitCode === null) {
+          const exited = new Promise((r) => node.daemon?.once('exit', r));
+          node.daemon.kill('SIGKILL');
+          await exited;
+        }
+        await lab.run(node.host, 'nft', ['delete', 'table', 'inet', 'sesame']);
+      },
+      async connect(client, node, port) {
+        return (await connectFrom(lab, client, node.host.v4, port, 1000)).result;
+      },
+      async curl(client, node, port = 80) {
+        const r = await lab.run(client, 'curl', ['-sS', '--max-time', '2', `http://${node.host.v4}:${port}/`], {
+          timeoutMs: 5000,
+        });
+        return r.code === 0 ? r.stdout.trim() : `curl failed (${r.code})`;
+      },
+      async knock(client, node, ports) {
+        const r = await sesame(lab, client, ['knock', node.host.v4, ...ports.map(String)]);
+        if (r.code !== 0) throw new Error(`knock failed: ${r.stderr}`);
+      },
+      async redisCli(args) {
+        const r = await lab.run(redisHost, 'redis-cli', [
+          '-h',
+          redisHost.v4,
+          '-a',
+          REDIS_PASSWORD,
+          '--no-auth-warning',
+          ...args,
+        ]);
+        if (r.code !== 0) throw new Error(`redis-cli ${args[0]} failed: ${r.stderr}`);
+        return r.stdout.trim();
+      },
+      async grantTimeout(node, door, address) {
+        const r = await lab.run(node.host, 'nft', ['-j', 'list', 'set', 'inet', 'sesame', `${door}_open_4`]);
+        if (r.code !== 0) return null;
+        for (const item of JSON.parse(r.stdout).nftables ?? []) {
+          for (const e of item.set?.elem ?? []) {
+            const elem = typeof e === 'object' && e.elem ? e.elem : { val: e };
+            if (elem.val === address) return (elem.timeout ?? item.set.timeout ?? 0) * 1000;
+          }
+        }
+        return null;
+      },
+      destroy,
+    };
+    return self;
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Door } from '../../src/core/door.js';
+import { fleetMessage, signFleetMessage } from '../../src/core/fleet-message.js';
+import { sesame } from '../../src/lab/processes.js';
+import { CLUSTER, type FleetLab, fleetLab } from './fleet-lab.js';
+import { e2eSkip, eventually, sleep } from './support.js';
+
+const WEB_FOR_S = 6;
+const DOORS = `doors:
+  web:
+    knock: [6001, 6002, 6003]
+    within: 10s
+    open: [80]
+    for: ${WEB_FOR_S}s
+    close: [6101, 6102]
+  admin:
+    knock: [6301, 6302, 6303]
+    within: 10s
+    open: [8080]
+    for: 40s
+  ssh:
+    http: { token: hmac, secret: ../door.key }
+    open: [22]
+    for: 60s
+  solo:
+    knock: [6401, 6402]
+    within: 10s
+    open: [2222]
+    for: 30s
+    fleet: false
+`;
+
+const skip = e2eSkip({
+  'redis-server': 'redis-server',
+  'redis-cli': 'redis-tools',
+  sshd: 'openssh-server',
+  curl: 'curl',
+});
+
+describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, () => {
+  let f: FleetLab;
+  const webDoor = (forMs = WEB_FOR_S * 1000): Door => ({
+    kind: 'sequence',
+    name: 'web',
+    knock: { ports: [], flags: { set: ['syn'], clear: [] }, withinMs: 10_000 },
+    open: [{ port: 80, proto: 'tcp' }],
+    forMs,
+    reply: 'drop',
+  });
+  const [a, b, c] = [0, 1, 2].map((i) => () => f.nodes[i]);
+  const opensOn = async (client: number, port: number, nodes: (() => FleetLab['nodes'][number])[]) =>
+    (await Promise.all(nodes.map((n) => f.connect(f.lab.clients[client], n(), port)))).every((r) => r === 'open');
+  const closedOn = async (client: number, port: number, nodes: (() => FleetLab['nodes'][number])[]) =>
+    (await Promise.all(nodes.map((n) => f.connect(f.lab.clients[client], n(), port)))).every((r) => r !== 'open');
+
+  before(async () => {
+    f = await fleetLab(DOORS);
+    await f.startRedis();
+    for (const n of f.nodes) await f.startNode(n);
+    // every node has caught up (its reader is on the stream) before the first knock
+    for (const n of f.nodes)
+      assert.ok(await eventually(() => /fleet-catch-up/.test(n.daemon?.output() ?? ''), 10_000), n.daemon?.output());
+  });
+  after(() => f?.destroy());
+
+  test('a sequence knock on A opens B and C for the knocker only, and all three close on time', async () => {
+    const [knocker] = f.lab.clients;
+    assert.ok(await closedOn(0, 80, [a, b, c]), 'port 80 is closed everywhere before the knock');
+    await f.knock(knocker, a(), [6001, 6002, 6003]);
+    assert.ok(await eventually(() => opensOn(0, 80, [a, b, c]), 5000), 'A, B and C open for the knocker');
+    assert.equal(await f.curl(knocker, c()), 'node-c');
+    assert.ok(await closedOn(1, 80, [a, b, c]), 'another address stays closed on every node');
+    // C got the remaining time, never more than the door's `for`
+    const timeout = await f.grantTimeout(c(), 'web', knocker.v4);
+    assert.ok(timeout !== null && timeout > 0 && timeout <= WEB_FOR_S * 1000, `C's grant timeout ${timeout} ms`);
+    assert.ok(await eventually(() => closedOn(0, 80, [a, b, c]), (WEB_FOR_S + 6) * 1000), 'all three close');
+  });
+
+  test('a web knock on B opens A and C (ssh gets in on all three)', async () => {
+    const client = f.lab.clients[1];
+    const before = await f.sshd[0].ssh(client, { target: a().host.v4, connectTimeoutS: 2 });
+    assert.equal(before.ok, false, 'ssh to A is closed before the knock');
+    const r = await sesame(f.lab, client, ['knock', '--http', `http://${b().host.v4}:8443`, 'ssh', '-c', b().config]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const [i, n] of [a, b, c].entries()) {
+      const ok = await eventually(
+        async () => (await f.sshd[i].ssh(client, { target: n().host.v4, connectTimeoutS: 3 })).ok,
+        8000,
+      );
+      assert.ok(ok, `ssh to node ${n().name} after the web knock on B`);
+    }
+  });
+
+  test('a close sequence on C closes the address on A and B', async () => {
+    const client = f.lab.clients[0];
+    await f.knock(client, a(), [6001, 6002, 6003]);
+    assert.ok(await eventually(() => opensOn(0, 80, [a, b, c]), 5000), 'open everywhere after the knock on A');
+    await f.knock(client, c(), [6101, 6102]);
+    assert.ok(await eventually(() => closedOn(0, 80, [a, b, c]), 5000), 'closed everywhere after the close on C');
+  });
+
+  test('a door with fleet: false stays local', async () => {
+    const client = f.lab.clients[0];
+    await f.knock(client, a(), [6401, 6402]);
+    assert.ok(
+      await eventually(async () => (await f.grantTimeout(a(), 'solo', client.v4)) !== null, 5000),
+      'A holds it',
+    );
+    await sleep(1500);
+    assert.equal(await f.grantTimeout(b(), 'solo', client.v4), null, 'B never got the local door');
+    assert.equal(await f.grantTimeout(c(), 'solo', client.v4), null, 'C never got the local door');
+  });
+
+  test('a message written straight into Redis with a bad signature, an unknown door or a lifetime beyond `for` opens nothing and is logged', async () => {
+    const victim = f.lab.clients[1].v4;
+    const now = Date.now();
+    const sign = (door: Door, issuedAt: number, expiresAt: number, key = f.fleetKey) =>
+      signFleetMessage(key, CLUSTER, fleetMessage('grant', door, victim, 'mallory', issuedAt, expiresAt));
+    const forged = [
+      sign(webDoor(), now, now + 5000, Buffer.from('not the fleet key, but 32 bytes.')),
+      sign({ ...webDoor(), name: 'nosuchdoor' }, now, now + 5000),
+      sign(webDoor(3_600_000), now, now + 3_600_000),
+    ];
+    for (const m of forged) await f.redisCli(['XADD', `sesame:${CLUSTER}:events`, '*', 'm', m]);
+    await f.redisCli(['SET', `sesame:${CLUSTER}:grant:web:${victim}`, forged[2], 'PX', '60000']);
+    for (const n of [a, b, c]) {
+      const logged = await eventually(
+        () =>
+          ['bad-signature', 'unknown-door', 'lifetime-beyond-for'].every((r) =>
+            new RegExp(`"event":"fleet-dropped".*"reason":"${r}"`).test(n().daemon?.output() ?? ''),
+          ),
+        5000,
+      );
+      assert.ok(logged, `node ${n().name} logs every drop:\n${n().daemon?.output()}`);
+    }
+    assert.ok(await closedOn(1, 80, [a, b, c]), 'nothing opened for the forged address');
+    // positive control: the same path with a good message opens
+    const later = Date.now();
+    await f.redisCli(['XADD', `sesame:${CLUSTER}:events`, '*', 'm', sign(webDoor(), later, later + 5000)]);
+    assert.ok(await eventually(() => opensOn(1, 80, [a, b, c]), 5000), 'a signed message through the same path opens');
+    assert.ok(await eventually(() => closedOn(1, 80, [a, b, c]), 10_000));
+  });
+
+  test('node C started after a grant on A applies it with the remaining time', async () => {
+    const client = f.lab.clients[0];
+    await f.wipeNode(c());
+    await f.knock(client, a(), [6301, 6302, 6303]);
+    assert.ok(await eventually(() => opensOn(0, 8080, [a, b]), 5000));
+    await sleep(2000);
+    await f.startNode(c());
+    assert.ok(await eventually(() => opensOn(0, 8080, [c]), 8000), 'C opens after it starts');
+    assert.equal(await f.curl(client, c(), 8080), 'node-c');
+    assert.ok(await closedOn(1, 8080, [c]), 'only for the knocker');
+    const timeout = await f.grantTimeout(c(), 'admin', client.v4);
+    assert.ok(
+      timeout !== null && timeout > 0 && timeout < 40_000,
+      `C applied the remaining time, not a fresh 40 s: ${timeout} ms`,
+    );
+  });
+
+  test('redis-server killed: A still opens locally, B and C keep what they had; back: new grants propagate and the outage grant arrives', async () => {
+    const [c0, c1] = f.lab.clients;
+    await f.knock(c0, a(), [6001, 6002, 6003]);
+    assert.ok(await eventually(() => opensOn(0, 80, [a, b, c]), 5000), 'open everywhere before the outage');
+    await f.killRedis();
+    for (const n of [a, b, c])
+      assert.ok(
+        await eventually(() => /fleet-disconnected/.test(n().daemon?.output() ?? ''), 5000),
+        `${n().name} logs the outage`,
+      );
+    // a new knock on A during the outage opens A at once
+    await f.knock(c1, a(), [6301, 6302, 6303]);
+    assert.ok(await eventually(() => opensOn(1, 8080, [a]), 3000), 'A opens locally with Redis down');
+    assert.ok(await opensOn(0, 80, [b, c]), 'B and C keep the grant they had');
+    assert.ok(await closedOn(1, 8080, [b, c]), 'B and C have not heard of the outage grant yet');
+    assert.ok(await eventually(() => closedOn(0, 80, [b, c]), (WEB_FOR_S + 6) * 1000), 'and it ends on time there');
+    await f.startRedis();
+    assert.ok(await eventually(() => opensOn(1, 8080, [b, c]), 15_000), 'the outage grant of A reaches B and C');
+    await f.knock(c0, b(), [6001, 6002, 6003]);
+    assert.ok(await eventually(() => opensOn(0, 80, [a, c]), 5000), 'new grants propagate again');
+  });
+});
