@@ -96,6 +96,35 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
     }
   });
 
+  test('a token used on A and replayed to B is refused', async () => {
+    const client = f.lab.clients[1];
+    const post = async (node: FleetLab['nodes'][number], token: string) => {
+      const r = await f.lab.run(client, 'curl', [
+        '-sS',
+        '--max-time',
+        '5',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--data-binary',
+        token,
+        `http://${node.host.v4}:8443/knock/ssh`,
+      ]);
+      return r.stdout.trim();
+    };
+    const make = async () => (await sesame(f.lab, client, ['token', 'ssh', '-c', a().config])).stdout.trim();
+    const token = await make();
+    assert.match(token, /^s1\./);
+    assert.equal(await post(a(), token), '200', 'the token opens on A');
+    assert.notEqual(await post(b(), token), '200', 'the same token is refused on B');
+    assert.ok(
+      await eventually(() => /"reason":"replayed"|replayed/.test(b().daemon?.output() ?? ''), 3000),
+      `B logs the replay\n${logs()}`,
+    );
+    assert.equal(await post(b(), await make()), '200', 'a fresh token still opens on B');
+  });
+
   test('a close sequence on C closes the address on A and B', async () => {
     const client = f.lab.clients[0];
     await f.knock(client, a(), [6001, 6002, 6003]);
