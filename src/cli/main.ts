@@ -15,6 +15,7 @@ const commands = {
   import: () => import('./commands/import.js'),
   knock: () => import('./commands/knock.js'),
   knockHttp: () => import('./commands/knock-http.js'),
+  knockSpa: () => import('./commands/knock-spa.js'),
   match: () => import('./commands/match.js'),
   serve: () => import('./commands/serve.js'),
   status: () => import('./commands/status.js'),
@@ -34,6 +35,14 @@ export function buildCli(out: (text: string) => void): Command {
     .description('load the doors into the kernel and watch knocks (runs until SIGTERM; SIGHUP reloads)')
     .option('-c, --config <file>', 'sesame.yaml')
     .option('--knockd-conf <file>', 'a knockd.conf, used as it is (instead of -c)')
+    .option('--fwknop-access <file>', "fwknopd's access.conf, used as it is: each stanza an SPA door (instead of -c)")
+    .option(
+      '--spa-listen <address>',
+      'with --fwknop-access: address the SPA listeners bind (default: all, IPv4 and IPv6)',
+    )
+    .option('--spa-udp <port>', 'with --fwknop-access: UDP port for SPA packets, 0 = off', (v) => Number(v), 62201)
+    .option('--spa-tcp <port>', 'with --fwknop-access: TCP port for SPA packets (fwknop -P tcp)', (v) => Number(v))
+    .option('--spa-http <port>', 'with --fwknop-access: HTTP port for SPA packets (fwknop -P http)', (v) => Number(v))
     .addOption(
       new Option('--log-format <format>', "log lines as (default: the config's log.format, else text)").choices([
         'text',
@@ -44,12 +53,28 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--flush', 'remove the doors from the kernel on exit (default: they keep working)', false)
     .option('--debug', 'log undecodable packets and other debug events', false)
     .action((o) => {
-      if (!o.config === !o.knockdConf)
-        throw new CliError('E_USAGE', 'serve needs exactly one of -c sesame.yaml and --knockd-conf knockd.conf', 2);
+      if ([o.config, o.knockdConf, o.fwknopAccess].filter(Boolean).length !== 1)
+        throw new CliError(
+          'E_USAGE',
+          'serve needs exactly one of -c sesame.yaml, --knockd-conf knockd.conf and --fwknop-access access.conf',
+          2,
+        );
+      for (const flag of ['spaUdp', 'spaTcp', 'spaHttp'] as const) {
+        const v = o[flag];
+        if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 65535))
+          throw new CliError('E_USAGE', `--${flag.replace('spa', 'spa-').toLowerCase()}: expected a port 0..65535`, 2);
+      }
       return commands.serve().then(({ serve }) =>
         serve({
           config: o.config,
           knockdConf: o.knockdConf,
+          fwknopAccess: o.fwknopAccess,
+          spaListen: {
+            ...(o.spaListen ? { host: o.spaListen } : {}),
+            udp: o.spaUdp || null,
+            tcp: o.spaTcp || null,
+            http: o.spaHttp || null,
+          },
           logFormat: o.logFormat,
           stateDir: o.stateDir,
           flush: o.flush,
@@ -60,9 +85,19 @@ export function buildCli(out: (text: string) => void): Command {
 
   program
     .command('import')
-    .description('translate a knockd.conf into sesame.yaml on stdout: `sesame import /etc/knockd.conf > sesame.yaml`')
-    .argument('<knockd.conf>')
-    .action(async (file) => out((await commands.import()).importCommand(file)));
+    .description(
+      'translate a knockd.conf (or with --fwknop-access an access.conf) into sesame.yaml on stdout: `sesame import /etc/knockd.conf > sesame.yaml`',
+    )
+    .argument('<file>', 'knockd.conf, or access.conf with --fwknop-access')
+    .option('--fwknop-access', "the file is fwknopd's access.conf", false)
+    .option('--keys-dir <dir>', "with --fwknop-access: write each door's key file there (mode 0600)")
+    .action(async (file, o) =>
+      out(
+        o.fwknopAccess
+          ? (await commands.import()).importFwknopCommand(file, o.keysDir)
+          : (await commands.import()).importCommand(file),
+      ),
+    );
 
   program
     .command('check')
@@ -153,19 +188,58 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--http <url>', 'web knock: POST a one-time token for the door named as HOST to the endpoint at URL')
     .option('--totp', 'with --http: send the current TOTP code instead of an HMAC token', false)
     .option('--cacert <file>', "with --http: the CA certificate that signed the endpoint's certificate")
+    .option('--spa', 'send an fwknop-compatible SPA packet to HOST (with -A; keys from --keys or -n)', false)
+    .option('-A, --access <ports>', 'with --spa: ports to open, e.g. tcp/22 or tcp/22,udp/51820')
+    .option('-a, --allow-ip <address>', 'with --spa: address to open (default: the one this host sends from)')
+    .option('-s, --source-ip', 'with --spa: open whatever address the packet arrives from (0.0.0.0)', false)
+    .option('-f, --fw-timeout <seconds>', 'with --spa: ask for this grant lifetime', (v) => Number(v))
+    .option('-P, --spa-proto <proto>', 'with --spa: udp (default), tcp or http')
+    .option('-p, --server-port <port>', 'with --spa: destination port (default 62201, http 80)', (v) => Number(v))
+    .option('--keys <file>', 'with --spa: key file (`sesame token --spa-keys`, fwknop --key-gen)')
+    .option('--key-base64-rijndael <key>', 'with --spa: the encryption key, base64')
+    .option('--key-base64-hmac <key>', 'with --spa: the HMAC key, base64')
+    .option('--hmac-digest-type <type>', 'with --spa: md5, sha1, sha256 (default), sha384, sha512, sha3_256, sha3_512')
+    .option('-n, --named-config <name>', 'with --spa: take server, keys and ports from this ~/.fwknoprc stanza')
+    .option('--rc-file <file>', 'with --spa: read this file instead of ~/.fwknoprc')
+    .option('-U, --spoof-user <user>', 'with --spa: username in the packet (default: yours)')
+    .option('--save-packet <file>', 'with --spa: also write the packet to FILE')
     .action(async (host, targets, o) =>
-      o.http
+      o.spa
         ? out(
             await (
-              await commands.knockHttp()
-            ).httpKnockCommand(o.http, host, {
-              config: o.config,
-              secretFile: o.secretFile,
-              totp: o.totp,
-              cacert: o.cacert,
+              await commands.knockSpa()
+            ).spaKnockCommand(host, {
+              access: o.access ?? (targets.length ? targets.join(',') : undefined),
+              allowIp: o.allowIp,
+              sourceIp: o.sourceIp,
+              fwTimeout: o.fwTimeout,
+              spaProto: o.spaProto,
+              serverPort: o.serverPort,
+              keys: o.keys,
+              keyBase64Rijndael: o.keyBase64Rijndael,
+              keyBase64Hmac: o.keyBase64Hmac,
+              hmacDigestType: o.hmacDigestType,
+              named: o.namedConfig,
+              rcFile: o.rcFile,
+              spoofUser: o.spoofUser,
+              savePacket: o.savePacket,
+              ipv4: o.ipv4,
+              ipv6: o.ipv6,
+              verbose: o.verbose,
             }),
           )
-        : (await commands.knock()).knockCommand(host, targets, o),
+        : o.http
+          ? out(
+              await (
+                await commands.knockHttp()
+              ).httpKnockCommand(o.http, host, {
+                config: o.config,
+                secretFile: o.secretFile,
+                totp: o.totp,
+                cacert: o.cacert,
+              }),
+            )
+          : (await commands.knock()).knockCommand(host, targets, o),
     );
 
   program
@@ -178,7 +252,10 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--totp-uri', 'print the otpauth:// URI for a phone authenticator app (make a QR code of it)', false)
     .option('--issuer <name>', 'issuer shown in the authenticator app', 'sesame')
     .option('--new-secret', 'print a fresh random secret for a new door (base32, 160 bits)', false)
-    .action(async (door, o) => out((await commands.token()).tokenCommand(door, o)));
+    .option('--spa-keys', 'print a new SPA key pair (KEY_BASE64, HMAC_KEY_BASE64) as fwknop --key-gen does', false)
+    .action(async (door, o) =>
+      out(o.spaKeys ? (await commands.knockSpa()).newSpaKeys() : (await commands.token()).tokenCommand(door, o)),
+    );
 
   program
     .command('compile')

@@ -8,7 +8,7 @@ const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
 const root = fileURLToPath(new URL('../../../test/fuzz/', import.meta.url));
 let failed = 0;
 for (const t of TARGETS) {
-  const r = fuzz(t, `${root}corpus`, seconds * 1000, seed, `${root}crashes`);
+  const r = await fuzz(t, `${root}corpus`, seconds * 1000, seed, `${root}crashes`);
   console.log(JSON.stringify({ target: r.target, seed, runs: r.runs, failures: r.failures.length }));
   for (const f of r.failures) console.error(f.error);
   failed += r.failures.length;

@@ -10,16 +10,22 @@ export interface FuzzResult {
 }
 
 /** Runs one target for `ms` from its committed corpus; failing inputs are saved under `crashDir`. */
-export function fuzz(target: Target, corpusRoot: string, ms: number, seed: number, crashDir?: string): FuzzResult {
+export async function fuzz(
+  target: Target,
+  corpusRoot: string,
+  ms: number,
+  seed: number,
+  crashDir?: string,
+): Promise<FuzzResult> {
   const pool = readCorpus(join(corpusRoot, target.corpus));
   const rand = rng(seed);
   const failures: FuzzResult['failures'] = [];
   const end = Date.now() + ms;
   let runs = 0;
-  const attempt = (input: Buffer) => {
+  const attempt = async (input: Buffer) => {
     runs++;
     try {
-      target.run(input);
+      await target.run(input);
     } catch (err) {
       failures.push({ input, error: (err as Error).stack ?? String(err) });
       if (crashDir) {
@@ -28,9 +34,9 @@ export function fuzz(target: Target, corpusRoot: string, ms: number, seed: numbe
       }
     }
   };
-  for (const seedInput of pool) attempt(seedInput);
+  for (const seedInput of pool) await attempt(seedInput);
   while (Date.now() < end && failures.length < 10) {
-    for (let i = 0; i < 200; i++) attempt(mutate(pool[Math.floor(rand() * pool.length)], pool, rand));
+    for (let i = 0; i < 200; i++) await attempt(mutate(pool[Math.floor(rand() * pool.length)], pool, rand));
   }
   return { target: target.name, runs, failures };
 }

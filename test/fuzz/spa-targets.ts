@@ -35,12 +35,12 @@ function checkAccepted(m: { access: readonly { proto: string; port: number }[]; 
 }
 
 /** Raw bytes as they would arrive on the UDP socket. */
-export function wireTarget(input: Buffer): void {
+export async function wireTarget(input: Buffer): Promise<void> {
   const w = checkWire(input);
   if (!w.ok) return;
   const r = openSpaPacket(w.wire, FUZZ_KEY);
   if (r.ok) checkAccepted(r.message);
-  const a = gate.admit(w.wire, '198.18.0.2', '198.18.0.1', Date.now());
+  const a = await gate.admit(w.wire, '198.18.0.2', '198.18.0.1', Date.now(), () => true);
   if (a.ok) checkAccepted(a.message);
 }
 
@@ -48,19 +48,19 @@ export function wireTarget(input: Buffer): void {
  * A plaintext, encrypted and authenticated with the right keys, so mutations reach the
  * parser behind the HMAC (what a key holder, or a bug in a client, could send).
  */
-export function plaintextTarget(input: Buffer): void {
+export async function plaintextTarget(input: Buffer): Promise<void> {
   const r = parseSpaText(input.toString('latin1'));
   if (r.ok) checkAccepted(r.message);
   if (input.length === 0 || input.length > 1000) return;
   const cipherB64 = b64Encode(rijndaelEncrypt(input, FUZZ_KEY.key, false, Buffer.alloc(8, 7)));
   const wire = cipherB64.slice(10) + b64Encode(hmac('sha256', FUZZ_KEY.hmacKey, cipherB64));
-  wireTarget(Buffer.from(wire, 'latin1'));
+  await wireTarget(Buffer.from(wire, 'latin1'));
 }
 
-export function accessTarget(input: Buffer): void {
+export async function accessTarget(input: Buffer): Promise<void> {
   try {
     const doors = parseFwknopAccess(input.toString('utf8'), 'fuzz.conf');
-    new SpaGate(doors).admit(seedPacket, '198.18.0.2', undefined, Date.now());
+    await new SpaGate(doors).admit(seedPacket, '198.18.0.2', undefined, Date.now(), () => true);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (err.problems.length === 0) throw new Error('ConfigError without problems');
@@ -79,7 +79,7 @@ const seedPacket = makeSpaPacket(
 
 export interface Target {
   readonly name: string;
-  readonly run: (input: Buffer) => void;
+  readonly run: (input: Buffer) => Promise<void>;
   readonly corpus: string;
 }
 

@@ -9,8 +9,8 @@ const corpus = fileURLToPath(new URL('../../../test/fuzz/corpus', import.meta.ur
 const seed = Number(process.env.SESAME_FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 for (const target of TARGETS) {
-  test(`fuzz: ${target.name} never throws and accepts only well-formed input (seed ${seed})`, () => {
-    const r = fuzz(target, corpus, 10_000, seed);
+  test(`fuzz: ${target.name} never throws and accepts only well-formed input (seed ${seed})`, async () => {
+    const r = await fuzz(target, corpus, 10_000, seed);
     assert.ok(r.runs > 1000, `only ${r.runs} runs`);
     assert.deepEqual(
       r.failures.map((f) => `${f.error}\ninput: ${f.input.toString('base64')}`),

@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fwknopAccessToYaml } from '../../config/fwknop-import.js';
 import { readConfigText } from '../../config/load-config.js';
 import { parseKnockdConf } from '../../config/knockd-conf.js';
 import { knockdToYaml } from '../../config/knockd-import.js';
@@ -9,4 +12,18 @@ import { knockdToYaml } from '../../config/knockd-import.js';
 export function importCommand(file: string): string {
   const text = readConfigText(file);
   return knockdToYaml(parseKnockdConf(text, file));
+}
+
+/**
+ * `sesame import --fwknop-access access.conf [--keys-dir DIR] > sesame.yaml`: one spa door per
+ * stanza. Keys stay out of the YAML: with --keys-dir each door's key file is written there
+ * (0600, never overwritten); without it the YAML names /etc/sesame/<door>.keys to create.
+ */
+export function importFwknopCommand(file: string, keysDir?: string): string {
+  const { yaml, keys } = fwknopAccessToYaml(readConfigText(file), file, keysDir ?? '/etc/sesame');
+  if (keysDir) {
+    mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+    for (const k of keys) writeFileSync(join(keysDir, k.name), k.text, { mode: 0o600, flag: 'wx' });
+  }
+  return yaml;
 }

@@ -1,9 +1,10 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
+import { loadFwknopAccess } from '../../config/fwknop-plan.js';
 import { loadKnockdConf } from '../../config/knockd-plan.js';
 import { loadConfigFile } from '../../config/load-config.js';
-import type { Plan } from '../../core/door.js';
+import type { Plan, SpaListen } from '../../core/door.js';
 import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
 import { daemonControl, serveControl } from '../../daemon/control-socket.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
@@ -17,6 +18,10 @@ export interface ServeOptions {
   config?: string;
   /** A knockd.conf, read as knockd reads it. */
   knockdConf?: string;
+  /** fwknopd's access.conf, used as it is: every stanza an SPA door. */
+  fwknopAccess?: string;
+  /** Where SPA packets are received with --fwknop-access (default: UDP 62201). */
+  spaListen?: SpaListen;
   /** Overrides the config's `log.format`; text when neither says. */
   logFormat?: LogFormat;
   stateDir: string;
@@ -106,6 +111,16 @@ function configLoader(opts: ServeOptions): {
       return r.plan;
     };
     return { load, logFile: first.options.logFile, pidFile: first.options.pidFile, notes: first.notes };
+  }
+  if (opts.fwknopAccess) {
+    const file = opts.fwknopAccess;
+    let initial: Plan | undefined = loadFwknopAccess(file, opts.spaListen);
+    const load: ConfigLoader = () => {
+      const plan = initial ?? loadFwknopAccess(file, opts.spaListen);
+      initial = undefined;
+      return plan;
+    };
+    return { load, notes: [] };
   }
   const file = opts.config!;
   // loaded once here for `log.format` (a bad config fails before anything starts), again on SIGHUP

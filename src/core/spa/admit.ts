@@ -1,17 +1,19 @@
 import { BlockList, isIP } from 'node:net';
 import type { Family, PortSpec, SpaDoor } from '../door.js';
 import type { SpaMessage } from './message.js';
-import { openSpaPacket } from './packet.js';
+import { decryptSpaPacket, verifySpaHmac } from './packet.js';
 
 /**
  * Which SPA door (access.conf stanza) a checked packet opens, as fwknopd's incoming_spa()
  * decides it: stanzas in order; one is tried if the packet's source (and destination) match;
  * the first that authenticates the packet and permits the request wins. Pure: the replay
- * cache and the firewall are the caller's (sources/spa/).
+ * cache (asked through `firstUse` once a stanza's HMAC matched, before anything is
+ * decrypted) and the firewall are the caller's (sources/spa/).
  */
 
 export type SpaRefusalReason =
   | 'no-stanza' // no stanza's SOURCE/DESTINATION matches
+  | 'replayed' // the HMAC matched, but this packet was seen before
   | 'expired' // ACCESS_EXPIRE passed
   | 'bad-hmac'
   | 'undecryptable'
@@ -36,8 +38,6 @@ export type Admission =
       readonly ok: false;
       readonly reason: SpaRefusalReason;
       readonly detail: string;
-      /** Some stanza's keys authenticated the packet: it must go into the replay cache. */
-      readonly authenticated: boolean;
       readonly door?: string;
     };
 
@@ -46,6 +46,7 @@ const STAGE: Record<SpaRefusalReason, number> = {
   'no-stanza': 0,
   expired: 1,
   'bad-hmac': 2,
+  replayed: 6,
   undecryptable: 3,
   'bad-message': 4,
   'too-old': 5,
@@ -99,19 +100,28 @@ export class SpaGate {
     }));
   }
 
-  /** Decides one packet (already through checkWire) from `peer` to `local` at `nowMs`. */
-  admit(wire: string, peer: string, local: string | undefined, nowMs: number): Admission {
+  /**
+   * Decides one packet (already through checkWire) from `peer` to `local` at `nowMs`.
+   * `firstUse(ttlMs)` is called once, when the first stanza's HMAC matches: false (seen
+   * before) refuses the packet as replayed. The HMAC keeps forgeries out of the cache.
+   */
+  async admit(
+    wire: string,
+    peer: string,
+    local: string | undefined,
+    nowMs: number,
+    firstUse: (ttlMs: number) => boolean | Promise<boolean>,
+  ): Promise<Admission> {
     const from = plainIp(peer);
     const to = local ? plainIp(local) : undefined;
     let best: Extract<Admission, { ok: false }> = {
       ok: false,
       reason: 'no-stanza',
       detail: `no stanza for source ${from}`,
-      authenticated: false,
     };
-    let authenticated = false;
+    let used = false;
     const refuse = (reason: SpaRefusalReason, detail: string, door: string) => {
-      if (STAGE[reason] >= STAGE[best.reason]) best = { ok: false, reason, detail, authenticated, door };
+      if (STAGE[reason] >= STAGE[best.reason]) best = { ok: false, reason, detail, door };
     };
 
     for (const c of this.doors) {
@@ -122,12 +132,22 @@ export class SpaGate {
         refuse('expired', `stanza ${p.origin} expired`, door.name);
         continue;
       }
-      const opened = openSpaPacket(wire, p.key);
+      const auth = verifySpaHmac(wire, p.key);
+      if (!auth.ok) {
+        refuse(auth.reason, auth.detail, door.name);
+        continue;
+      }
+      if (!used) {
+        used = true;
+        // remembered until no clock skew we accept could make it valid again
+        if (!(await firstUse(replayTtlMs(this.doors.map((d) => d.door)))))
+          return { ok: false, reason: 'replayed', detail: 'packet was seen before', door: door.name };
+      }
+      const opened = decryptSpaPacket(wire, p.key);
       if (!opened.ok) {
         refuse(opened.reason, opened.detail, door.name);
         continue;
       }
-      authenticated = true;
       const m = opened.message;
       const ageMs = Math.abs(nowMs - m.timestamp * 1000);
       if (ageMs > p.maxAgeMs) {
@@ -174,6 +194,14 @@ export class SpaGate {
       const ports = m.access.filter((a) => !seen.has(portKey(a)) && seen.add(portKey(a)));
       return { ok: true, door, address, family: family as Family, ports, timeoutMs, message: m };
     }
-    return { ...best, authenticated };
+    return best;
   }
+}
+
+/**
+ * How long a packet is remembered: a packet stamped up to max_age in the future stays
+ * acceptable until 2 x max_age from now; a minute more covers clock steps.
+ */
+export function replayTtlMs(doors: readonly SpaDoor[]): number {
+  return 2 * Math.max(0, ...doors.map((d) => d.spa.maxAgeMs)) + 60_000;
 }

@@ -60,33 +60,48 @@ export function checkWire(data: Uint8Array | string): WireResult {
 
 /** Authenticates (HMAC first, constant time), decrypts and parses a checked wire packet. */
 export function openSpaPacket(wire: string, key: SpaKey): OpenResult {
+  const auth = verifySpaHmac(wire, key);
+  return auth.ok ? decryptSpaPacket(wire, key) : auth;
+}
+
+/** The HMAC check alone, constant time; nothing is decrypted. Never throws. */
+export function verifySpaHmac(
+  wire: string,
+  key: SpaKey,
+): { ok: true } | { ok: false; reason: 'bad-hmac'; detail: string } {
   try {
-    return open(wire, key);
+    const macLen = DIGEST_B64_LEN[key.hmacType];
+    if (wire.length - macLen < MIN_CIPHER_CHARS)
+      return { ok: false, reason: 'bad-hmac', detail: 'too short for its HMAC' };
+    const cipherB64 = SALTED_B64 + wire.slice(0, wire.length - macLen);
+    const sent = Buffer.from(wire.slice(wire.length - macLen), 'latin1');
+    const want = Buffer.from(b64Encode(hmac(key.hmacType, key.hmacKey, cipherB64)), 'latin1');
+    if (sent.length !== want.length || !timingSafeEqual(sent, want)) {
+      return { ok: false, reason: 'bad-hmac', detail: `${key.hmacType} HMAC does not match` };
+    }
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: 'bad-hmac', detail: `decoder error: ${(err as Error).message}` };
+  }
+}
+
+/** Decrypts and parses a packet whose HMAC `verifySpaHmac` accepted. Never throws. */
+export function decryptSpaPacket(wire: string, key: SpaKey): OpenResult {
+  try {
+    const cipherB64 = SALTED_B64 + wire.slice(0, wire.length - DIGEST_B64_LEN[key.hmacType]);
+    const raw = b64Decode(cipherB64);
+    if (!raw) return { ok: false, reason: 'undecryptable', detail: 'ciphertext is not base64' };
+    const plain = rijndaelDecrypt(raw, key.key, key.legacy ?? false);
+    if (!plain) return { ok: false, reason: 'undecryptable', detail: 'wrong encryption key or mode' };
+    const text = plain.toString('latin1');
+    if (!/^\d{16}:/.test(text)) return { ok: false, reason: 'undecryptable', detail: 'wrong encryption key or mode' };
+    const parsed = parseSpaText(text);
+    if (!parsed.ok) return { ok: false, reason: 'bad-message', detail: parsed.reason };
+    return { ok: true, message: parsed.message };
   } catch (err) {
     // nothing above is meant to throw; if something does, it is a refusal, not a crash
     return { ok: false, reason: 'bad-message', detail: `decoder error: ${(err as Error).message}` };
   }
-}
-
-function open(wire: string, key: SpaKey): OpenResult {
-  const macLen = DIGEST_B64_LEN[key.hmacType];
-  if (wire.length - macLen < MIN_CIPHER_CHARS)
-    return { ok: false, reason: 'bad-hmac', detail: 'too short for its HMAC' };
-  const cipherB64 = SALTED_B64 + wire.slice(0, wire.length - macLen);
-  const sent = Buffer.from(wire.slice(wire.length - macLen), 'latin1');
-  const want = Buffer.from(b64Encode(hmac(key.hmacType, key.hmacKey, cipherB64)), 'latin1');
-  if (sent.length !== want.length || !timingSafeEqual(sent, want)) {
-    return { ok: false, reason: 'bad-hmac', detail: `${key.hmacType} HMAC does not match` };
-  }
-  const raw = b64Decode(cipherB64);
-  if (!raw) return { ok: false, reason: 'undecryptable', detail: 'ciphertext is not base64' };
-  const plain = rijndaelDecrypt(raw, key.key, key.legacy ?? false);
-  if (!plain) return { ok: false, reason: 'undecryptable', detail: 'wrong encryption key or mode' };
-  const text = plain.toString('latin1');
-  if (!/^\d{16}:/.test(text)) return { ok: false, reason: 'undecryptable', detail: 'wrong encryption key or mode' };
-  const parsed = parseSpaText(text);
-  if (!parsed.ok) return { ok: false, reason: 'bad-message', detail: parsed.reason };
-  return { ok: true, message: parsed.message };
 }
 
 export interface MakeSpaInput extends Omit<SpaTextInput, 'random'> {

@@ -1,0 +1,65 @@
+import type { SpaDoor } from '../core/door.js';
+import { formatPort } from '../core/door.js';
+import { SPA_DEFAULTS } from '../core/spa/policy.js';
+import { formatSpaKeys } from '../core/spa/key-text.js';
+import { parseFwknopAccess } from './fwknop-access.js';
+
+/** One key file to write: `<dir>/<door>.keys` holding the stanza's key pair. */
+export interface KeyFile {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * `sesame import --fwknop-access access.conf`: the same doors as sesame.yaml. Keys go to one
+ * file per door (written 0600 by the command when asked to), never into the YAML. What
+ * sesame.yaml can't say (DESTINATION, ACCESS_EXPIRE) is written as a comment at the door.
+ */
+export function fwknopAccessToYaml(text: string, file: string, keysDir: string): { yaml: string; keys: KeyFile[] } {
+  const doors = parseFwknopAccess(text, file);
+  const out: string[] = [
+    `# sesame.yaml from ${file} (sesame import --fwknop-access)`,
+    `# keys: one file per door in ${keysDir} (sesame import --keys-dir writes them, mode 0600)`,
+    '# fwknop clients send to UDP 62201 by default (-P udp); tcp/http listeners are opt-in as in fwknopd',
+    'spa: { udp: 62201 }',
+    'doors:',
+  ];
+  const keys: KeyFile[] = [];
+  for (const d of doors) {
+    keys.push({
+      name: `${d.name}.keys`,
+      text: formatSpaKeys({ key: Buffer.from(d.spa.key.key), hmacKey: Buffer.from(d.spa.key.hmacKey) }),
+    });
+    out.push(...door(d, keysDir));
+  }
+  return { yaml: `${out.join('\n')}\n`, keys };
+}
+
+function door(d: SpaDoor, keysDir: string): string[] {
+  const p = d.spa;
+  const lines = [`  ${d.name}:   # ${p.origin}`];
+  if (p.destinations)
+    lines.push(`    # DESTINATION ${p.destinations.join(', ')}: not in sesame.yaml; keep --fwknop-access for it`);
+  if (p.expiresAtMs !== null)
+    lines.push(
+      `    # ACCESS_EXPIRE ${new Date(p.expiresAtMs).toISOString()}: not in sesame.yaml; remove the door then`,
+    );
+  if (!p.openPorts)
+    lines.push('    # no OPEN_PORTS: fwknopd opened any port asked for; sesame.yaml needs the list, tcp/22 assumed');
+  lines.push('    spa:', `      keys: ${keysDir}/${d.name}.keys`);
+  if (p.key.hmacType !== 'sha256') lines.push(`      hmac: ${p.key.hmacType}`);
+  if (p.key.legacy) lines.push('      mode: legacy');
+  if (p.sources) lines.push(`      sources: [${p.sources.map((s) => JSON.stringify(s)).join(', ')}]`);
+  if (p.restrictPorts.length) lines.push(`      restrict: [${p.restrictPorts.map(yamlPort).join(', ')}]`);
+  if (p.maxTimeoutMs !== SPA_DEFAULTS.maxTimeoutMs) lines.push(`      max_for: ${p.maxTimeoutMs / 1000}s`);
+  // fwknopd's default is N; sesame.yaml's is on, so it is always written
+  lines.push(`      require_source: ${p.requireSource}`);
+  if (p.usernames) lines.push(`      usernames: [${p.usernames.map((u) => JSON.stringify(u)).join(', ')}]`);
+  lines.push(`    open: [${(p.openPorts ?? [{ proto: 'tcp' as const, port: 22 }]).map(yamlPort).join(', ')}]`);
+  lines.push(`    for: ${d.forMs / 1000}s`);
+  return lines;
+}
+
+function yamlPort(p: { proto: 'tcp' | 'udp'; port: number }): string {
+  return p.proto === 'tcp' ? String(p.port) : JSON.stringify(formatPort(p));
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import type { SpaDoor } from '../../core/door.js';
+import { formatPort } from '../../core/door.js';
+import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
+import { checkWire } from '../../core/spa/packet.js';
+import type { GrantOptions } from '../door-source.js';
+import type { ReplayCache } from '../replay/replay-cache.js';
+import type { RefusalLog } from './refusal-log.js';
+
+/** How a packet arrived, for logs. */
+export type SpaTransport = 'udp' | 'tcp' | 'http';
+
+export interface SpaReceiverDeps {
+  readonly doors: readonly SpaDoor[];
+  readonly replay: ReplayCache;
+  readonly grant: (door: SpaDoor, address: string, opts: GrantOptions) => Promise<void>;
+  readonly refusals: RefusalLog;
+  readonly log: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
+  readonly now?: () => number;
+}
+
+export type SpaOutcome = { ok: true; door: string; address: string } | { ok: false; reason: string };
+
+/**
+ * One SPA packet, whatever the transport: wire check, HMAC (per stanza, constant time),
+ * replay cache, decryption, policy, then the grant. Resolves only after the grant is in the
+ * kernel, so a listener that answers after it answers a client whose next SYN passes.
+ * Never rejects: every failure is a refusal with a reason, logged once.
+ */
+export class SpaReceiver {
+  private readonly gate: SpaGate;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SpaReceiverDeps) {
+    this.gate = new SpaGate(deps.doors);
+    this.now = deps.now ?? Date.now;
+  }
+
+  async receive(
+    data: Uint8Array | string,
+    peer: string,
+    local: string | undefined,
+    via: SpaTransport,
+  ): Promise<SpaOutcome> {
+    const from = plainIp(peer);
+    const refuse = (reason: string, fields: Record<string, unknown> = {}): SpaOutcome => {
+      this.deps.refusals.refused(reason, { from, via, ...fields });
+      return { ok: false, reason };
+    };
+    const w = checkWire(data);
+    if (!w.ok) return refuse(w.reason, { detail: w.detail });
+    // the packet as received (a trailing newline of a packet file aside) is the replay key
+    const key = `spa:${createHash('sha256').update(w.wire).digest('base64')}`;
+    let a: Admission;
+    try {
+      a = await this.gate.admit(w.wire, peer, local, this.now(), (ttlMs) => this.deps.replay.use(key, ttlMs));
+    } catch (err) {
+      // the replay cache could not record the packet: refuse rather than risk a replay
+      return refuse('replay-cache-error', { detail: String((err as Error).message) });
+    }
+    if (!a.ok) return refuse(a.reason, { detail: a.detail, ...(a.door ? { door: a.door } : {}) });
+    try {
+      await this.deps.grant(a.door, a.address, { via: 'spa', ports: a.ports, forMs: a.timeoutMs });
+    } catch (err) {
+      this.deps.log('warn', 'spa-grant-failed', {
+        door: a.door.name,
+        address: a.address,
+        reason: String((err as Error).message),
+      });
+      return { ok: false, reason: 'grant-failed' };
+    }
+    this.deps.log('info', 'spa-accepted', {
+      door: a.door.name,
+      address: a.address,
+      from,
+      via,
+      user: a.message.username,
+      ports: a.ports.map(formatPort),
+      for_s: a.timeoutMs / 1000,
+    });
+    return { ok: true, door: a.door.name, address: a.address };
+  }
+}
