@@ -90,6 +90,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     setSize: cfg.set_size,
     scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
     logFormat: cfg.log?.format,
+    ...(cfg.metrics ? { metrics: { listen: cfg.metrics.listen } } : {}),
     ...(spaListen(doors, cfg.spa) ? { spaListen: spaListen(doors, cfg.spa) } : {}),
     ...(fleet && !Array.isArray(fleet) ? { fleet } : {}),
     http: cfg.http && {

@@ -174,6 +174,16 @@ export const httpEndpointSchema = z.strictObject({
     .default({ attempts: 10, per: 60_000 }),
 });
 
+/** Top-level `metrics:`: Prometheus on its own listener, localhost unless told (a bare port is 127.0.0.1). */
+export const metricsSchema = z.strictObject({
+  listen: parsed((v) =>
+    parseListen(typeof v === 'number' || /^\s*\d+\s*$/.test(String(v)) ? `127.0.0.1:${v}` : v),
+  ).default({
+    host: '127.0.0.1',
+    port: 9731,
+  }),
+});
+
 export const configSchema = z.strictObject({
   interface: interfaceSchema.optional(),
   log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
@@ -191,6 +201,7 @@ export const configSchema = z.strictObject({
     ])
     .default({ rate: 20, burst: 40 }),
   http: httpEndpointSchema.optional(),
+  metrics: metricsSchema.optional(),
   spa: spaListenSchema.optional(),
   // validated by fleet-schema.ts, with its own paths and file checks
   fleet: z.record(z.string(), z.unknown()).optional(),

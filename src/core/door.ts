@@ -184,6 +184,8 @@ export interface Plan {
   readonly logFormat?: 'text' | 'json';
   /** Fleet mode, when configured: grants go to every node through Redis. */
   readonly fleet?: FleetSettings;
+  /** Prometheus `/metrics` listener (top-level `metrics:`), when configured. */
+  readonly metrics?: { readonly listen: { readonly host: string; readonly port: number } };
   /** Where the config came from, for messages. */
   readonly source: string;
 }

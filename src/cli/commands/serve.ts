@@ -8,7 +8,8 @@ import type { Plan, SpaListen } from '../../core/door.js';
 import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
 import { daemonControl, serveControl } from '../../daemon/control-socket.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
-import { createLogger, type LogFormat } from '../../daemon/logger.js';
+import { createLogger, type LogFormat, type Logger } from '../../daemon/logger.js';
+import { type Metrics, startMetrics } from '../../daemon/metrics.js';
 import { StateFile } from '../../daemon/state-file.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../sources/nflog.js';
@@ -31,7 +32,7 @@ export interface ServeOptions {
 
 /** `sesame serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const { load, logFile, pidFile, notes, logFormat } = configLoader(opts);
+  const { load, logFile, pidFile, notes, logFormat, first } = configLoader(opts);
   const write = logFile
     ? (line: string) => {
         process.stdout.write(line);
@@ -40,15 +41,44 @@ export async function serve(opts: ServeOptions): Promise<void> {
         } catch {}
       }
     : undefined;
-  const logger = createLogger(opts.logFormat ?? logFormat ?? 'text', write, opts.debug);
+  // metrics (when configured) count what the daemon logs: refusals, command runs, reloads
+  let metrics: Metrics | undefined;
+  let doors = first.doors.map((d) => d.name);
+  const logger = observedLogger(
+    createLogger(opts.logFormat ?? logFormat ?? 'text', write, opts.debug),
+    (event, fields) => {
+      if (event === 'reloaded' && Array.isArray(fields.doors)) doors = fields.doors as string[];
+      metrics?.observe(event, fields);
+    },
+  );
   for (const note of notes) logger.log('warn', 'knockd-conf', { note });
+  const firewall = new Nftables();
   const daemon = new Daemon(load, {
-    firewall: new Nftables(),
-    openPackets: openNflog,
+    firewall,
+    openPackets: async (group) => {
+      const packets = await openNflog(group);
+      packets.on('packet', () => metrics?.nflogPacket());
+      packets.on('invalid', (reason) => metrics?.nflogProblem(reason));
+      return packets;
+    },
     state: new StateFile(opts.stateDir),
     logger,
   });
   await daemon.start();
+  if (first.metrics) {
+    try {
+      metrics = await startMetrics({
+        listen: first.metrics.listen,
+        doors: () => doors,
+        listGrants: () => firewall.listGrants(),
+        logger,
+      });
+      daemon.events.onGrant((e) => metrics?.granted(e));
+    } catch (err) {
+      // the doors are loaded and work; a taken metrics port must not take them down
+      logger.log('error', 'metrics-failed', { reason: String((err as Error).message), listen: first.metrics.listen });
+    }
+  }
   const control = await openControl(daemon, opts.stateDir, logger);
   if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
   await new Promise<void>((resolve) => {
@@ -57,6 +87,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
       if (stopping) return;
       stopping = true;
       control?.close();
+      void metrics?.close();
       daemon.stop(opts.flush).then(resolve, (err) => {
         logger.log('error', 'stop-failed', { reason: String(err) });
         resolve();
@@ -67,6 +98,16 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGHUP', () => void daemon.reload());
   });
   if (pidFile) rmSync(pidFile, { force: true });
+}
+
+/** A logger that also hands every event to `observe` (metrics), whatever its level. */
+function observedLogger(inner: Logger, observe: (event: string, fields: Record<string, unknown>) => void): Logger {
+  return {
+    log(level, event, fields = {}) {
+      inner.log(level, event, fields);
+      observe(event, fields);
+    },
+  };
 }
 
 /** `sesame grant`/`revoke` talk to the daemon here; without it they edit the kernel directly. */
@@ -99,6 +140,8 @@ function configLoader(opts: ServeOptions): {
   pidFile?: string;
   notes: readonly string[];
   logFormat?: LogFormat;
+  /** The first load (start-up settings: metrics, door names). */
+  first: Plan;
 } {
   if (opts.knockdConf) {
     const file = opts.knockdConf;
@@ -110,7 +153,13 @@ function configLoader(opts: ServeOptions): {
       initial = undefined;
       return r.plan;
     };
-    return { load, logFile: first.options.logFile, pidFile: first.options.pidFile, notes: first.notes };
+    return {
+      load,
+      logFile: first.options.logFile,
+      pidFile: first.options.pidFile,
+      notes: first.notes,
+      first: first.plan,
+    };
   }
   if (opts.fwknopAccess) {
     const file = opts.fwknopAccess;
@@ -125,11 +174,12 @@ function configLoader(opts: ServeOptions): {
   const file = opts.config!;
   // loaded once here for `log.format` (a bad config fails before anything starts), again on SIGHUP
   let initial: Plan | undefined = loadConfigFile(file);
+  const first = initial;
   const logFormat = initial.logFormat;
   const load: ConfigLoader = () => {
     const plan = initial ?? loadConfigFile(file);
     initial = undefined;
     return plan;
   };
-  return { load, notes: [], logFormat };
+  return { load, notes: [], logFormat, first };
 }
