@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { markdownTable } from './report.js';
 import type { BenchContext, Scenario } from './result.js';
 import { concurrency } from './scenarios/concurrency.js';
+import { fleet } from './scenarios/fleet.js';
 import { footprint } from './scenarios/footprint.js';
 import { knockToOpen } from './scenarios/knock-to-open.js';
 import { noise } from './scenarios/noise.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, Scenario> = {
   footprint,
   'web-knock': webKnock,
   'shared-login': sharedLogin,
+  fleet,
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));

@@ -65,6 +65,25 @@ export function markdownTable(run: {
     'ssh login p50: direct / via nc / through 443 (sesame knock --proxy)',
     (f) => `${ms(f.direct_p50_ms)} / ${ms(f.nc_proxy_p50_ms)} / ${ms(f.shared_443_p50_ms)}`,
   );
+  row(
+    'fleet',
+    'fleet: knock on A → open on C p50 / p99',
+    (f) => `${ms(f.a_to_c_p50_ms)} / ${ms(f.a_to_c_p99_ms)}`,
+    'p99 ≤ 20 ms',
+  );
+  row(
+    'fleet',
+    'fleet: grants across 3 nodes, held on every node (lost)',
+    (f) =>
+      `${f.grants_sent} in ${f.send_seconds} s → ${Math.min(...(f.grants_held_per_node ?? [0]))} (${f.lost} lost), complete ${f.converged_after_last_syn_ms} ms after the last`,
+    '1,000/s, 0 lost',
+  );
+  row(
+    'fleet',
+    'fleet: Redis back → outage grants on every node',
+    (f) =>
+      `${f.outage_grants} grants in ${f.redis_back_to_converged_ms} ms${f.outage_converged ? '' : ' (NOT converged)'}`,
+  );
 
   const lines = [
     `### sesame vs knockd (${run.quick ? 'quick run, small N' : 'full run'}, ${run.date.slice(0, 10)}, Linux ${run.host.kernel}, ${run.host.cpus} CPU)`,
