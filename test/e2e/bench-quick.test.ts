@@ -16,41 +16,45 @@ const SCENARIOS = ['knock-to-open', 'concurrency', 'noise', 'state-bound', 'foot
 const runBench = (args: string[], timeoutMs: number) =>
   execFile(process.execPath, [BENCH, ...args], undefined, { timeoutMs });
 
-describe('bench --quick', { skip: e2eSkip({ iptables: 'iptables', python3: 'python3', knockd: 'knockd' }) }, () => {
-  test(
-    'runs every scenario for sesame and knockd and writes JSON and a Markdown table',
-    { timeout: 240_000 },
-    async () => {
-      const out = tempDir('sesame-bench-test-');
-      try {
-        const r = await runBench(['--quick', '--out', out], 230_000);
-        assert.equal(r.code, 0, `bench exited ${r.code}:\n${r.stderr}`);
+describe(
+  'bench --quick',
+  { skip: e2eSkip({ iptables: 'iptables', python3: 'python3', knockd: 'knockd', 'redis-server': 'redis-server' }) },
+  () => {
+    test(
+      'runs every scenario for sesame and knockd and writes JSON and a Markdown table',
+      { timeout: 330_000 },
+      async () => {
+        const out = tempDir('sesame-bench-test-');
+        try {
+          const r = await runBench(['--quick', '--out', out], 320_000);
+          assert.equal(r.code, 0, `bench exited ${r.code}:\n${r.stderr}`);
 
-        const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
-        const results = lines.map((l) => JSON.parse(l));
-        for (const scenario of SCENARIOS) {
-          for (const tool of ['sesame', 'knockd']) {
-            const found = results.find((x) => x.scenario === scenario && x.tool === tool);
-            assert.ok(found, `no result for ${scenario}/${tool}`);
-            assert.equal(typeof found.figures, 'object');
-            assert.ok(
-              Object.keys(found.figures).length > 0,
-              `${scenario}/${tool} has no figures: ${JSON.stringify(found)}`,
-            );
+          const lines = r.stdout.split('\n').filter((l) => l.startsWith('{'));
+          const results = lines.map((l) => JSON.parse(l));
+          for (const scenario of SCENARIOS) {
+            for (const tool of ['sesame', 'knockd']) {
+              const found = results.find((x) => x.scenario === scenario && x.tool === tool);
+              assert.ok(found, `no result for ${scenario}/${tool}`);
+              assert.equal(typeof found.figures, 'object');
+              assert.ok(
+                Object.keys(found.figures).length > 0,
+                `${scenario}/${tool} has no figures: ${JSON.stringify(found)}`,
+              );
+            }
           }
-        }
 
-        const file = readdirSync(out).find((f) => f.endsWith('-quick.json'));
-        assert.ok(file, `no results file in ${out}`);
-        const saved = JSON.parse(readFileSync(join(out, file), 'utf8'));
-        assert.equal(saved.quick, true);
-        assert.equal(saved.results.length, results.length);
-        const table = readFileSync(join(out, 'latest.md'), 'utf8');
-        assert.match(table, /^\| figure \| sesame \| knockd \| goal \|$/m);
-        assert.ok(r.stdout.includes(table.trim()), 'the table is printed at the end');
-      } finally {
-        rmSync(out, { recursive: true, force: true });
-      }
-    },
-  );
-});
+          const file = readdirSync(out).find((f) => f.endsWith('-quick.json'));
+          assert.ok(file, `no results file in ${out}`);
+          const saved = JSON.parse(readFileSync(join(out, file), 'utf8'));
+          assert.equal(saved.quick, true);
+          assert.equal(saved.results.length, results.length);
+          const table = readFileSync(join(out, 'latest.md'), 'utf8');
+          assert.match(table, /^\| figure \| sesame \| knockd \| goal \|$/m);
+          assert.ok(r.stdout.includes(table.trim()), 'the table is printed at the end');
+        } finally {
+          rmSync(out, { recursive: true, force: true });
+        }
+      },
+    );
+  },
+);
