@@ -199,7 +199,16 @@ export interface SpaListen {
   readonly http: number | null;
 }
 
-export const DEFAULT_FLAGS: TcpFlagMatch = Object.freeze({ set: ['syn'] as TcpFlag[], clear: [] as TcpFlag[] });
+/**
+ * Knock packets when a door has no `flags`: a bare SYN, what every knock client sends. FIN, RST
+ * and ACK must be clear, so SYN+FIN, SYN+RST (scanner and fuzzer probes) and SYN+ACK (a reply)
+ * never count; PSH, URG, ECE and CWR are not looked at (an ECN client's SYN carries ECE+CWR).
+ * A door's own `flags:` keeps knockd's meaning: only the flags it lists are looked at.
+ */
+export const DEFAULT_FLAGS: TcpFlagMatch = Object.freeze({
+  set: ['syn'] as TcpFlag[],
+  clear: ['fin', 'rst', 'ack'] as TcpFlag[],
+});
 
 export function formatPort(p: PortSpec): string {
   return `${p.port}/${p.proto}`;

@@ -20,7 +20,7 @@ function problems(yaml: string): string[] {
 }
 
 describe('sesame.yaml', () => {
-  test('a knockd-style door gets knockd defaults: tcp, syn, drop', () => {
+  test('a knockd-style door gets knockd defaults: tcp, a bare syn, drop', () => {
     const plan = parseConfig('doors:\n  web:\n    knock: [6000, "7000/udp", "8000:udp"]\n    open: [80]\n');
     const door = plan.doors[0];
     assert.equal(door.kind, 'sequence');
@@ -31,7 +31,7 @@ describe('sesame.yaml', () => {
     ]);
     assert.equal(door.reply, 'drop');
     assert.equal(door.forMs, 60_000);
-    assert.deepEqual(door.kind === 'sequence' && door.knock.flags, { set: ['syn'], clear: [] });
+    assert.deepEqual(door.kind === 'sequence' && door.knock.flags, { set: ['syn'], clear: ['fin', 'rst', 'ack'] });
   });
 
   test('log.format is carried to the plan (serve --log-format overrides it)', () => {

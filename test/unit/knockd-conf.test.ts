@@ -148,10 +148,10 @@ describe('knockd.conf as a plan', () => {
     assert.match(compileNft(plan), /update @openHTTP_open_4 \{ ip saddr timeout 10s \} log group 7331/);
   });
 
-  test('no tcpflags: sesame counts SYNs; cmd_timeout 0 becomes a 1 s grant', () => {
+  test('no tcpflags: sesame counts bare SYNs; cmd_timeout 0 becomes a 1 s grant', () => {
     const { plan } = knockdPlan(parseKnockdConf('[d]\nsequence = 1,2\ncmd_timeout = 0\ncommand = true\n'));
     const door = plan.doors[0] as SequenceDoor;
-    assert.deepEqual(door.knock.flags, { set: ['syn'], clear: [] });
+    assert.deepEqual(door.knock.flags, { set: ['syn'], clear: ['fin', 'rst', 'ack'] });
     assert.equal(door.forMs, 1000);
   });
 

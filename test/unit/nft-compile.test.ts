@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
+import { parseConfig } from '../../src/config/load-config.js';
 import { compileNft } from '../../src/firewall/nft/compile.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const examples = join(root, 'examples');
-const golden = join(root, 'test/golden');
+import { goldenCases } from '../golden-cases.js';
 
 /**
- * Golden files: the exact ruleset for each example config. After an intended change,
- * regenerate with `UPDATE_GOLDEN=1 npm run test:unit` and review the diff.
+ * Golden files: the exact ruleset texts for each example config (test/golden-cases.ts). The
+ * test only compares; after an intended change run `npm run golden` and review the diff.
  */
-describe('nft ruleset for each example (golden files)', () => {
-  for (const file of readdirSync(examples).filter((f) => f.endsWith('.yaml'))) {
-    test(file, () => {
-      const plan = loadConfigFile(join(examples, file));
-      const ruleset = compileNft({ ...plan, source: `examples/${file}` });
-      const path = join(golden, `${basename(file, '.yaml')}.nft`);
-      if (process.env.UPDATE_GOLDEN) writeFileSync(path, ruleset);
-      assert.equal(ruleset, readFileSync(path, 'utf8'));
+describe('golden rulesets (nft and iptables-restore) for each example', () => {
+  for (const c of goldenCases()) {
+    test(c.name, () => {
+      assert.equal(c.render(), readFileSync(c.file, 'utf8'), `${c.file} differs; if intended: npm run golden`);
     });
   }
 });
@@ -46,11 +37,27 @@ describe('sequence door rules', () => {
     assert.ok(dup > 0 && reset > dup);
   });
 
-  test('protected ports: grant holders pass, new connections from others are dropped, per protocol', () => {
+  test('protected ports: grant holders pass, every other packet (not only new connections) is dropped, per protocol', () => {
     assert.match(ruleset, /ip saddr @web_open_4 tcp dport 80 accept/);
     assert.match(ruleset, /ip6 saddr @web_open_6 udp dport 53 accept/);
-    assert.match(ruleset, /ct state new tcp dport 80 drop/);
-    assert.match(ruleset, /ct state new udp dport 53 drop/);
+    assert.match(ruleset, /\n\t\ttcp dport 80 drop\n/);
+    assert.match(ruleset, /\n\t\tudp dport 53 drop\n/);
+    assert.doesNotMatch(
+      ruleset,
+      /ct state new (tcp|udp) dport (80|53)/,
+      'a FIN, NULL or Xmas probe (ct state invalid) must be dropped too',
+    );
+  });
+
+  test('knock ports are only looked at, never dropped: they answer like any closed port', () => {
+    assert.doesNotMatch(ruleset, /dport \{ 6000, 7000, 8000 \} (drop|reject)/);
+    assert.doesNotMatch(ruleset, /dport (6000|7000|8000) (drop|reject)/);
+  });
+
+  test('regression: the default knock is a bare SYN; SYN+FIN, SYN+RST and SYN+ACK do not count', () => {
+    const r = compileNft(parseConfig('doors:\n  w:\n    knock: [1, 2]\n    open: [80]\n'));
+    assert.match(r, /tcp dport 2 tcp flags & \(syn \| fin \| rst \| ack\) == syn ip saddr @w_k1_4/);
+    assert.doesNotMatch(r, /tcp flags & syn == syn/);
   });
 
   test('every dynamic set is bounded', () => {
@@ -62,6 +69,6 @@ describe('sequence door rules', () => {
   test('an interface limits knocks and protection to it', () => {
     const r = compileNft(parseConfig('interface: eth1\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n'));
     assert.match(r, /iifname "eth1" tcp dport \{ 1, 2 \} jump w_knock/);
-    assert.match(r, /iifname "eth1" ct state new tcp dport 80 drop/);
+    assert.match(r, /iifname "eth1" tcp dport 80 drop/);
   });
 });

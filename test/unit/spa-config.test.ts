@@ -108,8 +108,8 @@ describe('spa doors in nftables', () => {
     assert.match(nft, /set ssh_open_6 \{ type ipv6_addr \. inet_proto \. inet_service;/);
     assert.match(nft, /ip saddr \. meta l4proto \. th dport @ssh_open_4 accept/);
     assert.match(nft, /ip6 saddr \. meta l4proto \. th dport @ssh_open_6 accept/);
-    assert.match(nft, /ct state new tcp dport 22 drop/);
-    assert.match(nft, /ct state new udp dport 53 drop/);
+    assert.match(nft, /\n\t\ttcp dport 22 drop\n/);
+    assert.match(nft, /\n\t\tudp dport 53 drop\n/);
   });
 
   test('nft accepts the ruleset', (t) => {

@@ -49,11 +49,6 @@ export function compileIptables(plan: Plan, f: Family): string {
     // every door's grant holders first, so two doors opening one port don't shut each other out
     ...parts.flatMap((p) => protect(p.door, p, f, 'grant')),
     ...parts.flatMap((p) => protect(p.door, p, f, 'deny')),
-    ...parts.flatMap((p) =>
-      byProto(p.knockPorts).flatMap(([proto, ports]) =>
-        portMatches(proto, ports).map((m) => `${iif(p.door)}${m} ${ctNew} ${verdict(p.door.reply, proto, f)}`),
-      ),
-    ),
   ];
   const chains: Chain[] = [
     { name: MAIN_CHAIN, rules: main },
@@ -113,13 +108,16 @@ function natTable(rules: readonly string[]): string[] {
   ];
 }
 
-/** Grant holders return to INPUT; new connections from everyone else get the door's reply. */
+/**
+ * Grant holders return to INPUT; every other packet (not only new connections: FIN/NULL/Xmas
+ * probes too) gets the door's reply. Knock ports get no rule: their packets go on to INPUT.
+ */
 function protect(door: Door, part: IptablesFragment, f: Family, which: 'grant' | 'deny'): string[] {
   return byProto(door.open).flatMap(([proto, ports]) =>
     portMatches(proto, ports).map((m) =>
       which === 'grant'
         ? `${iif(door)}${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`
-        : `${iif(door)}${m} ${ctNew} ${verdict(door.reply, proto, f)}`,
+        : `${iif(door)}${m} ${verdict(door.reply, proto, f)}`,
     ),
   );
 }

@@ -1,4 +1,3 @@
-import type { PortSpec } from '../../core/door.js';
 import type { Chain } from './syntax.js';
 
 /**
@@ -17,8 +16,6 @@ export interface IptablesFragment {
   readonly early?: readonly string[];
   /** Rules in the `nat` table's SESAME-nat chain, jumped to from PREROUTING (shared-port redirects). */
   readonly nat?: readonly string[];
-  /** Ports that must look closed (dropped or rejected per the door's reply). */
-  readonly knockPorts: readonly PortSpec[];
   /** The `recent` list of addresses holding a grant, and the grant lifetime. */
   readonly grant: { readonly set: string; readonly seconds: number };
   /** Knock-progress lists to clear for an address caught sweeping ports. */

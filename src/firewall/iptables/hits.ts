@@ -45,12 +45,10 @@ export function hitsIptables(door: HitDoor, names: DoorNames, f: Family, plan: P
     rules.push(`${recentSeen(hit(i), end)} -g ${adv}`);
   }
   chains.unshift({ name: base, rules });
-  const opensPort = door.open.some((p) => p.proto === 'tcp' && p.port === port);
   return {
     chains,
     knocks: [],
     input: [`${iif(door)}-p tcp --dport ${port} --syn -j ${base}`],
-    knockPorts: opensPort ? [] : [{ port, proto: 'tcp' }],
     grant: { set: grant, seconds: forS },
     progress: [start, ...hits],
   };

@@ -33,7 +33,6 @@ export function sequenceIptables(door: SequenceDoor, names: DoorNames, f: Family
       portMatches(proto, ports).map((m) => `${iif(door)}${m} -j ${base}`),
     ),
     input: [],
-    knockPorts,
     grant: { set: grant, seconds: forS },
     progress: machines.flatMap(([m, seq]) =>
       seq.ports.length < 2 ? [] : [...stages(names, m, seq, f), names.start(m, f)],

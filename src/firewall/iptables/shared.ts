@@ -42,7 +42,6 @@ export function sharedIptables(door: SharedDoor, names: DoorNames, f: Family, pl
       `${on} ${listed} ${nflog(plan.nflogGroup, names.logPrefix('open'))}`,
       `${on} ${listed}${consume} -j REDIRECT --to-ports ${s.redirectTo}`,
     ],
-    knockPorts: [],
     grant: { set: grant, seconds: forS },
     progress: [],
   };

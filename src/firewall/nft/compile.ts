@@ -9,7 +9,9 @@ import { perPortGrantRules, perPortGrantSetDecl } from './spa.js';
 import { byProto, chainDecl, FAMILIES, fmtPort, iif, indent, portSet, saddr, setDecl, verdict } from './syntax.js';
 
 /**
- * Compiles a plan into one nftables ruleset text (pure). The kernel runs the knock
+ * Compiles a plan into one nftables ruleset text (pure). Knock packets are only looked at,
+ * never dropped: they go on to the stack like any packet to a closed port (or to a service
+ * listening there), so knock ports look like every other closed port. The kernel runs the knock
  * state machines in dynamic sets with timeouts, and each door's grant set holds the
  * knockers' addresses with the grant lifetime as timeout, so grants expire without the
  * daemon. Sesame's chains only drop or reject; `accept` here just ends sesame's own
@@ -52,13 +54,13 @@ export function compileNft(plan: Plan): string {
     ...parts.flatMap((p) => p.input),
     // every door's grant holders first, so two doors opening one port don't shut each other out
     ...parts.flatMap((p) => protectRules(p.door, p.names, 'grant')),
+    ...(parts.some((p) => p.door.open.length > 0)
+      ? [
+          "# any other packet to a protected port (a FIN, NULL or Xmas probe too) gets the door's reply,",
+          '# so the port answers the same whether a service listens behind it or not',
+        ]
+      : []),
     ...parts.flatMap((p) => protectRules(p.door, p.names, 'deny')),
-    ...parts.flatMap((p) =>
-      byProto(p.knockPorts).map(
-        ([proto, ports]) =>
-          `${iif(p.door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(p.door.reply, proto)}`,
-      ),
-    ),
   ];
   const prerouting = parts.flatMap((p) => p.prerouting);
   const chains = [
@@ -103,18 +105,19 @@ function doorFragment(door: Door, plan: Plan, names: DoorNames): Partial<NftFrag
 }
 
 function emptyFragment(): NftFragment {
-  return { sets: [], chains: [], knocks: [], input: [], prerouting: [], knockPorts: [], progressSets: () => [] };
+  return { sets: [], chains: [], knocks: [], input: [], prerouting: [], progressSets: () => [] };
 }
 
-/** Accept for addresses holding a grant; new connections from everyone else are dropped or rejected. */
+/**
+ * Accept for addresses holding a grant; every other packet to the port is dropped or rejected
+ * (established connections were accepted before, so they outlive the grant).
+ */
 function protectRules(door: Door, names: DoorNames, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
   if (which === 'grant' && grantsPerPort(door)) return perPortGrantRules(door, names);
   if (which === 'deny') {
-    return groups.map(
-      ([proto, ports]) => `${iif(door)}ct state new ${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`,
-    );
+    return groups.map(([proto, ports]) => `${iif(door)}${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`);
   }
   return [
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,

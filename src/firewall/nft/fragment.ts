@@ -1,4 +1,4 @@
-import type { Door, Family, Plan, PortSpec } from '../../core/door.js';
+import type { Door, Family, Plan } from '../../core/door.js';
 import type { DoorNames } from '../../core/kernel-names.js';
 
 /**
@@ -15,8 +15,6 @@ export interface NftFragment {
   readonly input: string[];
   /** Rules in a `nat prerouting` chain (shared-port redirects). */
   readonly prerouting: string[];
-  /** Ports that must look closed (dropped or rejected per the door's reply). */
-  readonly knockPorts: PortSpec[];
   /** Knock-progress sets to clear for an address caught sweeping ports. */
   readonly progressSets: (f: Family) => string[];
 }

@@ -11,6 +11,7 @@ export const BARE_SYN = 'tcp flags & (fin | syn | rst | ack) == syn';
  * Single-port doors: SYNs to the service port are counted in the `input` chain before the
  * protection rules, so the counted SYNs are still dropped (or rejected) there, and the one
  * that completes the count adds the grant first and so is let through by the same pass.
+ * A hit port the door doesn't open is a knock port like any other: its SYNs go on to the stack.
  * Per address: `hstart` (timeout = window end) marks the first hit, `hearly` (timeout =
  * window start) says "too early", `h1..hN` hold how many hits it made.
  */
@@ -32,13 +33,10 @@ export function compileHitDoor(door: HitDoor, plan: Plan, names: DoorNames): Par
     );
     rules.push(...hitRules(door, f, plan, names));
   }
-  const knocks = door.open.some((p) => p.proto === 'tcp' && p.port === port) ? [] : [{ port, proto: 'tcp' as const }];
   return {
     sets,
     chains: [chainDecl(chain, rules)],
     input: [`${iif(door)}tcp dport ${port} ${BARE_SYN} jump ${chain}`],
-    // a service port the door doesn't open must still look closed
-    knockPorts: knocks,
     progressSets: (f) => [names.hitStart(f), ...hitNames(door, f, names)],
   };
 }

@@ -42,7 +42,6 @@ export function compileSequenceDoor(
     knocks: byProto(knockPorts).map(
       ([proto, ports]) => `${iif(door)}${protoMatch(proto, ports)} jump ${names.knockChain}`,
     ),
-    knockPorts,
     progressSets: (f) => progressSets(door, f, names),
   };
 }
