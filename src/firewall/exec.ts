@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 
 export interface ExecResult {
-  readonly code: number;
+  /** Exit code; null when the program was ended by a signal. */
+  readonly code: number | null;
+  /** The signal that ended the program (a crash: SIGSEGV, SIGABRT; the OOM killer or a timeout: SIGKILL, SIGTERM). */
+  readonly signal?: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -29,21 +32,47 @@ export const execFile: Exec = (file, args, input, opts = {}) =>
       stderr += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.on('error', () => {}); // the program may exit before reading stdin
     child.stdin.end(input ?? '');
   });
 
-/** A firewall command that failed. Keeps the command, exit code and stderr for the user. */
+/**
+ * A firewall command that failed: keeps the command, exit code (or the signal that ended it)
+ * and stderr, and says what to do when the program crashed instead of refusing.
+ */
 export class FirewallError extends Error {
   override readonly name = 'FirewallError';
   readonly code = 'E_FIREWALL';
+  readonly signal: NodeJS.Signals | null;
   constructor(
     readonly command: string,
-    readonly exitCode: number,
+    readonly exitCode: number | null,
     readonly stderr: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; signal?: NodeJS.Signals | null; hint?: string } = {},
   ) {
-    super(`${command} failed (exit ${exitCode}): ${stderr.trim() || 'no error output'}`, options);
+    super(firewallErrorMessage(command, exitCode, stderr, options.signal ?? null, options.hint), options);
+    this.signal = options.signal ?? null;
   }
+}
+
+function firewallErrorMessage(
+  command: string,
+  exitCode: number | null,
+  stderr: string,
+  signal: NodeJS.Signals | null,
+  hint?: string,
+): string {
+  const output = stderr.trim();
+  if (signal) {
+    return [
+      `${command} was killed by signal ${signal} (no exit code)${output ? `: ${output}` : ''}.`,
+      'It crashed or was killed (out of memory, a timeout) instead of refusing the input;',
+      'nft applies a script in one transaction, so the kernel keeps the rules it had.',
+      hint ?? '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+  }
+  return `${command} failed (exit ${exitCode ?? 'unknown'}): ${output || 'no error output'}${hint ? ` ${hint}` : ''}`;
 }

@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import type { Family, Plan, PortSpec } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
 import { grantSet, grantSets, parseGrantSet, TABLE, TABLE_REF } from '../core/kernel-names.js';
-import { type Exec, execFile, FirewallError } from './exec.js';
+import { type Exec, type ExecResult, execFile, FirewallError } from './exec.js';
 import { compileNft } from './nft/compile.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
 
@@ -39,7 +40,9 @@ export class Nftables {
     const kept = before.filter((g) => sets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
     const script = [
       replaceTable(ruleset),
-      ...kept.map((g) => elementCommand('add', g.door, g.family, element(g.address, g.port), g.timeoutMs, g.expiresMs)),
+      ...kept.map((g) =>
+        elementCommand('add', g.door, g.family, element(g.family, g.address, g.port), g.timeoutMs, g.expiresMs),
+      ),
     ].join('\n');
     await this.run(['-f', '-'], script);
     return { kept };
@@ -55,26 +58,30 @@ export class Nftables {
     await this.run(['-f', '-'], REMOVE_TABLE);
   }
 
+  /** Whether sesame's table is loaded. Throws FirewallError when nft can't tell (not root, crashed, ...). */
   async exists(): Promise<boolean> {
-    const r = await this.exec(this.nft, ['list', 'table', 'inet', TABLE]);
-    return r.code === 0;
+    return (await this.query(['list', 'table', 'inet', TABLE])) !== null;
   }
 
-  /** Every grant in the kernel, from the `*_open_4/6` sets. Empty when the table is absent. */
+  /**
+   * Every grant in the kernel, from the `*_open_4/6` sets. Empty only when the table does not
+   * exist; any other failure (not root, nft crashed) throws FirewallError, so a caller never
+   * mistakes "can't read" for "no grants".
+   */
   async listGrants(): Promise<Grant[]> {
-    const r = await this.exec(this.nft, ['-j', 'list', 'table', 'inet', TABLE]);
-    if (r.code !== 0) return [];
-    return parseGrants(r.stdout);
+    const json = await this.query(['-j', 'list', 'table', 'inet', TABLE]);
+    return json === null ? [] : parseGrants(json);
   }
 
   /**
    * The grants of the named doors only. Cheaper than listGrants() when knock-progress sets
-   * are large (a spoofed flood can fill them with set_size entries each).
+   * are large (a spoofed flood can fill them with set_size entries each). A door whose set
+   * does not exist has no grants; other failures throw FirewallError.
    */
   async listDoorGrants(doors: readonly string[]): Promise<Grant[]> {
     const sets = doors.flatMap((d) => [grantSet(d, 4), grantSet(d, 6)]);
-    const lists = await Promise.all(sets.map((set) => this.exec(this.nft, ['-j', 'list', 'set', 'inet', TABLE, set])));
-    return lists.flatMap((r) => (r.code === 0 ? parseGrants(r.stdout) : []));
+    const lists = await Promise.all(sets.map((set) => this.query(['-j', 'list', 'set', 'inet', TABLE, set])));
+    return lists.flatMap((json) => (json === null ? [] : parseGrants(json)));
   }
 
   /**
@@ -88,7 +95,7 @@ export class Nftables {
     forMs: number,
     ports?: readonly PortSpec[],
   ): Promise<void> {
-    const elems = ports ? ports.map((p) => element(address, p)) : [address];
+    const elems = ports ? ports.map((p) => element(family, address, p)) : [element(family, address)];
     // add (no-op if present), delete, add: one transaction that also refreshes an existing grant's timeout
     const add = elems.map((e) => elementCommand('add', door, family, e, forMs));
     const del = elems.map((e) => elementCommand('delete', door, family, e));
@@ -104,7 +111,7 @@ export class Nftables {
   ): Promise<void> {
     if (grants.length === 0) return;
     const lines = grants.flatMap((g) =>
-      (g.ports ? g.ports.map((p) => element(g.address, p)) : [g.address]).flatMap((e) => {
+      (g.ports ? g.ports.map((p) => element(g.family, g.address, p)) : [element(g.family, g.address)]).flatMap((e) => {
         const add = elementCommand('add', g.door, g.family, e, g.forMs);
         return [add, elementCommand('delete', g.door, g.family, e), add];
       }),
@@ -112,44 +119,77 @@ export class Nftables {
     await this.run(['-f', '-'], `${lines.join('\n')}\n`);
   }
 
-  /** Ends an address's grant now; for a per-port grant set, every port it holds. */
+  /**
+   * Ends an address's grant now; for a per-port grant set, every port it holds. False when it
+   * (or its set) doesn't exist; other failures throw FirewallError.
+   */
   async revoke(door: string, family: Family, address: string): Promise<boolean> {
     const held = (await this.listDoorGrants([door])).filter(
       (g) => g.family === family && g.address === address && g.port,
     );
-    const elems = held.length ? held.map((g) => element(address, g.port)) : [address];
+    const elems = held.length ? held.map((g) => element(family, address, g.port)) : [element(family, address)];
     const script = elems.map((e) => elementCommand('delete', door, family, e)).join('\n');
-    const r = await this.exec(this.nft, ['-f', '-'], `${script}\n`);
-    return r.code === 0;
+    return (await this.query(['-f', '-'], `${script}\n`)) !== null;
   }
 
   private async run(args: string[], input: string): Promise<void> {
-    let r: Awaited<ReturnType<Exec>>;
+    const r = await this.spawn(args, input);
+    if (r.code !== 0) throw this.failure(args, r, input);
+  }
+
+  /** stdout of a command that reads or deletes something; null when that thing does not exist. */
+  private async query(args: string[], input?: string): Promise<string | null> {
+    const r = await this.spawn(args, input);
+    if (r.code === 0) return r.stdout;
+    if (r.code === 1 && ABSENT.test(r.stderr)) return null;
+    throw this.failure(args, r, input);
+  }
+
+  private async spawn(args: string[], input?: string): Promise<ExecResult> {
     try {
-      r = await this.exec(this.nft, args, input);
+      return await this.exec(this.nft, args, input);
     } catch (cause) {
-      throw new FirewallError(`${this.nft} ${args.join(' ')}`, -1, `cannot run ${this.nft}: is nftables installed?`, {
+      throw new FirewallError(`${this.nft} ${args.join(' ')}`, null, `cannot run ${this.nft}: is nftables installed?`, {
         cause,
       });
     }
-    if (r.code !== 0) throw new FirewallError(`${this.nft} ${args.join(' ')}`, r.code, r.stderr);
+  }
+
+  private failure(args: string[], r: ExecResult, input?: string): FirewallError {
+    const lines = input ? input.split('\n').length : 0;
+    const hint = r.signal
+      ? `The script had ${lines} lines; if the config has thousands of doors, split it or use fewer doors.`
+      : undefined;
+    return new FirewallError(`${this.nft} ${args.join(' ')}`, r.code, r.stderr, { signal: r.signal, hint });
   }
 }
 
-/** A grant set element: the address, or `address . proto . port` for per-port sets. */
-function element(address: string, port?: PortSpec): string {
+/**
+ * A grant set element: the address, or `address . proto . port` for per-port sets. The address
+ * is the one piece of outside text in a grant command: only a plain address of the family may
+ * reach nft.
+ */
+function element(family: Family, address: string, port?: PortSpec): string {
+  if (isIP(address) !== family)
+    throw new FirewallError('nft element', null, `not an IPv${family} address: ${JSON.stringify(address)}`);
   return port ? `${address} . ${port.proto} . ${port.port}` : address;
 }
+
+/**
+ * nft's answer (ENOENT) when the table, set or element a command names does not exist: the
+ * only failure that means "absent". Anything else (EPERM as non-root, a crash) is an error.
+ */
+const ABSENT = /No such file or directory/;
 
 function elementCommand(
   verb: 'add' | 'delete',
   door: string,
   family: Family,
-  address: string,
+  element: string,
   timeoutMs?: number,
   expiresMs?: number,
 ): string {
-  let elem = address;
+  let elem = element;
   if (timeoutMs !== undefined) elem += ` timeout ${nftDuration(timeoutMs)}`;
   if (expiresMs !== undefined) elem += ` expires ${nftDuration(expiresMs)}`;
   return `${verb} element ${TABLE_REF} ${grantSet(door, family)} { ${elem} }`;

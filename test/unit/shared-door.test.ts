@@ -150,6 +150,17 @@ describe('shared-port door: rulesets', () => {
     assert.doesNotMatch(token, /update @ssh443_open/);
   });
 
+  test('regression: token knocks are logged per source (IPv6 per /64) under a bounded global limit, not one global 50/s anyone could use up', () => {
+    const token = compileNft(parseConfig(door(', secret_kind: token', keyFile)));
+    assert.match(
+      token,
+      /meta nfproto ipv4 ct mark & 0x40000000 == 0 @ih,0,64 0x\w+ update @ssh443_tokrate_4 \{ ip saddr limit rate 2\/second burst 10 packets \} limit rate 1000\/second burst 2000 packets log group 7332/,
+    );
+    assert.match(token, /update @ssh443_tokrate_6 \{ ip6 saddr & ffff:ffff:ffff:ffff:: limit rate 2\/second/);
+    assert.match(token, /set ssh443_tokrate_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 60s; size 65536; \}/);
+    assert.doesNotMatch(token, /\) limit rate 50\/second|\s0x\w+ limit rate/, 'no global-only limit before the log');
+  });
+
   test('iptables: string + connbytes on the 3rd packet, recent, nat REDIRECT; token doors refused', () => {
     const ipt = compileIptables(parseConfig(door()), 4);
     assert.match(

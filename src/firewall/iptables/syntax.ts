@@ -1,6 +1,7 @@
 import type { Door, Family, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
 import { humanDuration } from '../../core/duration.js';
 import { recentList } from '../../core/kernel-names.js';
+import { interfaceName } from '../ruleset-text.js';
 
 /** Small pure helpers that spell iptables-restore syntax; shared by the door compilers in this folder. */
 
@@ -42,7 +43,7 @@ export const recentRemove = (set: string) => `-m recent --name ${recentList(set)
 export const recentSeen = (set: string, seconds: number, negate = false) =>
   `-m recent --name ${recentList(set)} ${negate ? '! ' : ''}--rcheck --seconds ${seconds}`;
 
-export const iif = (door: Door) => (door.interface ? `-i ${door.interface} ` : '');
+export const iif = (door: Door) => (door.interface ? `-i ${interfaceName(door.interface)} ` : '');
 export const ctNew = '-m conntrack --ctstate NEW';
 
 /** `-p tcp --dport 22` or `-p tcp -m multiport --dports 22,80`; multiport takes 15 ports a rule. */

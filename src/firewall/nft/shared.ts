@@ -2,7 +2,7 @@ import type { Family, Plan, SharedDoor } from '../../core/door.js';
 import { tokenLogGroup } from '../../core/shared-secret.js';
 import type { DoorNames } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
-import { chainDecl, FAMILIES, familyName, iif, saddr } from './syntax.js';
+import { chainDecl, FAMILIES, familyName, iif, saddr, setDecl } from './syntax.js';
 
 /**
  * conntrack mark bit meaning "this connection's first data packet was looked at". Only this
@@ -10,6 +10,16 @@ import { chainDecl, FAMILIES, familyName, iif, saddr } from './syntax.js';
  */
 export const SEEN_MARK = 0x40000000;
 const MARK = `0x${SEEN_MARK.toString(16).padStart(8, '0')}`;
+
+/**
+ * How many token knocks the kernel hands to the daemon. Anyone who saw one token knows the
+ * door's fixed prefix, so a global limit alone let one address use it up and lock everyone
+ * out; per source (an IPv6 /64 counts as one) a client gets a few, and the global bound keeps
+ * the daemon's work bounded against many sources. A real client sends one per connection.
+ */
+export const TOKEN_LOG_RATE = { perSource: '2/second burst 10 packets', total: '1000/second burst 2000 packets' };
+/** How long a quiet source's meter is kept (longer than its burst takes to refill). */
+const TOKEN_RATE_TIMEOUT_MS = 60_000;
 
 /** The kernel compares at most 16 bytes per payload expression. */
 const CHUNK_BYTES = 16;
@@ -44,8 +54,12 @@ export function compileSharedDoor(door: SharedDoor, plan: Plan, names: DoorNames
           ),
         ]
       : [
-          `# a token knock: the daemon checks the token (NFLOG group ${tokenLogGroup(door, plan)}) and adds the address`,
-          `${on} ${unseen} ${secret} limit rate 50/second burst 100 packets log group ${tokenLogGroup(door, plan)} prefix "${names.tokenLogPrefix}"`,
+          `# a token knock: the daemon checks the token (NFLOG group ${tokenLogGroup(door, plan)}) and adds the address;`,
+          `# at most ${TOKEN_LOG_RATE.perSource} per address (IPv6: per /64) and ${TOKEN_LOG_RATE.total} in all are logged`,
+          ...FAMILIES.map(
+            (f) =>
+              `${on} meta nfproto ${nfproto(f)} ${unseen} ${secret} update @${names.tokenRate(f)} { ${sourceKey(f)} limit rate ${TOKEN_LOG_RATE.perSource} } limit rate ${TOKEN_LOG_RATE.total} log group ${tokenLogGroup(door, plan)} prefix "${names.tokenLogPrefix}"`,
+          ),
           `${on} ${unseen} ${secret} ${mark} reject with tcp reset`,
         ];
   const chain = [
@@ -65,6 +79,10 @@ export function compileSharedDoor(door: SharedDoor, plan: Plan, names: DoorNames
   });
 
   return {
+    sets:
+      s.secretKind === 'token'
+        ? FAMILIES.map((f) => setDecl(names.tokenRate(f), f, TOKEN_RATE_TIMEOUT_MS, plan.setSize))
+        : [],
     chains: [chainDecl(names.sharedChain, chain)],
     input: [
       `# door ${door.name}: connections redirected from ${s.port}; direct ones to ${s.redirectTo} stay closed`,
@@ -75,6 +93,8 @@ export function compileSharedDoor(door: SharedDoor, plan: Plan, names: DoorNames
 }
 
 const nfproto = (f: Family) => (f === 4 ? 'ipv4' : 'ipv6');
+/** The rate meter's key: the address, or its /64 for IPv6 (one site holds a whole /64). */
+const sourceKey = (f: Family) => (f === 4 ? 'ip saddr' : 'ip6 saddr & ffff:ffff:ffff:ffff::');
 
 /** `@ih,0,128 0x... @ih,128,64 0x...`: the bytes at the start of the TCP payload. */
 export function payloadMatch(hex: string): string {

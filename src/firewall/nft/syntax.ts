@@ -1,12 +1,13 @@
 import type { Door, Family, PortSpec, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
 import { nftDuration } from '../../core/duration.js';
+import { interfaceName } from '../ruleset-text.js';
 
 /** Small pure helpers that spell nft syntax; shared by every door kind's compiler. */
 
 export const FAMILIES: readonly Family[] = [4, 6];
 export const saddr = (f: Family) => (f === 4 ? 'ip saddr' : 'ip6 saddr');
 export const familyName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
-export const iif = (door: Door) => (door.interface ? `iifname "${door.interface}" ` : '');
+export const iif = (door: Door) => (door.interface ? `iifname "${interfaceName(door.interface)}" ` : '');
 
 export function verdict(reply: Reply, proto: Proto): string {
   if (reply === 'drop') return 'drop';
