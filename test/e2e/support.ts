@@ -34,6 +34,8 @@ export const E2E_TOOLS: Readonly<Record<string, string>> = {
   man: 'man-db',
   npm: 'nodejs',
   socat: 'socat',
+  fwknop: 'fwknop-client',
+  fwknopd: 'fwknop-server',
   ss: 'iproute2',
 };
 
