@@ -164,12 +164,13 @@ function configLoader(opts: ServeOptions): {
   if (opts.fwknopAccess) {
     const file = opts.fwknopAccess;
     let initial: Plan | undefined = loadFwknopAccess(file, opts.spaListen);
+    const first = initial;
     const load: ConfigLoader = () => {
       const plan = initial ?? loadFwknopAccess(file, opts.spaListen);
       initial = undefined;
       return plan;
     };
-    return { load, notes: [] };
+    return { load, notes: [], first };
   }
   const file = opts.config!;
   // loaded once here for `log.format` (a bad config fails before anything starts), again on SIGHUP
