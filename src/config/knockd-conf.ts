@@ -1,7 +1,7 @@
 import type { PortSpec, TcpFlagMatch } from '../core/door.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
-import { parseKnockdSequence } from './knockd-sequence.js';
+import { atoi, parseKnockdSequence } from './knockd-sequence.js';
 
 /**
  * knockd.conf, read the way knockd 0.8 reads it (src/knockd.c, parseconfig()): `#` comment
@@ -38,17 +38,25 @@ export interface KnockdDoor {
   readonly lines: Readonly<Record<string, number>>;
 }
 
+/** A line knockd accepts where its reading is accidental: loaded with knockd's meaning, and said. */
+export interface KnockdWarning {
+  readonly line: number;
+  readonly field: string;
+  readonly message: string;
+}
+
 export interface KnockdConf {
   readonly file: string;
   readonly options: KnockdOptions;
   readonly doors: readonly KnockdDoor[];
+  readonly warnings: readonly KnockdWarning[];
 }
 
 /** knockd's defaults (knockd.c: SEQ_TIMEOUT, CMD_TIMEOUT). */
 export const KNOCKD_SEQ_TIMEOUT = 25;
 export const KNOCKD_CMD_TIMEOUT = 10;
-/** Longest time sesame accepts anywhere (as in sesame.yaml). */
-const MAX_SECONDS = 86_400;
+/** Longest knockd time sesame takes: 24 days, the longest timer Node.js and every kernel's sets keep. */
+const MAX_SECONDS = 2_073_600;
 
 /** Directive aliases knockd accepts, to one canonical key. */
 const ALIASES: Record<string, string> = {
@@ -79,6 +87,7 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
   const doors: MutableDoor[] = [];
   let section: 'none' | 'options' | MutableDoor = 'none';
   const badKnock = new Set<MutableDoor>();
+  const warnings: KnockdWarning[] = [];
   const problem = (line: number, field: string, message: string, column = 1) =>
     problems.push({ file, line, column, field, message });
 
@@ -162,7 +171,7 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
       problem(line, field, `expected "${keyText} = value"`, column);
       return;
     }
-    const error = setDoorKey(door, key, value);
+    const error = setDoorKey(door, key, value, (message) => warnings.push({ line, field, message }));
     if (error) {
       problem(line, field, error, column);
       if (key === 'SEQUENCE' || key === 'ONE_TIME_SEQUENCES') badKnock.add(door);
@@ -181,16 +190,17 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { file, options, doors };
+  return { file, options, doors, warnings };
 }
 
 /** Applies one directive to a door; returns an error text or null. */
-function setDoorKey(door: MutableDoor, key: string, value: string): string | null {
+function setDoorKey(door: MutableDoor, key: string, value: string, warn: (message: string) => void): string | null {
   switch (key) {
     case 'SEQUENCE': {
-      const ports = parseKnockdSequence(value);
-      if (typeof ports === 'string') return ports;
-      door.sequence = ports;
+      const seq = parseKnockdSequence(value);
+      if (typeof seq === 'string') return seq;
+      door.sequence = seq.ports;
+      seq.warnings.forEach(warn);
       return null;
     }
     case 'ONE_TIME_SEQUENCES':
@@ -199,7 +209,7 @@ function setDoorKey(door: MutableDoor, key: string, value: string): string | nul
       return null;
     case 'SEQ_TIMEOUT':
     case 'CMD_TIMEOUT': {
-      const seconds = parseSeconds(value, key === 'SEQ_TIMEOUT' ? 1 : 0);
+      const seconds = parseSeconds(value, key === 'SEQ_TIMEOUT' ? 1 : 0, warn);
       if (typeof seconds === 'string') return seconds;
       if (key === 'SEQ_TIMEOUT') door.seqTimeout = seconds;
       else door.cmdTimeout = seconds;
@@ -231,10 +241,21 @@ function setDoorKey(door: MutableDoor, key: string, value: string): string | nul
   return `unknown directive ${key}`;
 }
 
-function parseSeconds(value: string, min: number): number | string {
-  if (!/^\d+$/.test(value)) return `expected whole seconds like 10, got ${JSON.stringify(value)}`;
-  const n = Number(value);
-  if (n < min) return `must be at least ${min} second${min === 1 ? '' : 's'}, got ${n}`;
-  if (n > MAX_SECONDS) return `longer than 24h (86400 s) is not supported, got ${n}`;
+/** A time as knockd reads it (atoi: `5s` is 5, `abc` is 0), with a warning where that is accidental. */
+function parseSeconds(value: string, min: number, warn: (message: string) => void): number | string {
+  const { value: n, rest } = atoi(value);
+  if (rest.trim() !== '' || !/^[+-]?\d/.test(value.trim()))
+    warn(
+      `knockd reads ${JSON.stringify(value)} as ${n} seconds (it has no units or comments; the rest is ignored); so does sesame`,
+    );
+  if (n > MAX_SECONDS) return `longer than 24 days (${MAX_SECONDS} s) is not supported, got ${n}`;
+  if (n < min) {
+    warn(
+      min === 1
+        ? `knockd reads ${n} as a sequence time in which a knock can never complete (it drops a knock in progress at its next packet); sesame gives it 1 second`
+        : `knockd reads ${n} as a huge wait (sleep of a negative number); sesame runs the stop command after 1 second`,
+    );
+    return min;
+  }
   return n;
 }

@@ -22,6 +22,7 @@ export function knockdToYaml(conf: KnockdConf): string {
   if (o.pidFile) out.push(`# knockd PidFile ${o.pidFile}: not needed under systemd (Type=simple)`);
   if (o.useSyslog) out.push('# knockd UseSyslog: sesame logs to stdout; the journal forwards to syslog');
   if (o.interface) out.push(`interface: ${o.interface}`);
+  for (const w of conf.warnings) out.push(`# ${conf.file}:${w.line} ${w.field}: ${w.message}`);
   out.push('doors:');
   const names = new Set<string>();
   const native: string[] = [];
@@ -47,6 +48,23 @@ export function knockdToYaml(conf: KnockdConf): string {
 /** A door's lines; `commented` when it can't be a sesame door (it has nothing to do). */
 function doorYaml(k: KnockdDoor, file: string): { body: string[]; native: boolean; commented?: boolean } {
   const body: string[] = [`# ${file} line ${k.line}`];
+  if (k.sequence?.some((p) => p.port === 0) && !k.oneTimeSequences) {
+    const rest = doorYaml({ ...k, sequence: k.sequence.filter((p) => p.port !== 0) }, file);
+    const knock = `knock: [${k.sequence.map(portYaml).join(', ')}]`;
+    return {
+      body: [
+        ...body,
+        '# knockd reads this sequence with a knock on port 0 (see the warning above), which sesame.yaml',
+        '# refuses: ordinary clients cannot knock on port 0. Fix the sequence and uncomment the door.',
+        ...rest.body
+          .slice(1)
+          .map((l) => (l.startsWith('knock:') ? knock : l))
+          .map((l) => (l.startsWith('#') ? l : `# ${l}`)),
+      ],
+      native: false,
+      commented: true,
+    };
+  }
   if (k.oneTimeSequences) body.push(`knock: { one_time: ${JSON.stringify(k.oneTimeSequences)} }`);
   else body.push(`knock: [${(k.sequence ?? []).map(portYaml).join(', ')}]`);
   if (k.tcpFlags) body.push(`flags: ${JSON.stringify(formatTcpFlags(k.tcpFlags as TcpFlagMatch))}`);
@@ -72,8 +90,9 @@ function doorYaml(k: KnockdDoor, file: string): { body: string[]; native: boolea
     return { body, native: true };
   }
   if (!run?.start && !run?.start6) {
-    body.push(`# no Start_Command in ${file}: this door only logs knocks; add open: [PORT] or run: { start: ... }`);
-    return { body: body.map((l) => (l.startsWith('#') ? l : `# ${l}`)), native: false, commented: true };
+    body.push(`# no Start_Command in ${file}: like knockd, this door only logs its knocks`);
+    body.push('# (add open: [PORT] or run: { start: ... } to make it do something)', 'log_only: true');
+    return { body, native: false };
   }
   body.push(`${forLine} # Cmd_Timeout: stop runs this long after start`, 'run:');
   for (const [key, value] of Object.entries(run)) body.push(`  ${key}: ${JSON.stringify(value)}`);

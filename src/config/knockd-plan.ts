@@ -28,7 +28,7 @@ export function loadKnockdConf(file: string): KnockdPlan {
 export function knockdPlan(conf: KnockdConf): KnockdPlan {
   const defaults = configSchema.parse({ doors: {} });
   const problems: ConfigProblem[] = [];
-  const notes: string[] = [];
+  const notes: string[] = conf.warnings.map((w) => `${conf.file}:${w.line} ${w.field}: ${w.message}`);
   const names = new Set<string>();
   const doors: Door[] = [];
   const sections = new Map<string, KnockdDoor>();
@@ -97,9 +97,13 @@ export function knockdPlan(conf: KnockdConf): KnockdPlan {
   return { plan, options: conf.options, notes };
 }
 
-/** knockd's commands; `_6` ones only when given (absent: the v4 command runs for v6 too). */
+/**
+ * knockd's commands; `_6` ones only when given (absent: the v4 command runs for v6 too). Like
+ * knockd, a stop command without a start command never runs (knockd runs it after the start).
+ */
 export function runCommands(k: KnockdDoor): RunCommands | undefined {
   const run: { -readonly [K in keyof RunCommands]: RunCommands[K] } = {};
+  if (!k.startCommand && !k.startCommand6) return undefined;
   if (k.startCommand) run.start = k.startCommand;
   if (k.stopCommand) run.stop = k.stopCommand;
   if (k.startCommand6 !== undefined) run.start6 = k.startCommand6;

@@ -37,9 +37,9 @@ export function scanOneTimeSequences(bytes: Buffer): OneTimeScan {
     line++;
     const text = bytes.subarray(offset, end).toString('utf8').trim();
     if (text !== '' && !text.startsWith('#')) {
-      const ports = parseKnockdSequence(text);
-      if (typeof ports === 'string') skipped.push({ line, message: ports });
-      else unused.push({ line, offset, ports });
+      const seq = parseKnockdSequence(text);
+      if (typeof seq === 'string') skipped.push({ line, message: seq });
+      else unused.push({ line, offset, ports: seq.ports });
     }
     offset = end + 1;
   }

@@ -42,18 +42,12 @@ const flags = parsed((v) =>
 
 const doorName = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
 
-/** A knock sequence: a list of ports, or `{ports, within, flags}`. */
-const sequence = portList.superRefine((ports, ctx) => {
-  for (let i = 1; i < ports.length; i++) {
-    if (ports[i].port === ports[i - 1].port && ports[i].proto === ports[i - 1].proto) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [i],
-        message: `port ${ports[i].port} repeats the previous knock; a repeated knock can't be told apart from a SYN retransmit`,
-      });
-    }
-  }
-});
+/**
+ * A knock sequence: a list of ports, or `{ports, within, flags}`. A port may repeat (knockd
+ * counts each hit): for tcp, the kernel counts a repeat only from a new connection (a new
+ * source port), so a retransmitted SYN is not a second knock (see nft/sequence.ts).
+ */
+const sequence = portList;
 
 const run = z.strictObject({
   start: z.string().min(1).optional(),
@@ -114,9 +108,24 @@ export const grantFields = (defaultForMs: number) => ({
 });
 
 /** A door that grants needs ports to open, a command to run, or both. */
-export function needsOpenOrRun(d: { open?: unknown[]; run?: { start?: string } }, ctx: z.RefinementCtx): void {
+export function needsOpenOrRun(
+  d: { open?: unknown[]; run?: { start?: string }; log_only?: boolean },
+  ctx: z.RefinementCtx,
+): void {
+  if (d.log_only) {
+    if (d.open?.length || d.run?.start)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['log_only'],
+        message: '`log_only` is for a door with no `open` and no `run`',
+      });
+    return;
+  }
   if (!d.open?.length && !d.run?.start) {
-    ctx.addIssue({ code: 'custom', message: 'a door needs `open` ports, a `run.start` command, or both' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a door needs `open` ports, a `run.start` command, or both (or `log_only: true` to only log its knocks)',
+    });
   }
 }
 
@@ -126,6 +135,8 @@ export const sequenceDoorSchema = z
     flags: flags.optional(),
     within: duration('within').default(45_000),
     close: sequence.optional(),
+    /** A knockd door without commands: the knock is only logged. */
+    log_only: z.literal(true).optional(),
     ...grantFields(60_000),
   })
   .superRefine((d, ctx) => {

@@ -66,6 +66,8 @@ export interface DoorNames {
   /** Sequence stage `i` (1-based) of machine `m`, and the start set enforcing `within`. */
   stage(m: Machine, i: number, f: Family): string;
   start(m: Machine, f: Family): string;
+  /** `address . sport . dport` of knocks already counted on a tcp port the sequence repeats. */
+  seen(m: Machine, f: Family): string;
   /** Hit doors: `h1..hN` (hits so far), `hstart` (since the first), `hearly` (too early). */
   hit(i: number, f: Family): string;
   hitStart(f: Family): string;
@@ -120,6 +122,7 @@ export function doorNames(name: string, index: number): DoorNames {
     grant: (f) => grantSet(name, f),
     stage: (m, i, f) => set(`${m}${i}`, f),
     start: (m, f) => set(`${m}start`, f),
+    seen: (m, f) => set(`${m}seen`, f),
     hit: (i, f) => set(`h${i}`, f),
     hitStart: (f) => set('hstart', f),
     hitEarly: (f) => set('hearly', f),
@@ -208,6 +211,7 @@ export function declaredNames(door: Door, index: number): DeclaredName[] {
 
   const machine = (m: Machine, length: number) => {
     iptChains.push(n.ipt.done(m));
+    for (const f of [4, 6] as const) sets.push(n.seen(m, f));
     if (length < 2) return;
     iptChains.push(n.ipt.reset(m), n.ipt.first(m));
     for (let i = 1; i < length; i++) {

@@ -8,6 +8,7 @@ import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
 import { parseDuration } from '../../src/core/duration.js';
 import { parsePortSpec } from '../../src/core/port-spec.js';
 import { parseTcpFlags } from '../../src/core/tcp-flags.js';
+import type { SequenceDoor } from '../../src/core/door.js';
 
 function problems(yaml: string): string[] {
   try {
@@ -65,9 +66,12 @@ describe('sesame.yaml', () => {
     assert.match(ps[1], /doors\.b\.reply: .*"drop"|doors\.b\.reply/);
   });
 
-  test('a repeated consecutive knock is refused: it could not be told from a retransmit', () => {
-    const [p] = problems('doors:\n  web:\n    knock: [1000, 1000, 2000]\n    open: [80]\n');
-    assert.match(p, /knock\[1\]: port 1000 repeats the previous knock/);
+  test('a repeated knock port is accepted: it counts hit by hit (a new connection each), as in knockd', () => {
+    const plan = parseConfig('doors:\n  web:\n    knock: [1000, 1000, 2000]\n    open: [80]\n');
+    assert.deepEqual(
+      (plan.doors[0] as SequenceDoor).knock.ports.map((p) => p.port),
+      [1000, 1000, 2000],
+    );
   });
 
   test('a knock port that another door protects is refused', () => {

@@ -95,8 +95,8 @@ describe('knockd.conf reader', () => {
         '  pidfile', // 3: no value
         '  seq_timeout = 5', // 4: a door key in [options]
         '[door]',
-        '  sequence = 7000,x', // 6
-        '  seq_timeout = 5s', // 7
+        '  sequence = 7000,8000:icmp', // 6
+        '  seq_timeout = 99999999', // 7
         '  tcpflags = syn,bogus', // 8
         '  logfile = /x', // 9: an option in a door
         '  frobnicate = 1', // 10
@@ -110,8 +110,8 @@ describe('knockd.conf reader', () => {
     assert.match(at(1) ?? '', /directive outside a section/);
     assert.match(at(3) ?? '', /pidfile needs a value/);
     assert.match(at(4) ?? '', /unknown option "seq_timeout" in \[options\].*belongs in a \[door\] section/);
-    assert.match(at(6) ?? '', /\[door\] sequence: expected a port/);
-    assert.match(at(7) ?? '', /\[door\] seq_timeout: expected whole seconds like 10, got "5s"/);
+    assert.match(at(6) ?? '', /\[door\] sequence: unknown protocol "icmp".*knockd refuses it too/);
+    assert.match(at(7) ?? '', /\[door\] seq_timeout: longer than 24 days/);
     assert.match(at(8) ?? '', /unknown tcp flag "bogus"/);
     assert.match(at(9) ?? '', /unknown directive "logfile".*belongs in \[options\]/);
     assert.match(at(10) ?? '', /unknown directive "frobnicate"/);
@@ -123,11 +123,62 @@ describe('knockd.conf reader', () => {
 
   test('a bad sequence is reported once, not also as "no knock"', () => {
     const lines = problems('[d]\nsequence = 7000,70000\n');
-    assert.deepEqual(lines, ['knockd.conf:2:1 [d] sequence: port 70000 out of range 1..65535']);
+    assert.deepEqual(lines, ['knockd.conf:2:1 [d] sequence: port 70000 out of range 0..65535 (knockd refuses it too)']);
   });
 
-  test('a repeated knock is refused: it could not be told apart from a retransmitted SYN', () => {
-    assert.match(problems('[d]\nsequence = 7000,7000,8000\n')[0], /repeats the previous knock/);
+  const warned = (body: string) => {
+    const conf = parseKnockdConf(`[d]\n${body}\ncommand = true\n`);
+    return { door: conf.doors[0], warnings: conf.warnings.map((w) => `${w.line} ${w.field}: ${w.message}`) };
+  };
+
+  test('what knockd 0.8 accepts loads with its meaning, with a warning where that meaning is accidental', () => {
+    const comment = warned('sequence = 7000,8000,9000 # comment');
+    assert.deepEqual(
+      comment.door.sequence?.map((p) => p.port),
+      [7000, 8000, 9000],
+    );
+    assert.match(comment.warnings[0], /^2 \[d\] sequence: knock #3 "9000 # comment": knockd has no inline comments/);
+
+    const unit = warned('sequence = 1,2\nseq_timeout = 5s');
+    assert.equal(unit.door.seqTimeout, 5);
+    assert.match(unit.warnings[0], /^3 \[d\] seq_timeout: knockd reads "5s" as 5 seconds/);
+
+    const trailing = warned('sequence = 7000,8000,');
+    assert.deepEqual(
+      trailing.door.sequence?.map((p) => p.port),
+      [7000, 8000, 0],
+      'knockd reads the empty knock as port 0',
+    );
+    assert.match(trailing.warnings[0], /a trailing comma\) is port 0/);
+
+    const zero = warned('sequence = 0,7000');
+    assert.match(zero.warnings[0], /port 0 can't be knocked by ordinary clients/);
+
+    const long = warned('sequence = 1,2\nseq_timeout = 100000');
+    assert.equal(long.door.seqTimeout, 100000);
+    assert.deepEqual(long.warnings, []);
+
+    const negative = warned('sequence = -1');
+    assert.deepEqual(negative.door.sequence, [{ port: 65535, proto: 'tcp' }]);
+    assert.match(negative.warnings[0], /negative port as 65535/);
+  });
+
+  test('repeated ports are kept, hit by hit, as knockd counts them (tcp and udp)', () => {
+    const { door, warnings } = warned('sequence = 7000,7000,8000');
+    assert.deepEqual(
+      door.sequence?.map((p) => p.port),
+      [7000, 7000, 8000],
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(warned('sequence = 15637:udp,15637:udp').door.sequence, [
+      { port: 15637, proto: 'udp' },
+      { port: 15637, proto: 'udp' },
+    ]);
+  });
+
+  test('what knockd refuses stays refused: a protocol followed by a comment, a port above 65535', () => {
+    assert.match(problems('[d]\nsequence = 7000,8000:udp # c\n')[0], /unknown protocol "udp # c"/);
+    assert.match(problems('[d]\nsequence = 7000,65536\n')[0], /port 65536 out of range/);
   });
 });
 
@@ -193,12 +244,12 @@ describe('knockd.conf as a plan', () => {
 
 describe('one-time sequence files', () => {
   test('the first unused line is active; comments, blanks and bad lines are skipped', () => {
-    const scan = scanOneTimeSequences(Buffer.from('# c\n\n#1,2\nnot a sequence\n 3,4:udp\n5,6\n'));
+    const scan = scanOneTimeSequences(Buffer.from('# c\n\n#1,2\n70000,1\n 3,4:udp\n5,6\n'));
     assert.deepEqual(
       scan.unused.map((l) => [l.line, l.offset, l.ports.map((p) => `${p.port}/${p.proto}`)]),
       [
-        [5, 25, ['3/tcp', '4/udp']],
-        [6, 34, ['5/tcp', '6/tcp']],
+        [5, 18, ['3/tcp', '4/udp']],
+        [6, 27, ['5/tcp', '6/tcp']],
       ],
     );
     assert.equal(scan.skipped[0].line, 4);
@@ -319,7 +370,7 @@ describe('sesame import', () => {
     assert.equal(door.run, undefined);
   });
 
-  test('other commands are kept as run commands, _6 included; a door without commands is commented out', () => {
+  test('other commands are kept as run commands, _6 included; a door without commands only logs, as in knockd', () => {
     const yaml = knockdToYaml(
       parseKnockdConf(
         '[wake]\nsequence = 1,2:udp\ncommand = etherwake %IP%\ncommand_6 =\n[quiet]\nsequence = 3,4\n',
@@ -327,13 +378,16 @@ describe('sesame import', () => {
       ),
     );
     const plan = parseConfig(yaml);
-    assert.equal(plan.doors.length, 1);
+    assert.equal(plan.doors.length, 2);
     const door = plan.doors[0] as SequenceDoor;
     assert.deepEqual(door.run, { start: 'etherwake %IP%', start6: '' });
     assert.deepEqual(door.knock.ports, [
       { port: 1, proto: 'tcp' },
       { port: 2, proto: 'udp' },
     ]);
-    assert.match(yaml, /# quiet:/);
+    const quiet = plan.doors[1] as SequenceDoor;
+    assert.equal(quiet.name, 'quiet');
+    assert.deepEqual([quiet.open, quiet.run], [[], undefined]);
+    assert.match(yaml, /log_only: true/);
   });
 });

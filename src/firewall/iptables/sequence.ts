@@ -2,7 +2,18 @@ import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/
 import { byProto } from '../nft/syntax.js';
 import type { DoorNames, Machine } from '../../core/kernel-names.js';
 import type { IptablesFragment } from './fragment.js';
-import { type Chain, iif, nflog, portMatches, recentRemove, recentSeen, recentSet, wholeSeconds } from './syntax.js';
+import { repeatedTcpPorts } from '../nft/sequence.js';
+import {
+  type Chain,
+  IptablesCompileError,
+  iif,
+  nflog,
+  portMatches,
+  recentRemove,
+  recentSeen,
+  recentSet,
+  wholeSeconds,
+} from './syntax.js';
 
 /**
  * Port-sequence doors with the `recent` module, the same state machine as the nft compiler
@@ -18,6 +29,11 @@ export function sequenceIptables(door: SequenceDoor, names: DoorNames, f: Family
   const rules: string[] = [];
 
   const machines = [['k', door.knock] as const, ...(door.close ? [['c', door.close] as const] : [])];
+  if (machines.some(([, seq]) => repeatedTcpPorts(seq).length > 0))
+    throw new IptablesCompileError(
+      door.name,
+      "a tcp port repeated in a sequence needs nftables (sesame serve or --format nft): iptables' recent lists can't tell a new knock from a retransmitted SYN",
+    );
   for (const [m, seq] of machines) {
     const complete =
       m === 'k'

@@ -66,19 +66,34 @@ function sequenceRules(
   const a = saddr(f);
   const n = seq.ports.length;
   const hit = (p: PortSpec) => knockMatch(p, seq.flags);
-  if (n === 1) return [`${hit(seq.ports[0])} ${complete} return`];
+  // A tcp port the sequence repeats counts hit by hit, as in knockd, but per packet: each
+  // counted knock's `address . sport . dport` is remembered, so a retransmitted SYN (same
+  // source port) is ignored while a new connection (a new source port) counts. A one-knock
+  // door gets the same, so a SYN retransmit is not a second knock (nor a second command).
+  const deduped = n === 1 && seq.ports[0].proto === 'tcp' ? [seq.ports[0]] : repeatedTcpPorts(seq);
+  const seen = names.seen(machine, f);
+  const count = (p: PortSpec) =>
+    deduped.some((r) => r.port === p.port && r.proto === p.proto)
+      ? `update @${seen} { ${a} . tcp sport . tcp dport } `
+      : '';
+  const rules: string[] = [];
+  if (deduped.length > 0) {
+    sets.push(seenDecl(seen, f, Math.max(seq.withinMs, SYN_RETRIES_MS), plan.setSize));
+    const ports = deduped.map((r) => r.port);
+    rules.push(`${protoMatch('tcp', ports, seq.flags)} ${a} . tcp sport . tcp dport @${seen} return`);
+  }
+  if (n === 1) return [...rules, `${hit(seq.ports[0])} ${count(seq.ports[0])}${complete} return`];
 
   const start = names.start(machine, f);
   const stage = (i: number) => names.stage(machine, i, f);
   sets.push(setDecl(start, f, seq.withinMs, plan.setSize));
   for (let i = 1; i < n; i++) sets.push(setDecl(stage(i), f, seq.withinMs, plan.setSize));
 
-  const rules: string[] = [];
   for (let i = n - 1; i >= 1; i--) {
     const advance =
       i + 1 === n
-        ? `delete @${stage(i)} { ${a} } delete @${start} { ${a} } ${complete}`
-        : `delete @${stage(i)} { ${a} } update @${stage(i + 1)} { ${a} }`;
+        ? `delete @${stage(i)} { ${a} } delete @${start} { ${a} } ${count(seq.ports[i])}${complete}`
+        : `delete @${stage(i)} { ${a} } ${count(seq.ports[i])}update @${stage(i + 1)} { ${a} }`;
     rules.push(`${hit(seq.ports[i])} ${a} @${stage(i)} ${a} @${start} ${advance} return`);
     rules.push(`${hit(seq.ports[i - 1])} ${a} @${stage(i)} return`);
   }
@@ -86,8 +101,24 @@ function sequenceRules(
   for (const [proto, ports] of byProto(seq.ports)) {
     rules.push(`${protoMatch(proto, ports, seq.flags)} ${[...resetAll, `delete @${start} { ${a} }`].join(' ')}`);
   }
-  rules.push(`${hit(seq.ports[0])} update @${stage(1)} { ${a} } update @${start} { ${a} } return`);
+  rules.push(
+    `${hit(seq.ports[0])} ${count(seq.ports[0])}update @${stage(1)} { ${a} } update @${start} { ${a} } return`,
+  );
   return rules;
+}
+
+/** A client's kernel gives up retransmitting a SYN after about 127 s (tcp_syn_retries = 6). */
+const SYN_RETRIES_MS = 130_000;
+
+/** TCP ports that occur more than once in a sequence (knockd counts each occurrence). */
+export function repeatedTcpPorts(seq: Sequence): PortSpec[] {
+  const tcp = seq.ports.filter((p) => p.proto === 'tcp').map((p) => p.port);
+  return [...new Set(tcp.filter((p, i) => tcp.indexOf(p) !== i))].map((port) => ({ port, proto: 'tcp' as const }));
+}
+
+function seenDecl(name: string, f: Family, timeoutMs: number, size: number): string {
+  const addr = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
+  return `set ${name} { type ${addr} . inet_service . inet_service; flags dynamic,timeout; timeout ${nftDuration(timeoutMs)}; size ${size}; }`;
 }
 
 function progressSets(door: SequenceDoor, f: Family, names: DoorNames): string[] {
