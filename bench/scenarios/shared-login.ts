@@ -25,7 +25,7 @@ export async function sharedLogin(ctx: BenchContext): Promise<BenchResult[]> {
     const sshd = await startSshd(lab, lab.server);
     await startHttpsSite(lab, lab.server, client);
     const secret = join(dir, 'secret');
-    writeFileSync(secret, 'bench-shared-secret-0123456789\n');
+    writeFileSync(secret, 'bench-shared-secret-0123456789\n', { mode: 0o600 });
     const login = async (options: string[]) => {
       const ms: number[] = [];
       for (let i = 0; i < n; i++) {

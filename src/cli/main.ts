@@ -52,6 +52,7 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--state-dir <dir>', 'where pending door commands are kept across restarts', '/var/lib/sesame')
     .option('--flush', 'remove the doors from the kernel on exit (default: they keep working)', false)
     .option('--debug', 'log undecodable packets and other debug events', false)
+    .option('--allow-readable-secrets', 'start even if group or others can read a secret file (logs a warning)', false)
     .action((o) => {
       if ([o.config, o.knockdConf, o.fwknopAccess].filter(Boolean).length !== 1)
         throw new CliError(
@@ -79,6 +80,7 @@ export function buildCli(out: (text: string) => void): Command {
           stateDir: o.stateDir,
           flush: o.flush,
           debug: o.debug,
+          allowReadableSecrets: o.allowReadableSecrets,
         }),
       );
     });

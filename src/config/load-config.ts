@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import type { Door, Plan } from '../core/door.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
@@ -11,10 +11,20 @@ import { DOOR_KINDS } from './doors/index.js';
 import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
 import { configSchema } from './schema.js';
 import { spaListen } from './spa-listen.js';
+import { secretFileTooOpen } from './secret-file.js';
+
+export interface LoadOptions {
+  /**
+   * Secret files that group or others can read: refused (the default), or accepted with each
+   * one passed to `warn` (`serve --allow-readable-secrets`).
+   */
+  readonly readableSecrets?: 'refuse' | 'warn';
+  readonly warn?: (problem: ConfigProblem) => void;
+}
 
 /** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */
-export function loadConfigFile(file: string): Plan {
-  return parseConfig(readConfigText(file), file);
+export function loadConfigFile(file: string, opts: LoadOptions = {}): Plan {
+  return parseConfig(readConfigText(file), file, opts);
 }
 
 /** Reads a config file; a missing or unreadable file is a ConfigError like any other problem. */
@@ -31,7 +41,7 @@ export function readConfigText(file: string): string {
  * Validates config text. `file` names it in messages, and relative file paths in it
  * (secrets, logs, sequence files) are taken from `file`'s folder, as a user would expect.
  */
-export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
+export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOptions = {}): Plan {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (path: readonly PropertyKey[], message: string, atKey = false): ConfigProblem => {
@@ -46,7 +56,7 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
       }),
     );
   }
-  const input = doc.toJS() ?? {};
+  const input = expandAliases(doc, lines, file) ?? {};
   resolvePathFields(input, dirname(file));
   const top = configSchema.safeParse(input);
   if (!top.success) throw new ConfigError(issues(top.error, [], at));
@@ -82,6 +92,10 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
   problems.push(...crossDoorProblems(doors, at));
   for (const c of nameCollisions(doors)) problems.push(at(['doors', c.second], collisionMessage(c), true));
   problems.push(...httpProblems(doors, cfg.http !== undefined, at));
+  for (const p of secretFileProblems(input, at)) {
+    if (opts.readableSecrets === 'warn') opts.warn?.(p);
+    else problems.push(p);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -104,6 +118,69 @@ export function parseConfig(text: string, file = 'sesame.yaml'): Plan {
     },
     source: file,
   });
+}
+
+/** Secret files outside doors: the TLS private key, the fleet key and password. */
+const TOP_SECRET_FIELDS = [
+  ['http', 'tls', 'key'],
+  ['fleet', 'key'],
+  ['fleet', 'password_file'],
+] as const;
+
+/**
+ * A YAML alias may expand into many copies of its anchor ("billion laughs": 9 levels of 9
+ * aliases is 387 million strings). The yaml library stops past 100 alias expansions; that
+ * becomes a config error at the first alias instead of a stack trace.
+ */
+function expandAliases(doc: Document, lines: LineCounter, file: string): Record<string, unknown> | null {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    let line = 0;
+    let column = 0;
+    visit(doc, {
+      Alias(_, node) {
+        if (node.range) ({ line, col: column } = lines.linePos(node.range[0]));
+        return visit.BREAK;
+      },
+    });
+    throw new ConfigError([
+      {
+        file,
+        line,
+        column,
+        field: '',
+        message: `YAML aliases expand too much (${err.message.toLowerCase()}); write the values out instead of nesting aliases`,
+      },
+    ]);
+  }
+}
+
+/** Secret files that group or others can read or write, each at its field. */
+function secretFileProblems(
+  input: Record<string, unknown>,
+  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const check = (obj: unknown, path: readonly string[], where: readonly string[]) => {
+    const value = path.reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      obj,
+    );
+    const why = typeof value === 'string' ? secretFileTooOpen(value) : null;
+    if (why) problems.push(at([...where, ...path], why));
+  };
+  for (const path of TOP_SECRET_FIELDS) check(input, path, []);
+  const doors = input.doors;
+  if (doors && typeof doors === 'object') {
+    for (const [name, door] of Object.entries(doors)) {
+      if (!door || typeof door !== 'object') continue;
+      for (const kind of DOOR_KINDS.filter((k) => k.key in door))
+        for (const path of kind.secretFields ?? []) check(door, path, ['doors', name]);
+    }
+  }
+  return problems;
 }
 
 const TOP_PATH_FIELDS = [['http', 'tls', 'cert'], ['http', 'tls', 'key'], ...FLEET_PATH_FIELDS] as const;

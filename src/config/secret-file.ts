@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { base32Decode } from '../core/totp.js';
 
 /** Fewer bits than this can be brute-forced offline from one sniffed HMAC token (RFC 4226 asks for 128). */
@@ -39,4 +39,20 @@ export function readSecretFile(file: string): Buffer {
   const key = parseSecret(text);
   if (typeof key === 'string') throw new SecretFileError(file, key);
   return key;
+}
+
+/**
+ * Why `file` is too open for a secret (group or others may read or write it), or null when it
+ * is private or can't be stat'ed (then reading it reports the real problem).
+ */
+export function secretFileTooOpen(file: string): string | null {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return null;
+  }
+  if ((mode & 0o077) === 0) return null;
+  const octal = mode.toString(8).padStart(4, '0');
+  return `${file} is readable by group or others (mode ${octal}); run \`chmod 600 ${file}\` (or start with \`serve --allow-readable-secrets\`)`;
 }

@@ -39,8 +39,8 @@ async function sharedLab(door: string, opts: { clients?: number; daemonless?: Ba
   };
   try {
     const secret = join(dir, 'secret');
-    writeFileSync(secret, SECRET);
-    writeFileSync(join(dir, 'token.key'), `${TOKEN_KEY}\n`);
+    writeFileSync(secret, SECRET, { mode: 0o600 });
+    writeFileSync(join(dir, 'token.key'), `${TOKEN_KEY}\n`, { mode: 0o600 });
     const config = join(dir, 'sesame.yaml');
     const yaml = `doors:\n${door.replaceAll('SECRET', secret).replaceAll('TOKENKEY', join(dir, 'token.key'))}`;
     writeFileSync(config, yaml);

@@ -122,7 +122,7 @@ describe('field parsers', () => {
 describe('file paths in a config', () => {
   test("a relative secret path is read from the config's folder, not the working directory", () => {
     const dir = mkdtempSync(join(tmpdir(), 'sesame-paths-'));
-    writeFileSync(join(dir, 'ssh.secret'), 'open-sesame-0123456789\n');
+    writeFileSync(join(dir, 'ssh.secret'), 'open-sesame-0123456789\n', { mode: 0o600 });
     writeFileSync(
       join(dir, 'sesame.yaml'),
       'doors:\n  s:\n    shared: { port: 443, secret: ssh.secret, redirect_to: 22 }\n    for: 30s\n',

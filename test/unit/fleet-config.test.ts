@@ -9,10 +9,10 @@ import { parseConfig } from '../../src/config/load-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sesame-fleet-config-'));
 const config = join(dir, 'sesame.yaml');
-writeFileSync(join(dir, 'fleet.key'), 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n');
-writeFileSync(join(dir, 'short.key'), 'JBSWY3DPEHPK3PXP\n');
-writeFileSync(join(dir, 'redis.pass'), 's3cret\n');
-writeFileSync(join(dir, 'empty.pass'), '\n');
+writeFileSync(join(dir, 'fleet.key'), 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n', { mode: 0o600 });
+writeFileSync(join(dir, 'short.key'), 'JBSWY3DPEHPK3PXP\n', { mode: 0o600 });
+writeFileSync(join(dir, 'redis.pass'), 's3cret\n', { mode: 0o600 });
+writeFileSync(join(dir, 'empty.pass'), '\n', { mode: 0o600 });
 
 const DOOR = 'doors:\n  web:\n    knock: [6000, 7000]\n    open: [80]\n';
 const load = (yaml: string) => parseConfig(yaml, config);

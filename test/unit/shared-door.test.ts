@@ -19,8 +19,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 const secretFile = join(dir, 'secret');
 const keyFile = join(dir, 'key');
-writeFileSync(secretFile, 'open-sesame-0123456789\n');
-writeFileSync(keyFile, `${base32Encode(KEY)}\n`);
+writeFileSync(secretFile, 'open-sesame-0123456789\n', { mode: 0o600 });
+writeFileSync(keyFile, `${base32Encode(KEY)}\n`, { mode: 0o600 });
 
 const door = (extra = '', file = secretFile) =>
   `doors:\n  ssh443:\n    shared: { port: 443, secret: ${file}${extra} }\n    for: 300s\n`;

@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sesame-web-config-'));
 const key = join(dir, 'ssh.key');
-writeFileSync(key, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n');
+writeFileSync(key, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n', { mode: 0o600 });
 const short = join(dir, 'short.key');
 writeFileSync(short, 'JBSWY3DPEHPK3PXP\n');
 

@@ -3,7 +3,8 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { loadFwknopAccess } from '../../config/fwknop-plan.js';
 import { loadKnockdConf } from '../../config/knockd-plan.js';
-import { loadConfigFile } from '../../config/load-config.js';
+import { type ConfigProblem, formatProblem } from '../../config/config-error.js';
+import { loadConfigFile, type LoadOptions } from '../../config/load-config.js';
 import type { Plan, SpaListen } from '../../core/door.js';
 import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
 import { daemonControl, serveControl } from '../../daemon/control-socket.js';
@@ -28,11 +29,23 @@ export interface ServeOptions {
   stateDir: string;
   flush: boolean;
   debug: boolean;
+  /** Accept secret files group or others can read, with a warning for each (default: refuse). */
+  allowReadableSecrets?: boolean;
 }
 
 /** `sesame serve`: runs until SIGTERM/SIGINT; SIGHUP reloads the config. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const { load, logFile, pidFile, notes, logFormat, first } = configLoader(opts);
+  // secret files others can read: refused at load, or (--allow-readable-secrets) loudly logged
+  const readableSecrets: ConfigProblem[] = [];
+  const readableSecretWarn = {
+    log: (p: ConfigProblem): void => {
+      readableSecrets.push(p); // until the logger exists
+    },
+  };
+  const { load, logFile, pidFile, notes, logFormat, first } = configLoader(opts, {
+    readableSecrets: opts.allowReadableSecrets ? 'warn' : 'refuse',
+    warn: (p) => readableSecretWarn.log(p),
+  });
   const write = logFile
     ? (line: string) => {
         process.stdout.write(line);
@@ -52,6 +65,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     },
   );
   for (const note of notes) logger.log('warn', 'knockd-conf', { note });
+  readableSecretWarn.log = (p) =>
+    logger.log('warn', 'readable-secret', { where: formatProblem(p), note: 'allowed by --allow-readable-secrets' });
+  for (const p of readableSecrets.splice(0)) readableSecretWarn.log(p);
   const firewall = new Nftables();
   const daemon = new Daemon(load, {
     firewall,
@@ -134,7 +150,10 @@ async function openControl(
  * LogFile (log lines are also appended there) and PidFile are honoured; UseSyslog is
  * covered by the log on stdout, which systemd hands to the journal and syslog.
  */
-function configLoader(opts: ServeOptions): {
+function configLoader(
+  opts: ServeOptions,
+  loadOptions: LoadOptions,
+): {
   load: ConfigLoader;
   logFile?: string;
   pidFile?: string;
@@ -174,11 +193,11 @@ function configLoader(opts: ServeOptions): {
   }
   const file = opts.config!;
   // loaded once here for `log.format` (a bad config fails before anything starts), again on SIGHUP
-  let initial: Plan | undefined = loadConfigFile(file);
+  let initial: Plan | undefined = loadConfigFile(file, loadOptions);
   const first = initial;
   const logFormat = initial.logFormat;
   const load: ConfigLoader = () => {
-    const plan = initial ?? loadConfigFile(file);
+    const plan = initial ?? loadConfigFile(file, loadOptions);
     initial = undefined;
     return plan;
   };

@@ -75,6 +75,7 @@ export const httpKind: DoorKind = {
   key: 'http',
   schema: httpDoorSchema,
   pathFields: [['http', 'secret']],
+  secretFields: [['http', 'secret']],
   build(name, d: z.infer<typeof httpDoorSchema>, defaults) {
     return {
       kind: 'http',

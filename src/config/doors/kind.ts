@@ -10,6 +10,8 @@ export interface DoorKind {
   readonly schema: z.ZodType;
   /** Fields holding file paths (e.g. `['http', 'secret']`): relative ones are read from the config's folder. */
   readonly pathFields?: readonly (readonly string[])[];
+  /** Path fields that hold secrets: refused at load when group or others can read them. */
+  readonly secretFields?: readonly (readonly string[])[];
   // `any`: each kind narrows its own validated input type
   build(name: string, input: any, defaults: { interface?: string }): Door;
 }

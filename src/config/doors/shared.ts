@@ -60,6 +60,7 @@ export const sharedKind: DoorKind = {
   key: 'shared',
   schema: sharedDoorSchema,
   pathFields: [['shared', 'secret']],
+  secretFields: [['shared', 'secret']],
   build(name, d: z.infer<typeof sharedDoorSchema>, defaults) {
     const s = d.shared;
     return {

@@ -61,6 +61,7 @@ export const spaKind: DoorKind = {
   key: 'spa',
   schema: spaDoorSchema,
   pathFields: [['spa', 'keys']],
+  secretFields: [['spa', 'keys']],
   build(name, d: z.infer<typeof spaDoorSchema>, defaults): SpaDoor {
     return {
       kind: 'spa',
