@@ -61,7 +61,7 @@ async function scanLab(backend: Backend | 'daemon'): Promise<ScanLab> {
   };
   try {
     const secret = join(dir, 'secret');
-    writeFileSync(secret, 'open-sesame-0123456789\n');
+    writeFileSync(secret, 'open-sesame-0123456789\n', { mode: 0o600 });
     const yaml = DOORS(secret);
     const config = join(dir, 'sesame.yaml');
     writeFileSync(config, yaml);

@@ -37,7 +37,7 @@ function format(findings: readonly Finding[]): string {
 
 /** Everything diagnose() needs, read once. Only "does not exist" reads as absent. */
 export async function readHost(opts: Pick<DoctorOptions, 'config' | 'stateDir'>): Promise<HostFacts> {
-  const plan: Plan | null = existsSync(opts.config) ? loadConfigFile(opts.config) : null;
+  const plan: Plan | null = existsSync(opts.config) ? loadConfigFile(opts.config, { readableSecrets: 'warn' }) : null;
   const nft = await execFile('nft', ['-j', 'list', 'ruleset']).catch(() => null);
   if (!nft) throw new CliError('E_DOCTOR', 'cannot run nft: is nftables installed?', 1);
   if (nft.code !== 0)
