@@ -2,23 +2,26 @@ import { useOneTimeSequence } from '../config/one-time-file.js';
 import { commandFor } from '../core/door-commands.js';
 import type { Door, Family, OneTimeDoor, Plan, PortSpec } from '../core/door.js';
 import { formatPort } from '../core/door.js';
-import { GrantBook, type WatchedGrant } from '../core/grant-book.js';
+import type { WatchedGrant } from '../core/grant-book.js';
 import { parseLogPrefix } from '../core/kernel-names.js';
 import type { Grant } from '../firewall/nftables.js';
 import type { DoorSource, EndReason, GrantContext, GrantOptions } from '../sources/door-source.js';
 import type { LoggedPacket } from '../sources/nflog-decode.js';
 import type { PacketSource } from '../sources/nflog.js';
+import { CommandRunner } from './command-runner.js';
 import { FirewallQueue } from './firewall-queue.js';
 import { type FleetLink, startFleet } from './fleet-link.js';
 import { GrantEvents } from './grant-events.js';
+import type { GrantStore } from './grant-store.js';
+import { GrantWatcher } from './grant-watcher.js';
 import type { Logger } from './logger.js';
-import { expandCommand, runShell } from './run-command.js';
+import { type CommandResult, expandCommand } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
-import type { StateFile } from './state-file.js';
+import { stopDecision } from './stop-policy.js';
 
 /** The firewall operations the daemon uses (the nftables backend; a fake in unit tests). */
 export interface DaemonFirewall {
-  /** Loads a ruleset in one transaction, keeping running grants; throws when it can't list or load. */
+  /** Loads the plan's ruleset in one transaction, keeping running grants; throws when it can't list or load. */
   apply(plan: Plan): Promise<{ kept: readonly Grant[] }>;
   flush(): Promise<void>;
   grant(door: string, family: Family, address: string, forMs: number, ports?: readonly PortSpec[]): Promise<void>;
@@ -34,34 +37,39 @@ export interface DaemonFirewall {
 export interface DaemonDeps {
   readonly firewall: DaemonFirewall;
   readonly openPackets: (group: number) => Promise<PacketSource>;
-  readonly state: StateFile;
+  readonly store: GrantStore;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Door commands running at once, at most (default 8). */
+  readonly commandLimit?: number;
+  /** Runs one door command (default: /bin/sh -c, see run-command.ts); a fake in unit tests. */
+  readonly runCommand?: (command: string) => Promise<CommandResult>;
 }
 
 /** Reads and validates the config (sesame.yaml or knockd.conf); throws ConfigError. */
 export type ConfigLoader = () => Plan;
 
 /**
- * The control plane. The kernel runs the doors and expires grants; the daemon loads the
- * ruleset, turns NFLOG events into log lines and door commands, and watches each grant
- * until the kernel says it has ended (to run `run.stop` then, also across restarts).
- * Every firewall change goes through one queue (`changes`), which `stop()` drains.
+ * The control plane, wired from its parts: the kernel runs the doors and expires grants;
+ * the daemon loads the ruleset through one queue of firewall changes (`changes`), turns
+ * NFLOG events and sources' grants into log lines, events and door commands (`commands`,
+ * bounded), and watches each grant until the kernel says it has ended (`watcher`, with the
+ * pending stops kept durable in `store`).
  */
 export class Daemon {
   private plan!: Plan;
   private packets?: PacketSource;
-  private book = new GrantBook();
-  private ticker?: NodeJS.Timeout;
-  private checking = false;
-  private persistTimer?: NodeJS.Timeout;
   private sources: DoorSource[] = [];
   private readonly changes = new FirewallQueue();
+  private readonly commands: CommandRunner;
+  private readonly watcher: GrantWatcher;
   /** Every grant and end, for fleet replication and metrics. */
   readonly events: GrantEvents;
   /** Fleet mode: this node's grants go to the other nodes, theirs come here (null without `fleet:`). */
   private fleet: FleetLink | null = null;
   private readonly now: () => number;
+  private overruns = 0;
+  private overrunLogged = 0;
 
   constructor(
     private readonly load: ConfigLoader,
@@ -69,33 +77,55 @@ export class Daemon {
   ) {
     this.now = deps.now ?? Date.now;
     this.events = new GrantEvents(deps.logger);
+    this.commands = new CommandRunner(deps.logger, { limit: deps.commandLimit, run: deps.runCommand });
+    this.watcher = new GrantWatcher({
+      list: (doors) => deps.firewall.listDoorGrants(doors),
+      store: deps.store,
+      logger: deps.logger,
+      now: this.now,
+      expired: (g) => this.ended(g, 'expired'),
+    });
   }
 
-  /** Validates, binds NFLOG (fails if another sesame runs), then loads the ruleset. */
+  /**
+   * Validates, reads the pending stops (refusing an unsafe state folder), binds NFLOG (fails
+   * if another sesame runs), then loads the ruleset.
+   */
   async start(): Promise<void> {
     const plan = this.load();
+    const { grants: pending, problems } = this.deps.store.open();
+    for (const p of problems)
+      this.deps.logger.log('error', p.event, {
+        path: p.path,
+        kept_as: p.keptAs,
+        reason: p.reason,
+        note: p.keptAs
+          ? 'pending stop commands in it were not run: read it and run what is still needed by hand'
+          : undefined,
+      });
     this.packets = await this.deps.openPackets(plan.nflogGroup);
     this.packets.on('packet', (p) => this.onPacket(p));
     this.packets.on('invalid', (reason) => this.deps.logger.log('debug', 'invalid-packet', { reason }));
+    this.packets.on('overrun', () => this.onOverrun());
     const { kept } = await this.changes.run('load', () => this.deps.firewall.apply(plan));
     this.plan = plan;
-    this.book = new GrantBook(this.deps.state.read());
-    for (const g of kept) this.adoptKernelGrant(g);
+    this.watcher.load(pending);
+    for (const g of kept) this.watcher.adopt(g);
     this.deps.logger.log('info', 'started', {
       config: plan.source,
       doors: plan.doors.map((d) => d.name),
       kept: kept.length,
+      pending_stops: pending.length,
       nflog: plan.nflogGroup,
     });
-    this.persist(true);
     this.fleet = startFleet(plan, this, {
       doors: () => this.plan.doors,
       logger: this.deps.logger,
-      stateDir: this.deps.state.dir,
+      stateDir: this.deps.store.dir,
     });
     await this.startSources();
-    await this.checkDue();
-    this.ticker = setInterval(() => void this.checkDue(), 250);
+    await this.watcher.check();
+    this.watcher.start();
   }
 
   /**
@@ -132,24 +162,23 @@ export class Daemon {
 
   /**
    * Stops listening, waits for queued firewall changes (a one-time swap in flight lands
-   * first), then flushes if asked. The kernel doors keep working unless `flush` is set.
+   * first), then flushes if asked, and waits for the door commands still queued. The kernel
+   * doors keep working unless `flush` is set.
    */
   async stop(flush: boolean): Promise<void> {
-    if (this.ticker) clearInterval(this.ticker);
+    this.watcher.stop();
     this.packets?.close();
     await this.stopSources();
     await this.fleet?.stop();
     await this.changes.close(flush ? () => this.deps.firewall.flush() : undefined);
-    if (flush) {
-      for (const g of this.book.list()) {
-        this.book.close(g.door, g.address);
-        await this.ended(g, 'flushed');
-      }
-      this.deps.logger.log('info', 'stopped', { flushed: true });
-    } else {
-      this.deps.logger.log('info', 'stopped', { flushed: false, note: 'doors stay active in the kernel' });
-    }
-    this.persist(true);
+    if (flush) for (const g of this.watcher.list()) this.end(g.door, g.address, 'flushed');
+    await this.commands.drain();
+    this.deps.store.close();
+    this.deps.logger.log(
+      'info',
+      'stopped',
+      flush ? { flushed: true } : { flushed: false, note: 'doors stay active in the kernel' },
+    );
   }
 
   /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */
@@ -190,17 +219,20 @@ export class Daemon {
   async revoke(door: Door, address: string, opts: { origin?: string } = {}): Promise<boolean> {
     const family: Family = address.includes(':') ? 6 : 4;
     const had = await this.changes.run('revoke', () => this.deps.firewall.revoke(door.name, family, address));
-    const g = this.book.close(door.name, address);
-    if (g) await this.ended(g, 'revoked', opts.origin);
-    this.persist(true);
+    this.end(door.name, address, 'revoked', opts.origin);
     return had;
+  }
+
+  /** Resolves when every queued door command has run (tests, and stop()). */
+  commandsDone(): Promise<void> {
+    return this.commands.drain();
   }
 
   private context(): GrantContext {
     return {
       plan: this.plan,
       logger: this.deps.logger,
-      stateDir: this.deps.state.dir,
+      stateDir: this.deps.store.dir,
       grant: (door, address, opts) => this.grant(door, address, opts),
       revoke: (door, address, opts) => this.revoke(door, address, opts),
       onGrant: (l) => this.events.onGrant(l),
@@ -240,7 +272,23 @@ export class Daemon {
     if (parsed.event === 'open') {
       this.opened(door, p.family, p.source);
       if (door.kind === 'one-time') this.oneTimeUsed(door.name, parsed.line);
-    } else void this.closedByKnock(door, p.source);
+    } else this.end(door.name, p.source, 'close sequence');
+  }
+
+  /**
+   * The kernel dropped NFLOG messages (the socket's buffer overflowed, ENOBUFS): those
+   * knocks still opened their doors, but their log lines and commands are lost. Said at
+   * most once a second, with the count.
+   */
+  private onOverrun(): void {
+    this.overruns++;
+    if (this.now() - this.overrunLogged < 1000) return;
+    this.overrunLogged = this.now();
+    this.deps.logger.log('warn', 'nflog-overrun', {
+      overruns: this.overruns,
+      note: 'the kernel dropped NFLOG events (knocks still open doors; their log lines and commands are lost)',
+    });
+    this.overruns = 0;
   }
 
   /**
@@ -257,10 +305,17 @@ export class Daemon {
   ): void {
     const until = this.now() + (opts.forMs ?? door.forMs);
     const ports = opts.ports ?? door.open;
-    // the stop command is kept with the grant, so it runs even if sesame restarts
+    // the stop command is recorded with the grant (durably, before start runs)
     const stopTemplate = commandFor(door.run, 'stop', family);
     const stop = stopTemplate && expandCommand(stopTemplate, address);
-    const isNew = this.book.open({ door: door.name, family, address, until, ...(stop ? { stop } : {}) });
+    let isNew: boolean;
+    try {
+      isNew = this.watcher.open({ door: door.name, family, address, until, ...(stop ? { stop } : {}) });
+    } catch (err) {
+      // the state folder can't be written: the grant is in the kernel, its stop may not survive a crash
+      this.deps.logger.log('error', 'state-write-failed', { path: this.deps.store.path, reason: String(err) });
+      isNew = true;
+    }
     this.deps.logger.log('info', isNew ? 'open' : 'renew', {
       door: door.name,
       address,
@@ -269,8 +324,7 @@ export class Daemon {
       expires: new Date(until).toISOString(),
       origin: opts.origin,
     });
-    this.persist(Boolean(stop));
-    if (isNew || !stop) void this.runDoorCommand(door, 'start', address);
+    if (isNew || !stop) this.runStart(door, family, address);
     this.events.granted({
       door: door.name,
       family,
@@ -318,99 +372,59 @@ export class Daemon {
       .catch((err) => this.deps.logger.log('warn', 'one-time-swap-skipped', { door: name, reason: String(err) }));
   }
 
-  private async closedByKnock(door: Door, address: string): Promise<void> {
-    const g = this.book.close(door.name, address);
-    if (g) await this.ended(g, 'close sequence');
-    else {
-      this.deps.logger.log('info', 'close', { door: door.name, address, reason: 'close sequence' });
-      // not open here, maybe open on other nodes: listeners (fleet) still hear of the close
-      this.events.revoked({
-        door: door.name,
-        family: address.includes(':') ? 6 : 4,
-        address,
-        reason: 'close sequence',
-      });
-    }
-    this.persist();
-  }
-
-  private adoptKernelGrant(g: Grant): void {
-    if (!this.book.get(g.door, g.address)) {
-      this.book.open({ door: g.door, family: g.family, address: g.address, until: this.now() + g.expiresMs });
-    }
-  }
-
-  /** Asks the kernel about grants whose time is up; ended ones are logged and their stop runs. */
-  private async checkDue(): Promise<void> {
-    if (this.checking) return;
-    const due = this.book.due(this.now());
-    if (due.length === 0) return;
-    this.checking = true;
-    try {
-      const live = await this.deps.firewall.listDoorGrants([...new Set(due.map((g) => g.door))]);
-      for (const g of due) {
-        const still = live.find((l) => l.door === g.door && l.address === g.address);
-        if (still && still.expiresMs > 0) this.book.open({ ...g, until: this.now() + still.expiresMs });
-        else {
-          this.book.close(g.door, g.address);
-          await this.ended(g, 'expired');
-        }
-      }
-      this.persist(true);
-    } catch (err) {
-      // the kernel couldn't be asked this time; the grants stay due and are asked about again
-      this.deps.logger.log('warn', 'grant-check-failed', { reason: String((err as Error).message) });
-    } finally {
-      this.checking = false;
-    }
-  }
-
-  private async ended(g: WatchedGrant, reason: EndReason, origin?: string): Promise<void> {
-    this.deps.logger.log('info', 'close', { door: g.door, address: g.address, reason });
-    this.events.revoked({ door: g.door, family: g.family, address: g.address, reason, ...(origin ? { origin } : {}) });
-    await this.runStop(g);
-  }
-
-  /** Runs the stop command recorded with the grant (or, for older state, the door's). */
-  private async runStop(g: WatchedGrant): Promise<void> {
-    const door = this.door(g.door);
-    const template = g.stop === undefined && door ? commandFor(door.run, 'stop', g.family) : undefined;
-    const command = g.stop ?? (template && expandCommand(template, g.address));
-    if (command) await this.runCommand(g.door, 'stop', g.address, command);
-  }
-
-  private async runDoorCommand(door: Door, which: 'start' | 'stop', address: string): Promise<void> {
-    const template = commandFor(door.run, which, address.includes(':') ? 6 : 4);
-    if (template) await this.runCommand(door.name, which, address, expandCommand(template, address));
-  }
-
-  private async runCommand(door: string, which: 'start' | 'stop', address: string, command: string): Promise<void> {
-    const r = await runShell(command);
-    this.deps.logger.log(r.code === 0 ? 'info' : 'warn', `run-${which}`, {
+  /** A grant ended by a close knock, a revoke or a flush. */
+  private end(door: string, address: string, reason: EndReason, origin?: string): void {
+    const g = this.watcher.close(door, address);
+    if (g) return this.ended(g, reason, origin);
+    this.deps.logger.log('info', 'close', { door, address, reason });
+    // not open here, maybe open on other nodes: listeners (fleet) still hear of the end
+    this.events.revoked({
       door,
+      family: address.includes(':') ? 6 : 4,
       address,
-      command,
-      exit: r.timedOut ? 'timeout' : r.code,
-      output: r.output || undefined,
+      reason,
+      ...(origin ? { origin } : {}),
     });
   }
 
-  /**
-   * Writes the grant book. A grant with a stop command is written at once (its stop must
-   * survive a crash); anything else is batched into one write per second, so a burst of
-   * knocks doesn't rewrite the file per event and starve the NFLOG socket.
-   */
-  private persist(urgent = false): void {
-    if (!urgent) {
-      this.persistTimer ??= setTimeout(() => this.persist(true), 1000);
+  /** Logs the end, tells listeners, and runs the stop the config stands behind. */
+  private ended(g: WatchedGrant, reason: EndReason, origin?: string): void {
+    this.deps.logger.log('info', 'close', { door: g.door, address: g.address, reason });
+    this.events.revoked({ door: g.door, family: g.family, address: g.address, reason, ...(origin ? { origin } : {}) });
+    const decision = stopDecision(g, this.door(g.door));
+    if ('run' in decision) {
+      void this.commands
+        .submit({ door: g.door, which: 'stop', address: g.address, command: decision.run })
+        .then(() => this.recordDone(g));
       return;
     }
-    if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = undefined;
+    if ('refused' in decision)
+      this.deps.logger.log('error', 'stop-refused', {
+        door: g.door,
+        address: g.address,
+        command: decision.command,
+        reason: decision.refused,
+        note: 'not run: stop commands run only for doors in the loaded config; run it by hand if it is yours',
+      });
+    this.recordDone(g);
+  }
+
+  private recordDone(g: WatchedGrant): void {
     try {
-      this.deps.state.write(this.book.list());
+      this.deps.store.closed(g);
     } catch (err) {
-      this.deps.logger.log('warn', 'state-write-failed', { path: this.deps.state.path, reason: String(err) });
+      this.deps.logger.log('error', 'state-write-failed', { path: this.deps.store.path, reason: String(err) });
     }
+  }
+
+  private runStart(door: Door, family: Family, address: string): void {
+    const template = commandFor(door.run, 'start', family);
+    if (template)
+      void this.commands.submit({
+        door: door.name,
+        which: 'start',
+        address,
+        command: expandCommand(template, address),
+      });
   }
 }

@@ -15,6 +15,8 @@ import {
 export interface PacketSource extends EventEmitter {
   on(event: 'packet', listener: (p: LoggedPacket) => void): this;
   on(event: 'invalid', listener: (reason: string) => void): this;
+  /** The kernel dropped messages: the socket's receive buffer overflowed (ENOBUFS). */
+  on(event: 'overrun', listener: () => void): this;
   close(): void;
 }
 
@@ -58,6 +60,25 @@ export async function openNflog(group: number, copyRange = 128): Promise<PacketS
   await request(configCommand(group, NFULNL_CFG_CMD_BIND), 'bind');
   await request(configCopyMode(group, copyRange), 'copy mode');
 
+  relayNflog(socket, emitter);
+  emitter.close = () => socket.close();
+  return emitter;
+}
+
+/** The socket events openNflog relays (a fake socket stands in for it in unit tests). */
+export interface NflogSocketEvents {
+  on(event: 'message', listener: (msgs: { type: number; data: Buffer }[]) => void): unknown;
+  on(event: 'invalid', listener: (err: unknown) => void): unknown;
+  on(event: 'error', listener: (err: Error & { code?: string }) => void): unknown;
+}
+
+/**
+ * Turns netlink socket events into packets, 'invalid' for what can't be decoded, and
+ * 'overrun' when the kernel dropped messages because the receive buffer was full (recvmsg
+ * fails with ENOBUFS once, then delivery goes on): that must be told apart and logged, it
+ * means lost events, not a bad packet.
+ */
+export function relayNflog(socket: NflogSocketEvents, emitter: PacketSource): void {
   socket.on('message', (msgs) => {
     for (const m of msgs) {
       if (m.type !== NFULNL_MSG_PACKET) continue;
@@ -67,7 +88,8 @@ export async function openNflog(group: number, copyRange = 128): Promise<PacketS
     }
   });
   socket.on('invalid', (err) => emitter.emit('invalid', String(err)));
-  socket.on('error', (err) => emitter.emit('invalid', `netlink error: ${err.message}`));
-  emitter.close = () => socket.close();
-  return emitter;
+  socket.on('error', (err) => {
+    if (err.code === 'ENOBUFS') emitter.emit('overrun');
+    else emitter.emit('invalid', `netlink error: ${err.message}`);
+  });
 }

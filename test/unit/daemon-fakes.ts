@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Family, Plan, PortSpec } from '../../src/core/door.js';
-import { Daemon, type DaemonFirewall } from '../../src/daemon/daemon.js';
+import { Daemon, type DaemonDeps, type DaemonFirewall } from '../../src/daemon/daemon.js';
 import type { Logger } from '../../src/daemon/logger.js';
-import { StateFile } from '../../src/daemon/state-file.js';
+import { GrantStore } from '../../src/daemon/grant-store.js';
 import type { Grant } from '../../src/firewall/nftables.js';
 import type { LoggedPacket } from '../../src/sources/nflog-decode.js';
 import type { PacketSource } from '../../src/sources/nflog.js';
@@ -101,6 +101,9 @@ export function recordingLogger(): Logger & {
   return { events, log: (level, event, fields = {}) => events.push({ level, event, fields }) };
 }
 
+/** kill -9: no stop(), nothing written beyond what already was; its timers die with it. */
+export const killed = (d: Daemon) => (d as unknown as { watcher: { stop(): void } }).watcher.stop();
+
 /** A started daemon on the fake kernel, with its state in `dir` and packets from `src`. */
 export async function startDaemon(
   load: () => Plan,
@@ -108,14 +111,15 @@ export async function startDaemon(
   dir: string,
   clock: { now: number },
   src: PacketSource = fakePackets(),
-  logger: Logger = quiet,
+  extra: Partial<DaemonDeps> = {},
 ): Promise<Daemon> {
   const d = new Daemon(load, {
     firewall: kernel.firewall(),
     openPackets: async () => src,
-    state: new StateFile(dir),
-    logger,
+    store: new GrantStore(dir),
+    logger: quiet,
     now: () => clock.now,
+    ...extra,
   });
   await d.start();
   return d;

@@ -9,9 +9,9 @@ import type { Plan, SpaListen } from '../../core/door.js';
 import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
 import { daemonControl, serveControl } from '../../daemon/control-socket.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
+import { GrantStore } from '../../daemon/grant-store.js';
 import { createLogger, type LogFormat, type Logger } from '../../daemon/logger.js';
 import { type Metrics, startMetrics } from '../../daemon/metrics.js';
-import { StateFile } from '../../daemon/state-file.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../sources/nflog.js';
 
@@ -75,9 +75,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
       const packets = await openNflog(group);
       packets.on('packet', () => metrics?.nflogPacket());
       packets.on('invalid', (reason) => metrics?.nflogProblem(reason));
+      packets.on('overrun', () => metrics?.nflogProblem('ENOBUFS'));
       return packets;
     },
-    state: new StateFile(opts.stateDir),
+    store: new GrantStore(opts.stateDir),
     logger,
   });
   await daemon.start();
