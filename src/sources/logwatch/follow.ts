@@ -1,4 +1,5 @@
 import { type FSWatcher, watch } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -39,6 +40,8 @@ export class FileFollower {
   private running = false;
   private again = false;
   private stopped = false;
+  /** The non-regular file last refused (reported once, not every poll). */
+  private refused?: string;
 
   constructor(
     readonly path: string,
@@ -136,15 +139,29 @@ export class FileFollower {
     }
   }
 
+  /**
+   * Opens the path without blocking (O_NONBLOCK: opening a FIFO for reading would otherwise
+   * wait for a writer, holding a libuv thread forever so the process could not exit), and
+   * follows only regular files: a FIFO, socket or device in place of the log is reported once
+   * and waited out like a missing file.
+   */
   private async openPath(from: 'start' | 'end'): Promise<void> {
     let handle: FileHandle;
     try {
-      handle = await open(this.path, 'r');
+      handle = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     const s = await handle.stat();
+    if (!s.isFile()) {
+      await handle.close().catch(() => {});
+      const id = `${s.dev}:${s.ino}`;
+      if (this.refused === id) return;
+      this.refused = id;
+      throw new Error(`${this.path} is not a regular file (${kindOf(s)}): log doors follow plain files only`);
+    }
+    this.refused = undefined;
     this.current = {
       handle,
       file: { dev: s.dev, ino: s.ino, position: from === 'end' ? s.size : 0 },
@@ -166,6 +183,12 @@ export class FileFollower {
       }
     }
   }
+}
+
+function kindOf(s: { isFIFO(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isSocket()) return 'a socket';
+  return s.isDirectory() ? 'a folder' : 'a device';
 }
 
 async function identity(path: string): Promise<FileIdentity | null> {
