@@ -32,7 +32,9 @@ const who = (id: number) => (id === 0 ? 'root' : `uid ${id}`);
 export function untrusted(path: string, st: Stats, kind: 'folder' | 'file'): string | null {
   if (st.isSymbolicLink()) return `${path} is a symlink; state files must be plain files: remove it`;
   if (kind === 'folder' && !st.isDirectory()) return `${path} is not a folder`;
-  if (kind === 'file' && !st.isFile() && !st.isDirectory()) return `${path} is not a plain file: remove it`;
+  // the control socket lives here too (a unix socket, mode 0600)
+  if (kind === 'file' && !st.isFile() && !st.isDirectory() && !st.isSocket())
+    return `${path} is not a plain file: remove it`;
   if (st.uid !== uid())
     return `${path} is owned by ${who(st.uid)}, not by ${who(uid())} (sesame's user): chown ${uid()}:${process.getgid?.() ?? 0} ${path}`;
   if (st.mode & 0o022)

@@ -12,6 +12,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -94,6 +95,19 @@ describe('the state folder', () => {
       }
     },
   );
+
+  test("sesame's own control socket in it is accepted", async () => {
+    const { dir, cleanup } = tmp();
+    const server = createServer();
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+      await new Promise<void>((r) => server.listen(join(dir, 'control.sock'), r));
+      assert.deepEqual(new GrantStore(dir).open().problems, []);
+    } finally {
+      server.close();
+      cleanup();
+    }
+  });
 
   test('regression: a symlink planted in it is refused, and what it points to is never written', () => {
     const { root, dir, cleanup } = tmp();
