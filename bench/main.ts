@@ -13,6 +13,7 @@ import { footprint } from './scenarios/footprint.js';
 import { knockToOpen } from './scenarios/knock-to-open.js';
 import { noise } from './scenarios/noise.js';
 import { sharedLogin } from './scenarios/shared-login.js';
+import { spa } from './scenarios/spa.js';
 import { stateBound } from './scenarios/state-bound.js';
 import { webKnock } from './scenarios/web-knock.js';
 import { runScenarios } from './run-scenarios.js';
@@ -32,6 +33,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'web-knock': webKnock,
   'shared-login': sharedLogin,
   fleet,
+  spa,
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));

@@ -100,6 +100,7 @@ export function markdownTable(run: {
     if (cells.every((c) => c === '—')) continue;
     lines.push(`| ${label} | ${cells[0]} | ${cells[1]} | ${goal} |`);
   }
+  lines.push(...spaTable(run.results));
   for (const r of run.results.filter((x) => x.scenario.startsWith('web-knock') || x.tool === 'all')) {
     const text = Object.keys(r.figures).length
       ? Object.entries(r.figures)
@@ -113,3 +114,34 @@ export function markdownTable(run: {
 
 const ms = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${v} ms` : '—');
 const mb = (kb: unknown) => (typeof kb === 'number' && Number.isFinite(kb) ? `${(kb / 1024).toFixed(1)} MB` : '—');
+
+/** SPA rows: sesame and the stock fwknopd on the same access.conf stanza, in the same run. */
+function spaTable(results: readonly BenchResult[]): string[] {
+  const f = (tool: string) =>
+    results.find((r) => r.scenario === 'spa' && r.tool === tool)?.figures as Record<string, any> | undefined;
+  const verify = results.find((r) => r.scenario === 'spa-verify')?.figures as Record<string, any> | undefined;
+  if (!f('sesame')) return [];
+  const rows: [string, (x: Record<string, any>) => string, string][] = [
+    ['first SYN accepted after the packet', (x) => `${x.first_syn_pct} % of ${x.tries}`, '100 %'],
+    ['packet → connected p50 / p99', (x) => `${ms(x.p50_ms)} / ${ms(x.p99_ms)}`, 'p99 ≤ RTT + 1 ms'],
+    ['veth RTT (TCP connect) p50', (x) => ms(x.rtt_p50_ms), 'floor'],
+    [
+      'valid packets while forged ones flood in',
+      (x) =>
+        `${x.flood_opened_pct} % opened (${x.flood_tries} tries), first SYN ${x.flood_first_syn_pct} %, p50 ${ms(x.flood_open_p50_ms)}`,
+      'opens',
+    ],
+    ['forged flood', (x) => `${x.flood_sent} packets, ${x.flood_pps}/s`, '20,000/s'],
+    ['daemon CPU during the flood (+ children)', (x) => `${x.cpu_s} s (+${x.child_cpu_s} s)`, ''],
+  ];
+  const out = ['', '| SPA figure | sesame | fwknopd 2.6.10 | goal |', '|---|---|---|---|'];
+  for (const [label, cell, goal] of rows) {
+    const cells = ['sesame', 'fwknopd'].map((t) => (f(t) ? cell(f(t) as Record<string, any>) : '—'));
+    out.push(`| ${label} | ${cells[0]} | ${cells[1]} | ${goal} |`);
+  }
+  if (verify)
+    out.push(
+      `| packets verified per second, one core (valid / forged HMAC) | ${verify.valid_per_s} / ${verify.forged_per_s} | — | ≥ 50,000 forged |`,
+    );
+  return out;
+}

@@ -43,17 +43,30 @@ export async function sendSpa(
   port: number,
   proto: SpaProto,
   host = address,
+  ackWaitMs = 500,
 ): Promise<string> {
   if (proto === 'udp') {
     const s = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     try {
+      // sesame answers an accepted packet once the grant is in the kernel; fwknopd never
+      // answers, so the wait is short and its end is not an error
+      const acked = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ackWaitMs);
+        s.on('message', (_m, rinfo) => {
+          if (rinfo.address === address) {
+            clearTimeout(timer);
+            resolve(true);
+          }
+        });
+      });
       await new Promise<void>((resolve, reject) =>
         s.send(packet, port, address, (err) => (err ? reject(err) : resolve())),
       );
+      const ok = await acked;
+      return `sent ${packet.length} bytes to ${address} udp/${port}${ok ? ', granted' : ''}`;
     } finally {
       s.close();
     }
-    return `sent ${packet.length} bytes to ${address} udp/${port}`;
   }
   if (proto === 'tcp') {
     await new Promise<void>((resolve, reject) => {

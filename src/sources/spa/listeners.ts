@@ -20,6 +20,8 @@ export type Receive = (
 /** More than any SPA packet (1500); what a TCP connection may send before it is cut. */
 const MAX_TCP_BYTES = 2048;
 const TCP_IDLE_MS = 3000;
+/** The UDP answer to an accepted packet. */
+export const UDP_ACK = 'sesame spa ok\n';
 
 export interface SpaListeners {
   /** Bound ports (useful when 0 was asked for, in tests). */
@@ -68,7 +70,12 @@ function udp(
   const v6 = host === undefined || isIP(host) === 6;
   const s = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false });
   s.on('message', (msg, rinfo) => {
-    void receive(msg, rinfo.address, host, 'udp');
+    void receive(msg, rinfo.address, host, 'udp').then((r) => {
+      // after the grant is in the kernel: a client that waits for this connects at once
+      // (sesame's does; fwknop's doesn't listen). Never sent for a refusal, and smaller
+      // than any packet it answers, so it can't be used to reflect or amplify.
+      if (r.ok) s.send(UDP_ACK, rinfo.port, rinfo.address, () => {});
+    });
   });
   s.on('error', (err) => onError('udp', err));
   return new Promise((resolve, reject) => {
