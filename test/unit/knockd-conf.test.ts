@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { scanOneTimeSequences, useOneTimeSequence } from '../../src/config/one-time-file.js';
 import { commandFor } from '../../src/core/door-commands.js';
 import type { OneTimeDoor, SequenceDoor } from '../../src/core/door.js';
+import { compileIptables } from '../../src/firewall/iptables/compile.js';
 import { compileNft } from '../../src/firewall/nft/compile.js';
 
 const ISSUE_CONF = `[options]
@@ -174,6 +175,22 @@ describe('knockd.conf reader', () => {
       { port: 15637, proto: 'udp' },
       { port: 15637, proto: 'udp' },
     ]);
+  });
+
+  test('seq_timeout 0 (a knock knockd can never complete) becomes 1 s, with a warning', () => {
+    const zero = warned('sequence = 1,2\nseq_timeout = 0');
+    assert.equal(zero.door.seqTimeout, 1);
+    assert.match(zero.warnings[0], /can never complete.*1 second/);
+  });
+
+  test('repeated tcp ports: nft keeps a seen set of address . sport . dport; iptables-restore refuses them', () => {
+    const plan = parseConfig('doors:\n  r:\n    knock: [7000, 7000, 8000]\n    open: [80]\n');
+    const nft = compileNft(plan);
+    assert.match(nft, /set r_kseen_4 \{ type ipv4_addr \. inet_service \. inet_service;/);
+    assert.match(nft, /tcp dport 7000 [^\n]*ip saddr \. tcp sport \. tcp dport @r_kseen_4 return/);
+    assert.throws(() => compileIptables(plan, 4), /repeated in a sequence needs nftables/);
+    const udp = parseConfig('doors:\n  u:\n    knock: ["7000/udp", "7000/udp"]\n    open: [80]\n');
+    assert.doesNotMatch(compileNft(udp), /kseen/, 'udp repeats count every datagram');
   });
 
   test('what knockd refuses stays refused: a protocol followed by a comment, a port above 65535', () => {
