@@ -197,6 +197,18 @@ describe('sesame doctor', { skip: e2eSkip({ iptables: 'iptables', ss: 'iproute2'
       assert.match(r.stdout, /sesame doctor: no problems found/);
       assert.match(r.stdout, /note: door "knock22" counts the client's own SYN retries on port 22/);
       assert.doesNotMatch(r.stdout, /problem:/);
+      const json = await sesame(h.lab, h.lab.server, [
+        'doctor',
+        '--json',
+        '-c',
+        join(h.dir, 'sesame.yaml'),
+        '--state-dir',
+        join(h.dir, 'state'),
+      ]);
+      assert.equal(json.code, 0);
+      const report = JSON.parse(json.stdout);
+      assert.equal(report.problems, 0);
+      assert.equal(report.findings[0].severity, 'note');
     } finally {
       h.destroy();
     }

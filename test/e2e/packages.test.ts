@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLab, type Lab } from '../../src/lab/netns.js';
@@ -104,6 +104,38 @@ describe('Debian package', { skip }, () => {
     const tmp = join(work, 'ctrl');
     execFileSync('dpkg-deb', ['-e', deb, tmp]);
     assert.equal(readFileSync(join(tmp, 'conffiles'), 'utf8'), '/etc/sesame/sesame.yaml\n');
+  });
+
+  test('maintainer scripts: an upgrade restarts a running daemon, remove stops and disables it, purge removes the doors', () => {
+    const ctrl = join(work, 'scripts');
+    execFileSync('dpkg-deb', ['-e', join(pkgDir, `sesame_${version}_all.deb`), ctrl]);
+    // a stand-in systemctl records what the scripts ask (nothing reaches the host's systemd)
+    const fakeBin = join(work, 'fake-bin');
+    const calls = join(work, 'systemctl-calls');
+    mkdirSync(fakeBin);
+    writeFileSync(join(fakeBin, 'systemctl'), `#!/bin/sh\necho "$*" >> ${calls}\nexit 0\n`, { mode: 0o755 });
+    // the scripts act only on a host booted with systemd: point that check at a folder that exists
+    const booted = join(work, 'run-systemd-system');
+    mkdirSync(booted);
+    const run = (script: string, ...args: string[]) => {
+      rmSync(calls, { force: true });
+      const copy = join(work, `${script}.sh`);
+      writeFileSync(copy, readFileSync(join(ctrl, script), 'utf8').replaceAll('/run/systemd/system', booted));
+      execFileSync('sh', [copy, ...args], { env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` } });
+      return existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [];
+    };
+    assert.deepEqual(run('postinst', 'configure', '0.0.9'), [
+      'daemon-reload',
+      'is-active --quiet sesame.service',
+      'restart sesame.service',
+    ]);
+    assert.deepEqual(run('postinst', 'configure', ''), ['daemon-reload'], 'a first install starts nothing');
+    assert.deepEqual(run('prerm', 'remove'), ['disable --now sesame.service']);
+    assert.deepEqual(run('prerm', 'upgrade'), [], 'an upgrade does not stop the daemon before the new files land');
+    assert.match(
+      readFileSync(join(ctrl, 'postrm'), 'utf8'),
+      /purge[\s\S]*rm -rf \/var\/lib\/sesame[\s\S]*nft delete table inet sesame/,
+    );
   });
 
   test('its example config enables no door: installing opens and closes nothing', () => {
