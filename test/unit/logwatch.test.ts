@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/load-config.js';
+import type { LogDoor } from '../../src/core/door.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readFilterFile } from '../../src/config/fail2ban/filter-file.js';
@@ -28,6 +33,15 @@ describe('failregex on access-log lines', () => {
     assert.equal(hostOf(ssh, ACCESS('198.18.0.10', '/index.html')), null);
     assert.equal(hostOf(ssh, ACCESS('example.com', '/ssh')), null);
     assert.equal(hostOf(ssh, ACCESS('999.1.1.1', '/ssh')), null);
+  });
+
+  test('hostile lines: an address or a fake log prefix inside the request never becomes the granted host', () => {
+    const forged = `198.18.0.10 - - [10/Oct/2024:13:55:36 +0000] "GET /ssh?x=198.18.0.66 - - [10/Oct/2024:13:55:36 +0000] HTTP/1.1" 404 1 "-" "198.18.0.77 - - \\"GET /ssh"`;
+    assert.equal(hostOf(ssh, forged), '198.18.0.10');
+    const ua = `198.18.0.11 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "x\\" 198.18.0.99 \\"GET /ssh"`;
+    assert.equal(hostOf(ssh, ua), '198.18.0.11', 'a user agent saying GET /ssh opens only for its own sender');
+    const long = `198.18.0.12 - - [10/Oct/2024:13:55:36 +0000] "GET /${' '.repeat(65_536)}x HTTP/1.1" 404 1`;
+    assert.equal(hostOf(ssh, long), null, 'a 64 KiB line is read and not matched');
   });
 
   test('ignoreregex wins over failregex', () => {
@@ -147,5 +161,42 @@ describe('followStep (logrotate cases)', () => {
     assert.deepEqual(followStep(file, null, 100, false), { kind: 'wait' });
     assert.deepEqual(followStep(file, { dev: 1, ino: 11, size: 0 }, 130, false), { kind: 'read' });
     assert.deepEqual(followStep(file, { dev: 1, ino: 11, size: 0 }, 100, false), { kind: 'replaced' });
+  });
+});
+
+describe('log door filter: with fail2ban filter options', () => {
+  test('filter: {file, mode} picks the mode through [Init] and nested <mdre-<mode>> tags; unusable regexes are config errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-filter-'));
+    try {
+      const file = join(dir, 'knock.conf');
+      writeFileSync(
+        file,
+        [
+          '[Definition]',
+          'mdre-normal = ^<HOST> -.*"GET /ssh',
+          'mdre-aggressive = ^<HOST> -.*"GET /(?:ssh|admin)',
+          'failregex = <mdre-<mode>>',
+          '[Init]',
+          'mode = normal',
+        ].join('\n'),
+      );
+      const door = (mode?: string) => {
+        const filter = mode ? `{ file: ${file}, mode: ${mode} }` : file;
+        const plan = parseConfig(`doors:\n  l:\n    log: { file: /x, filter: ${filter} }\n    open: [22]\n`);
+        return plan.doors[0] as LogDoor;
+      };
+      assert.deepEqual(door().log.failregex, ['^<HOST> -.*"GET /ssh']);
+      const aggressive = door('aggressive');
+      assert.deepEqual(aggressive.log.failregex, ['^<HOST> -.*"GET /(?:ssh|admin)']);
+      assert.equal(hostOf(new Fail2banFilter(aggressive.log), ACCESS('198.18.0.7', '/admin')), '198.18.0.7');
+
+      writeFileSync(join(dir, 'bad.conf'), '[Definition]\nfailregex = ^<HOST> a++\n');
+      assert.throws(
+        () => parseConfig(`doors:\n  l:\n    log: { file: /x, filter: ${join(dir, 'bad.conf')} }\n    open: [22]\n`),
+        /fail2ban filter .*bad\.conf: failregex "\^<HOST> a\+\+": possessive quantifiers/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
