@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { HttpEndpoint } from '../../core/door.js';
+import { TOTP_STEP_MS } from '../../core/totp.js';
 import { clientAddress, trustedProxies } from './client-address.js';
 import { parseKnock, type ReplyFormat, replyFormat } from './knock-request.js';
 import { PAGE_STYLE_HASH, renderPage } from './page.js';
@@ -115,18 +116,12 @@ export class KnockEndpoint {
       return this.send(res, 400, 'text', "the proxy's Forwarded/X-Forwarded-For header names no address\n");
     }
     if (this.limiter && !this.limiter.take(address, this.now())) {
-      const wait = this.limiter.retryAfterS(address, this.now());
       this.opts.log('info', 'http-rate-limited', { address, path });
-      const text = `too many attempts from ${address}; try again in ${wait} s`;
-      if (format === 'html') return this.page(res, 429, { ok: false, text });
-      return this.send(
+      return this.tooMany(
         res,
-        429,
         format,
-        format === 'json' ? { error: 'rate-limited', retryAfter: wait } : `${text}\n`,
-        {
-          'retry-after': String(wait),
-        },
+        `too many attempts from ${address}`,
+        this.limiter.retryAfterS(address, this.now()),
       );
     }
 
@@ -136,6 +131,12 @@ export class KnockEndpoint {
       const knock = parseKnock(path, req.headers['content-type'], body);
       if (!knock) return this.refuse(res, arrived, format, address, { why: 'malformed', door: undefined });
       const verdict = await this.opts.verifier.verify(knock.door, knock.token, this.now());
+      if (!verdict.ok && verdict.why === 'door-throttled') {
+        // the door's budget of wrong codes for this 30 s step is used up, whoever used it
+        this.opts.log('warn', 'http-door-throttled', { address, door: knock.door });
+        const wait = this.opts.verifier.budget.retryAfterS(this.now(), TOTP_STEP_MS);
+        return this.tooMany(res, format, `too many wrong codes for this door`, wait);
+      }
       if (!verdict.ok) return this.refuse(res, arrived, format, address, { why: verdict.why, door: knock.door });
       return this.opened(res, format, await this.opts.open(knock.door, address));
     }
@@ -143,6 +144,13 @@ export class KnockEndpoint {
     const door = this.secretPathDoor(path);
     if (!door) return this.refuse(res, arrived, format, address, { why: 'no-such-path', door: undefined }, 404);
     return this.opened(res, format, await this.opts.open(door, address));
+  }
+
+  private tooMany(res: ServerResponse, format: ReplyFormat, what: string, wait: number): void {
+    const text = `${what}; try again in ${wait} s`;
+    if (format === 'html') return this.page(res, 429, { ok: false, text });
+    const body = format === 'json' ? { error: 'rate-limited', retryAfter: wait } : `${text}\n`;
+    this.send(res, 429, format, body, { 'retry-after': String(wait) });
   }
 
   /** Compares against every secret path in constant time, so timing doesn't leak a prefix. */

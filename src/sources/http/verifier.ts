@@ -3,6 +3,7 @@ import type { TokenKind } from '../../core/door.js';
 import { HMAC_MAX_SKEW_MS, looksLikeHmacToken, nonceKey, totpKey, verifyHmacToken } from '../../core/knock-token.js';
 import { TOTP_STEP_MS, verifyTotp } from '../../core/totp.js';
 import { MemoryReplayCache, type ReplayCache } from '../replay/replay-cache.js';
+import { TotpFailureBudget } from './totp-budget.js';
 
 /** A door as the verifier sees it. */
 export interface TokenDoor {
@@ -12,7 +13,7 @@ export interface TokenDoor {
 }
 
 /** Why a knock was refused: for the daemon's log only, never for the client. */
-export type Refusal = 'no-such-door' | 'kind-not-allowed' | 'bad-token' | 'replayed';
+export type Refusal = 'no-such-door' | 'kind-not-allowed' | 'bad-token' | 'replayed' | 'door-throttled';
 
 const TOTP_WINDOW = 1;
 
@@ -28,6 +29,7 @@ export class TokenVerifier {
   constructor(
     doors: readonly TokenDoor[],
     readonly replay: ReplayCache = new MemoryReplayCache(),
+    readonly budget = new TotpFailureBudget(),
   ) {
     for (const d of doors) this.doors.set(d.name, d);
     this.decoy = { name: '', tokens: ['totp', 'hmac'], key: randomBytes(20) };
@@ -55,7 +57,13 @@ export class TokenVerifier {
       }
     } else {
       kind = 'totp';
+      // the door's budget of wrong codes bounds guessing whatever addresses the guesses come from
+      const now = Math.floor(nowMs / TOTP_STEP_MS);
+      if (real && real.tokens.includes('totp') && !this.budget.allows(real.name, now)) {
+        return { ok: false, why: 'door-throttled' };
+      }
       const step = verifyTotp(d.key, text.replace(/\s/g, ''), nowMs, TOTP_WINDOW);
+      if (step === null && real && real.tokens.includes('totp')) this.budget.fail(real.name, now);
       if (step !== null) {
         replayKey = totpKey(d.name, step);
         // a step can be accepted until the clock is past it by the drift window
