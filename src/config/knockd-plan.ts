@@ -1,4 +1,4 @@
-import { collisionMessage, readConfigText } from './load-config.js';
+import { collisionMessage, MAX_DOORS, readConfigText, tooManyDoors } from './load-config.js';
 import { nameCollisions } from '../core/kernel-names.js';
 import { DEFAULT_FLAGS, type Door, type Plan, type RunCommands } from '../core/door.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
@@ -76,6 +76,14 @@ export function knockdPlan(conf: KnockdConf): KnockdPlan {
     }
     doors.push({ ...base, kind: 'sequence', knock: { ports: k.sequence ?? [], flags, withinMs } });
   }
+  if (conf.doors.length > MAX_DOORS)
+    problems.push({
+      file: conf.file,
+      line: conf.doors[MAX_DOORS].line,
+      column: 1,
+      field: '',
+      message: tooManyDoors(conf.doors.length),
+    });
   for (const c of nameCollisions(doors)) {
     const k = sections.get(c.second);
     problems.push({

@@ -18,6 +18,8 @@ export const NFT_CHAIN = { knocks: 'knocks', input: 'input', prerouting: 'prerou
 
 /** The scan guard's per-address rate meter (one per family), shared by every door. */
 export const sweepSet = (f: Family) => `sweep_${f}`;
+/** The chain that clears every door's knock progress of an address caught sweeping. */
+export const sweepChain = (f: Family) => `sweep_reset_${f}`;
 
 /** A door's two knock state machines: `k` opens, `c` (the close sequence) closes. */
 export type Machine = 'k' | 'c';
@@ -193,6 +195,7 @@ export function globalNames(): DeclaredName[] {
   return [
     ...Object.values(NFT_CHAIN).map((name) => ({ space: 'nft chain' as const, name })),
     ...([4, 6] as const).map((f) => ({ space: 'nft set' as const, name: sweepSet(f) })),
+    ...([4, 6] as const).map((f) => ({ space: 'nft chain' as const, name: sweepChain(f) })),
     ...Object.values(IPT_CHAIN).map((name) => ({ space: 'iptables chain' as const, name })),
   ];
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseKnockdConf } from '../../src/config/knockd-conf.js';
 import { knockdPlan } from '../../src/config/knockd-plan.js';
-import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
+import { loadConfigFile, MAX_DOORS, parseConfig } from '../../src/config/load-config.js';
 import type { Plan } from '../../src/core/door.js';
 import {
   declaredNames,
@@ -53,6 +53,27 @@ describe('kernel names that would collide are refused at config load', () => {
       message,
       /knockd\.conf:4:1 \[a-kdone\]: door "a-kdone" would share iptables chain S-a-kdone with door "a"'s/,
     );
+  });
+
+  test('more doors than one nft transaction can take are refused at config load, saying why', () => {
+    const doors = (n: number) =>
+      `doors:\n${[...Array(n).keys()].map((i) => `  d${i}:\n    knock: [${1000 + (i % 50_000)}]\n    open: [80]\n`).join('')}`;
+    assert.equal(parseConfig(doors(MAX_DOORS)).doors.length, MAX_DOORS);
+    assert.match(
+      configError(() => parseConfig(doors(MAX_DOORS + 1))),
+      /doors: 1001 doors; at most 1000 fit in one ruleset/,
+    );
+  });
+
+  test('the scan guard spreads its resets over rules the kernel accepts (at most 24 deletes a rule)', () => {
+    const doors = [...Array(60).keys()].map((i) => `  d${i}:\n    knock: [${1000 + i}, ${2000 + i}]\n    open: [80]\n`);
+    const nft = compileNft(parseConfig(`doors:\n${doors.join('')}`));
+    assert.match(nft, /limit rate over 20\/second burst 40 packets \} goto sweep_reset_4/);
+    const start = nft.indexOf('chain sweep_reset_4 {');
+    const chain = nft.slice(start, nft.indexOf('\n\t}', start));
+    const rules = chain.split('\n').filter((l) => l.includes('delete'));
+    assert.equal(rules.length, 5, '120 resets in rules of 24');
+    for (const r of rules) assert.ok((r.match(/delete @/g) ?? []).length <= 24);
   });
 
   test('other look-alike names that do not collide are accepted', () => {

@@ -1,5 +1,13 @@
 import type { Door, Plan } from '../../core/door.js';
-import { type DoorNames, grantsPerPort, NFT_CHAIN, planNames, sweepSet, TABLE } from '../../core/kernel-names.js';
+import {
+  type DoorNames,
+  grantsPerPort,
+  NFT_CHAIN,
+  planNames,
+  sweepChain,
+  sweepSet,
+  TABLE,
+} from '../../core/kernel-names.js';
 import { commentText } from '../ruleset-text.js';
 import type { NftFragment } from './fragment.js';
 import { compileOneTimeDoor } from './one-time.js';
@@ -34,6 +42,7 @@ export function compileNft(plan: Plan): string {
     ...parts.flatMap((p) => p.sets),
   ];
   const knocks: string[] = [];
+  const sweepChains: string[] = [];
   if (plan.scanGuard && parts.some((p) => p.progressSets(4).length > 0)) {
     const g = plan.scanGuard;
     for (const f of FAMILIES) {
@@ -41,7 +50,13 @@ export function compileNft(plan: Plan): string {
       const resets = parts.flatMap((p) => p.progressSets(f)).map((s) => `delete @${s} { ${saddr(f)} }`);
       knocks.push(
         `# an address opening new connections faster than ${g.rate}/s (a port sweep) makes no knock progress`,
-        `ct state new update @${sweepSet(f)} { ${saddr(f)} limit rate over ${g.rate}/second burst ${g.burst} packets } ${[...resets, 'return'].join(' ')}`,
+        `ct state new update @${sweepSet(f)} { ${saddr(f)} limit rate over ${g.rate}/second burst ${g.burst} packets } goto ${sweepChain(f)}`,
+      );
+      sweepChains.push(
+        chainDecl(
+          sweepChain(f),
+          chunks(resets, RESETS_PER_RULE).map((r) => r.join(' ')),
+        ),
       );
     }
   }
@@ -66,6 +81,7 @@ export function compileNft(plan: Plan): string {
   const prerouting = parts.flatMap((p) => p.prerouting);
   const chains = [
     chainDecl(NFT_CHAIN.knocks, knocks),
+    ...sweepChains,
     ...parts.flatMap((p) => p.chains),
     chainDecl(NFT_CHAIN.input, input),
     ...(prerouting.length
@@ -103,6 +119,21 @@ function doorFragment(door: Door, plan: Plan, names: DoorNames): Partial<NftFrag
       // daemon-side doors: only the grant set and protection rules, which every door gets
       return {};
   }
+}
+
+/**
+ * The kernel refuses a rule with more than about 36 `delete @set { ip saddr }` statements
+ * ("File too large", measured on Linux 6.18), so the sweep guard's resets, one per knock-progress
+ * set of every door, are spread over rules of this many, in a chain entered with `goto` (when
+ * it ends, sesame's `input` goes on as after a `return`). With all of them in one rule, 19
+ * sequence doors were enough to make the whole ruleset fail to load.
+ */
+const RESETS_PER_RULE = 24;
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
 }
 
 function emptyFragment(): NftFragment {
