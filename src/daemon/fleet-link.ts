@@ -77,7 +77,13 @@ async function apply(host: FleetHost, changes: readonly FleetChange[]): Promise<
       grants.map((c) => ({
         door: c.door,
         address: c.address,
-        opts: { via: 'fleet', forMs: c.remainingMs, origin: c.origin },
+        opts: {
+          via: 'fleet',
+          forMs: c.remainingMs,
+          origin: c.origin,
+          // SPA doors grant per port: the ports the packet asked for, not the whole door
+          ...(grantsPerPort(c.door) ? { ports: c.ports } : {}),
+        },
       })),
     );
   for (const c of changes) if (c.kind === 'revoke') await host.revoke(c.door, c.address, { origin: c.origin });

@@ -6,6 +6,7 @@ import { connectFrom, sesame, startDaemon } from '../../src/lab/processes.js';
 import { startRedis } from '../../src/lab/redis-server.js';
 import { type LabSshd, startSshd } from '../../src/lab/sshd.js';
 import { eventually, tempDir } from './support.js';
+import { makeKeys } from './spa-lab.js';
 import { writeSecret } from './web-lab.js';
 
 export const REDIS_PASSWORD = 'lab-redis-password-7f3a9c';
@@ -66,6 +67,7 @@ export async function fleetLab(doors: string, opts: { clients?: number } = {}): 
     writeFileSync(join(dir, 'redis.pass'), `${REDIS_PASSWORD}\n`, { mode: 0o600 });
     const fleetKey = writeSecret(dir, 'fleet').key;
     writeSecret(dir, 'door');
+    makeKeys(dir, 'spa');
     const nodes: FleetNodeLab[] = ['a', 'b', 'c'].map((name, i) => {
       const nodeDir = join(dir, name);
       mkdirSync(nodeDir);
@@ -81,6 +83,9 @@ export async function fleetLab(doors: string, opts: { clients?: number } = {}): 
 http:
   listen: ${hosts[i].v4}:8443
   rate_limit: false
+spa:
+  listen: ${hosts[i].v4}
+  udp: 62201
 ${doors}`,
       );
       return { name, host: hosts[i], dir: nodeDir, config };
@@ -89,10 +94,10 @@ ${doors}`,
       sshd.push(await startSshd(lab, n.host));
       const web = lab.spawn(n.host, process.execPath, [
         '-e',
-        `const h=require('http');for(const p of [80,8080])h.createServer((q,s)=>s.end('node-${n.name}')).listen(p,'0.0.0.0',()=>{if(p===8080)console.log('ready')})`,
+        `const h=require('http');for(const p of [80,8080,8090])h.createServer((q,s)=>s.end('node-${n.name}')).listen(p,'0.0.0.0')`,
       ]);
       await eventually(
-        async () => (await connectFrom(lab, n.host, '127.0.0.1', 8080, 500)).result === 'open' || web.exitCode !== null,
+        async () => (await connectFrom(lab, n.host, '127.0.0.1', 8090, 500)).result === 'open' || web.exitCode !== null,
         10_000,
       );
     }

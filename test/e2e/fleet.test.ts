@@ -23,6 +23,10 @@ const DOORS = `doors:
     http: { token: hmac, secret: ../door.key }
     open: [22]
     for: 60s
+  sshspa:
+    spa: { keys: ../spa.keys }
+    open: [8090]
+    for: 30s
   solo:
     knock: [6401, 6402]
     within: 10s
@@ -73,11 +77,21 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
     assert.ok(await closedOn(0, 80, [a, b, c]), 'port 80 is closed everywhere before the knock');
     await f.knock(knocker, a(), [6001, 6002, 6003]);
     assert.ok(await eventually(() => opensOn(0, 80, [a, b, c]), 5000), `A, B and C open for the knocker\n${logs()}`);
-    assert.equal(await f.curl(knocker, c()), 'node-c');
-    assert.ok(await closedOn(1, 80, [a, b, c]), 'another address stays closed on every node');
     // C got the remaining time, never more than the door's `for`
     const timeout = await f.grantTimeout(c(), 'web', knocker.v4);
     assert.ok(timeout !== null && timeout > 0 && timeout <= WEB_FOR_S * 1000, `C's grant timeout ${timeout} ms`);
+    assert.equal(await f.curl(knocker, c()), 'node-c');
+    assert.ok(await closedOn(1, 80, [a, b, c]), 'another address stays closed on every node');
+    const status = await eventually(async () => {
+      const out = (await sesame(f.lab, a().host, ['status', '--state-dir', a().dir])).stdout;
+      return (
+        /redis \S+ connected/.test(out) &&
+        /^\s+b\s+last heartbeat/m.test(out) &&
+        /^\s+c\s+last heartbeat/m.test(out) &&
+        out
+      );
+    }, 8000);
+    assert.ok(status, 'sesame status on A shows the fleet: connected, nodes b and c with their heartbeats');
     assert.ok(await eventually(() => closedOn(0, 80, [a, b, c]), (WEB_FOR_S + 6) * 1000), `all three close\n${logs()}`);
   });
 
@@ -94,6 +108,24 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
       );
       assert.ok(ok, `ssh to node ${n().name} after the web knock on B`);
     }
+  });
+
+  test('an SPA packet on C opens A and B for its address', async () => {
+    const client = f.lab.clients[1];
+    assert.ok(await closedOn(1, 8090, [a, b, c]), 'closed everywhere before the packet');
+    const r = await sesame(f.lab, client, [
+      'knock',
+      '--spa',
+      c().host.v4,
+      '-A',
+      'tcp/8090',
+      '--keys',
+      `${f.dir}/spa.keys`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await eventually(() => opensOn(1, 8090, [a, b, c]), 5000), `open on A, B and C\n${logs()}`);
+    assert.equal(await f.curl(client, a(), 8090), 'node-a');
+    assert.ok(await closedOn(0, 8090, [a, b]), 'not for another address');
   });
 
   test('a token used on A and replayed to B is refused', async () => {

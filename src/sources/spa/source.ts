@@ -31,7 +31,8 @@ export const spaSource: SourceFactory = async (door, ctx) => {
   const refusals = new RefusalLog((event, fields) => ctx.logger.log('warn', event, fields));
   const receiver = new SpaReceiver({
     doors,
-    replay,
+    // fleet mode: a packet used on any node is refused on all
+    replay: ctx.sharedReplay?.(replay) ?? replay,
     grant: (d, address, opts) => ctx.grant(d, address, opts),
     refusals,
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
