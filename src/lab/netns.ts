@@ -122,33 +122,25 @@ export function createLab(opts: { clients?: number; peers?: number; name?: strin
     inServer('addr', 'add', `${SERVER_V4}/24`, 'dev', 'br0');
     inServer('addr', 'add', `${SERVER_V6}/64`, 'dev', 'br0', 'nodad');
     inServer('link', 'set', 'br0', 'up');
+    /** A namespace with one veth `eth0` plugged into the server's bridge as `port`. */
+    const plugIn = (host: Host, port: string): Host => {
+      ip('netns', 'add', host.ns);
+      namespaces.push(host.ns);
+      sysctls(host.ns);
+      ip('-n', host.ns, 'link', 'set', 'lo', 'up');
+      ip('link', 'add', 'eth0', 'netns', host.ns, 'type', 'veth', 'peer', 'name', port, 'netns', server.ns);
+      inServer('link', 'set', port, 'master', 'br0');
+      inServer('link', 'set', port, 'up');
+      ip('-n', host.ns, 'addr', 'add', `${host.v4}/24`, 'dev', 'eth0');
+      ip('-n', host.ns, 'addr', 'add', `${host.v6}/64`, 'dev', 'eth0', 'nodad');
+      ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
+      return host;
+    };
     for (let i = 0; i < (opts.clients ?? 1); i++) {
-      const c: Host = { ns: `${id}-c${i}`, v4: clientV4(i), v6: clientV6(i) };
-      ip('netns', 'add', c.ns);
-      namespaces.push(c.ns);
-      sysctls(c.ns);
-      ip('-n', c.ns, 'link', 'set', 'lo', 'up');
-      ip('link', 'add', 'eth0', 'netns', c.ns, 'type', 'veth', 'peer', 'name', `p${i}`, 'netns', server.ns);
-      inServer('link', 'set', `p${i}`, 'master', 'br0');
-      inServer('link', 'set', `p${i}`, 'up');
-      ip('-n', c.ns, 'addr', 'add', `${c.v4}/24`, 'dev', 'eth0');
-      ip('-n', c.ns, 'addr', 'add', `${c.v6}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', c.ns, 'link', 'set', 'eth0', 'up');
-      clients.push(c);
+      clients.push(plugIn({ ns: `${id}-c${i}`, v4: clientV4(i), v6: clientV6(i) }, `p${i}`));
     }
     for (let i = 0; i < (opts.peers ?? 0); i++) {
-      const p: Host = { ns: `${id}-p${i}`, v4: peerV4(i), v6: peerV6(i) };
-      ip('netns', 'add', p.ns);
-      namespaces.push(p.ns);
-      sysctls(p.ns);
-      ip('-n', p.ns, 'link', 'set', 'lo', 'up');
-      ip('link', 'add', 'eth0', 'netns', p.ns, 'type', 'veth', 'peer', 'name', `q${i}`, 'netns', server.ns);
-      inServer('link', 'set', `q${i}`, 'master', 'br0');
-      inServer('link', 'set', `q${i}`, 'up');
-      ip('-n', p.ns, 'addr', 'add', `${p.v4}/24`, 'dev', 'eth0');
-      ip('-n', p.ns, 'addr', 'add', `${p.v6}/64`, 'dev', 'eth0', 'nodad');
-      ip('-n', p.ns, 'link', 'set', 'eth0', 'up');
-      peers.push(p);
+      peers.push(plugIn({ ns: `${id}-p${i}`, v4: peerV4(i), v6: peerV6(i) }, `q${i}`));
     }
   } catch (err) {
     destroy();
