@@ -35,3 +35,24 @@ export function isIPv6(s: string): boolean {
 export function ipFamily(s: string): 0 | 4 | 6 {
   return isIPv4(s) ? 4 : isIPv6(s) ? 6 : 0;
 }
+
+/** The address in network byte order (4 or 16 bytes), or null when `s` is not an address. */
+export function addressBytes(s: string): Uint8Array | null {
+  if (isIPv4(s)) return Uint8Array.from(s.split('.').map(Number));
+  if (!isIPv6(s)) return null;
+  let text = s;
+  if (text.includes('.')) {
+    // an IPv4 tail stands for the last two groups: ::ffff:1.2.3.4 = ::ffff:102:304
+    const [a, b, c, d] = text
+      .slice(text.lastIndexOf(':') + 1)
+      .split('.')
+      .map(Number);
+    text = `${text.slice(0, text.lastIndexOf(':') + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const groups = (h: string | undefined) => (h ? h.split(':').map((g) => parseInt(g, 16)) : []);
+  const front = groups(head);
+  const back = groups(tail);
+  const all = [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
+  return Uint8Array.from(all.flatMap((g) => [g >> 8, g & 0xff]));
+}

@@ -74,5 +74,6 @@ function firewallErrorMessage(
       .filter(Boolean)
       .join(' ');
   }
-  return `${command} failed (exit ${exitCode ?? 'unknown'}): ${output || 'no error output'}${hint ? ` ${hint}` : ''}`;
+  const status = exitCode === null ? '' : ` (exit ${exitCode})`;
+  return `${command} failed${status}: ${output || 'no error output'}${hint ? ` ${hint}` : ''}`;
 }

@@ -3,6 +3,8 @@ import type { Family, Plan, PortSpec } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
 import { grantSet, grantSets, parseGrantSet, TABLE, TABLE_REF } from '../core/kernel-names.js';
 import { type Exec, type ExecResult, execFile, FirewallError } from './exec.js';
+import { type ElementChange, elementKey } from './netlink/element-batch.js';
+import type { ElementWriter } from './netlink/element-writer.js';
 import { compileNft } from './nft/compile.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
 
@@ -18,14 +20,28 @@ export interface Grant {
   readonly port?: PortSpec;
 }
 
+/** A grant to add or refresh: one element, or one per port for per-port grant sets. */
+export interface GrantRequest {
+  readonly door: string;
+  readonly family: Family;
+  readonly address: string;
+  readonly forMs: number;
+  readonly ports?: readonly PortSpec[];
+}
+
 /**
  * The nftables backend: loads compiled rulesets atomically and reads/edits grant sets.
  * All changes go through `nft -f -` so each one is a single kernel transaction.
  */
 export class Nftables {
+  /**
+   * `elements`, when given, carries grants and revocations over netlink (the daemon keeps one
+   * socket open); without it every change is an `nft` run.
+   */
   constructor(
     private readonly exec: Exec = execFile,
     private readonly nft = 'nft',
+    private readonly elements?: ElementWriter,
   ) {}
 
   /**
@@ -95,27 +111,30 @@ export class Nftables {
     forMs: number,
     ports?: readonly PortSpec[],
   ): Promise<void> {
-    const elems = ports ? ports.map((p) => element(family, address, p)) : [element(family, address)];
-    // add (no-op if present), delete, add: one transaction that also refreshes an existing grant's timeout
-    const add = elems.map((e) => elementCommand('add', door, family, e, forMs));
-    const del = elems.map((e) => elementCommand('delete', door, family, e));
-    await this.run(['-f', '-'], `${[...add, ...del, ...add].join('\n')}\n`);
+    await this.grantMany([{ door, family, address, forMs, ...(ports ? { ports } : {}) }]);
   }
 
   /**
    * Adds or refreshes many grants in one transaction (grants from other fleet nodes arrive in
-   * batches; one `nft` run per grant could not keep up with a busy fleet). `ports` as in grant().
+   * batches). Each element is added (a no-op if present), deleted and added again, which
+   * also restarts an existing grant's timeout. `ports` as in grant().
    */
-  async grantMany(
-    grants: readonly { door: string; family: Family; address: string; forMs: number; ports?: readonly PortSpec[] }[],
-  ): Promise<void> {
+  async grantMany(grants: readonly GrantRequest[]): Promise<void> {
     if (grants.length === 0) return;
-    const lines = grants.flatMap((g) =>
-      (g.ports ? g.ports.map((p) => element(g.family, g.address, p)) : [element(g.family, g.address)]).flatMap((e) => {
-        const add = elementCommand('add', g.door, g.family, e, g.forMs);
-        return [add, elementCommand('delete', g.door, g.family, e), add];
-      }),
+    const elements = grants.flatMap((g) =>
+      (g.ports ?? [undefined]).map((port) => ({ ...g, port, key: element(g.family, g.address, port) })),
     );
+    if (this.elements) {
+      const changes = elements.flatMap((e): ElementChange[] => {
+        const add = { verb: 'add' as const, set: grantSet(e.door, e.family), key: elementBytes(e), timeoutMs: e.forMs };
+        return [add, { verb: 'delete', set: add.set, key: add.key }, add];
+      });
+      return this.elements.write(changes);
+    }
+    const lines = elements.flatMap((e) => {
+      const add = elementCommand('add', e.door, e.family, e.key, e.forMs);
+      return [add, elementCommand('delete', e.door, e.family, e.key), add];
+    });
     await this.run(['-f', '-'], `${lines.join('\n')}\n`);
   }
 
@@ -124,11 +143,21 @@ export class Nftables {
    * (or its set) doesn't exist; other failures throw FirewallError.
    */
   async revoke(door: string, family: Family, address: string): Promise<boolean> {
-    const held = (await this.listDoorGrants([door])).filter(
-      (g) => g.family === family && g.address === address && g.port,
-    );
-    const elems = held.length ? held.map((g) => element(family, address, g.port)) : [element(family, address)];
-    const script = elems.map((e) => elementCommand('delete', door, family, e)).join('\n');
+    // read first: a per-port set holds one element per port, and nothing held means nothing to do
+    const held = (await this.listDoorGrants([door])).filter((g) => g.family === family && g.address === address);
+    if (held.length === 0) return false;
+    if (this.elements) {
+      const set = grantSet(door, family);
+      try {
+        await this.elements.write(held.map((g) => ({ verb: 'delete', set, key: elementBytes(g) })));
+        return true;
+      } catch (err) {
+        // it expired between the read and the delete
+        if (err instanceof FirewallError && ABSENT.test(err.stderr)) return false;
+        throw err;
+      }
+    }
+    const script = held.map((g) => elementCommand('delete', door, family, element(family, address, g.port))).join('\n');
     return (await this.query(['-f', '-'], `${script}\n`)) !== null;
   }
 
@@ -173,6 +202,14 @@ function element(family: Family, address: string, port?: PortSpec): string {
   if (isIP(address) !== family)
     throw new FirewallError('nft element', null, `not an IPv${family} address: ${JSON.stringify(address)}`);
   return port ? `${address} . ${port.proto} . ${port.port}` : address;
+}
+
+/** The element's key bytes for netlink (element() has checked the address already). */
+function elementBytes(e: { family: Family; address: string; port?: PortSpec }): Uint8Array {
+  const key = elementKey(e.family, e.address, e.port);
+  if (!key)
+    throw new FirewallError('netlink element', null, `not an IPv${e.family} address: ${JSON.stringify(e.address)}`);
+  return key;
 }
 
 /**

@@ -12,6 +12,8 @@ import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
 import { GrantStore } from '../../daemon/grant-store.js';
 import { createLogger, type LogFormat, type Logger } from '../../daemon/logger.js';
 import { type Metrics, startMetrics } from '../../daemon/metrics.js';
+import { execFile } from '../../firewall/exec.js';
+import { type ElementWriter, NetlinkElementWriter } from '../../firewall/netlink/element-writer.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../sources/nflog.js';
 
@@ -68,7 +70,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   readableSecretWarn.log = (p) =>
     logger.log('warn', 'readable-secret', { where: formatProblem(p), note: 'allowed by --allow-readable-secrets' });
   for (const p of readableSecrets.splice(0)) readableSecretWarn.log(p);
-  const firewall = new Nftables();
+  const elements = openElementWriter(logger);
+  const firewall = new Nftables(execFile, 'nft', elements);
   const daemon = new Daemon(load, {
     firewall,
     openPackets: async (group) => {
@@ -114,7 +117,21 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => void daemon.reload());
   });
+  elements?.close();
   if (pidFile) rmSync(pidFile, { force: true });
+}
+
+/**
+ * Grants go over a netlink socket kept open (a fraction of a millisecond each); where it
+ * can't be opened, each grant runs `nft`, slower but the same result.
+ */
+function openElementWriter(logger: Logger): ElementWriter | undefined {
+  try {
+    return NetlinkElementWriter.open();
+  } catch (err) {
+    logger.log('warn', 'netlink-unavailable', { reason: String((err as Error).message), note: 'grants run nft' });
+    return undefined;
+  }
 }
 
 /** A logger that also hands every event to `observe` (metrics), whatever its level. */
