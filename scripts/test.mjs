@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled test suite with node:test. `node scripts/test.mjs [unit|e2e|FILTER|FILE.js]`.
+// Runs the compiled test suite with node:test. `node scripts/test.mjs [unit|e2e|FILTER...|FILE.js]`
+// (several filters: files matching any of them).
 // Under CI=true any skip fails the run, whether a test or a whole describe was skipped: CI
 // installs every tool, so a skip means a gap (scripts/skip-reporter.mjs counts them).
 import { spawn } from 'node:child_process';
@@ -8,14 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
-const filter = process.argv[2] ?? '';
-const files = existsSync(filter) && statSync(filter).isFile() ? [filter] : [];
+const filters = process.argv.slice(2);
+const filter = filters.join(' ');
+const files = filters.length === 1 && existsSync(filter) && statSync(filter).isFile() ? [filter] : [];
 if (files.length === 0)
   (function walk(dir) {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.test.js') && path.includes(filter)) files.push(path);
+      else if (name.endsWith('.test.js') && (filters.length === 0 || filters.some((f) => path.includes(f))))
+        files.push(path);
     }
   })(root);
 if (files.length === 0) {
