@@ -44,7 +44,8 @@ export type FleetDrop =
   | 'ports-not-of-door'
   | 'lifetime-beyond-for'
   | 'from-the-future'
-  | 'expired';
+  | 'expired'
+  | 'name-mismatch';
 
 export type FleetVerdict =
   | { readonly ok: true; readonly message: FleetMessage; readonly door: Door; readonly remainingMs: number }
@@ -64,9 +65,21 @@ const ADDRESS_CHARS = /^[0-9A-Fa-f:.]{2,45}$/;
 
 export const isNodeName = (s: string) => NODE_NAME.test(s);
 
-function mac(key: Uint8Array, cluster: string, body: string): Buffer {
-  // the label and cluster name keep these MACs apart from knock tokens and from other clusters sharing a key
-  return createHmac('sha256', key).update(`sesame-fleet\n${VERSION}\n${cluster}\n${body}`).digest();
+/**
+ * HMAC-SHA256 of a fleet record. The label and version keep grant messages, heartbeats and knock
+ * tokens apart (one can't be passed off as another); the cluster name keeps clusters sharing a
+ * key apart.
+ */
+export function fleetMac(key: Uint8Array, label: string, version: string, cluster: string, body: string): Buffer {
+  return createHmac('sha256', key).update(`${label}\n${version}\n${cluster}\n${body}`).digest();
+}
+
+const mac = (key: Uint8Array, cluster: string, body: string) => fleetMac(key, 'sesame-fleet', VERSION, cluster, body);
+
+/** True when `given` (base64url) is the MAC `expected`, compared in constant time. */
+export function macMatches(given: string, expected: Buffer): boolean {
+  const bytes = Buffer.from(given, 'base64url');
+  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
 }
 
 export const newMessageId = () => randomBytes(16).toString('base64url');
@@ -139,10 +152,7 @@ export function receiveFleetMessage(text: unknown, ctx: ReceiveContext): FleetVe
   const parts = text.split('.');
   if (parts.length !== 3 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]+$/.test(p)))
     return { ok: false, reason: 'malformed', detail: 'expected f1.<body>.<mac>' };
-  const given = Buffer.from(parts[2], 'base64url');
-  const expected = mac(ctx.key, ctx.cluster, parts[1]);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    return { ok: false, reason: 'bad-signature' };
+  if (!macMatches(parts[2], mac(ctx.key, ctx.cluster, parts[1]))) return { ok: false, reason: 'bad-signature' };
 
   let body: unknown;
   try {

@@ -9,6 +9,7 @@ import {
   SeenMessages,
   signFleetMessage,
 } from '../core/fleet-message.js';
+import { receiveHeartbeat, signHeartbeat } from '../core/fleet-heartbeat.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
 import { FleetClock } from './fleet-clock.js';
 import type { FleetStatus, NodeSeen } from './fleet-status.js';
@@ -69,6 +70,8 @@ export const STREAM_LENGTH = 10_000;
 const OUTBOX_LIMIT = 100_000;
 const READ_BATCH = 1000;
 const DROP_LOG_PER_WINDOW = 20;
+/** A fleet has a handful of nodes; more heartbeat keys than this are not read (someone filled Redis). */
+const MAX_NODES = 1000;
 
 /**
  * One node of a fleet. Publishes this node's grants and revocations to Redis (a key per
@@ -95,6 +98,8 @@ export class FleetNode {
   private heartbeat?: NodeJS.Timeout;
   private readLoopDone?: Promise<void>;
   private readonly nodes = new Map<string, NodeSeen>();
+  /** The last refused value of each heartbeat key: one forged value is logged once, not every beat. */
+  private readonly badHeartbeats = new Map<string, string>();
   private readonly counts = { published: 0, received: 0, revocationsReceived: 0, dropped: 0, outboxDropped: 0 };
   private dropWindow = { start: 0, logged: 0, suppressed: 0 };
   private readonly localNow: () => number;
@@ -313,13 +318,13 @@ export class FleetNode {
     if (this.connected) {
       try {
         await this.syncClock(this.cmd);
-        const me = {
+        const me = signHeartbeat(this.deps.key, this.deps.settings.cluster, {
           name: this.node,
           at: this.clock.now(),
           published: this.counts.published,
           received: this.counts.received,
-        };
-        await this.cmd.set(this.keys.node(this.node), JSON.stringify(me), 'PX', this.heartbeatMs * 5);
+        });
+        await this.cmd.set(this.keys.node(this.node), me, 'PX', this.heartbeatMs * 5);
         await this.readNodes();
       } catch (err) {
         this.deps.log('debug', 'fleet-heartbeat-failed', { reason: String((err as Error).message) });
@@ -328,26 +333,40 @@ export class FleetNode {
     this.deps.onStatus?.(this.status());
   }
 
+  /** Reads every node's heartbeat; only signed ones, under their own name, count as nodes seen. */
   private async readNodes(): Promise<void> {
-    const names: string[] = [];
+    const keys: string[] = [];
     let cursor = '0';
     let rounds = 0;
     do {
-      const [next, keys] = await this.cmd.scan(cursor, 'MATCH', this.keys.nodePattern, 'COUNT', 1000);
-      names.push(...keys);
+      const [next, found] = await this.cmd.scan(cursor, 'MATCH', this.keys.nodePattern, 'COUNT', 1000);
+      keys.push(...found);
       cursor = next;
-    } while (cursor !== '0' && ++rounds < 100);
-    const values = names.length ? await this.cmd.mget(names) : [];
-    for (const v of values) {
-      const n = parseHeartbeat(v);
-      if (!n) continue;
-      this.nodes.set(n.name, {
-        name: n.name,
-        lastHeartbeat: new Date(this.clock.toLocal(n.at)).toISOString(),
-        published: n.published,
-        received: n.received,
+    } while (cursor !== '0' && ++rounds < 100 && keys.length < MAX_NODES);
+    keys.splice(MAX_NODES);
+    const values = keys.length ? await this.cmd.mget(keys) : [];
+    const nowMs = this.clock.now();
+    keys.forEach((key, i) => {
+      const text = values[i];
+      if (text === null || text === undefined) return;
+      const keyName = key.slice(this.keys.nodePrefix.length);
+      const v = receiveHeartbeat(text, { key: this.deps.key, cluster: this.deps.settings.cluster, keyName, nowMs });
+      if (!v.ok) {
+        if (this.badHeartbeats.get(key) === text) return;
+        if (this.badHeartbeats.size >= MAX_NODES) this.badHeartbeats.clear();
+        this.badHeartbeats.set(key, text);
+        this.dropped(v.reason, v.detail, { what: 'heartbeat', node: keyName.slice(0, 64) });
+        return;
+      }
+      this.badHeartbeats.delete(key);
+      const h = v.heartbeat;
+      this.nodes.set(h.name, {
+        name: h.name,
+        lastHeartbeat: new Date(this.clock.toLocal(h.at)).toISOString(),
+        published: h.published,
+        received: h.received,
       });
-    }
+    });
   }
 
   /** Reads the stream for as long as the node runs; catches up first after every (re)connect. */
@@ -452,7 +471,7 @@ export class FleetNode {
   }
 
   /** Logs a dropped message; a flood of them is summarised instead of flooding the log. */
-  private dropped(reason: string, detail?: string): void {
+  private dropped(reason: string, detail?: string, about: Record<string, string> = {}): void {
     this.counts.dropped++;
     const now = this.localNow();
     if (now - this.dropWindow.start > 10_000) {
@@ -460,7 +479,8 @@ export class FleetNode {
         this.deps.log('warn', 'fleet-dropped', { reason: 'more of the above', suppressed: this.dropWindow.suppressed });
       this.dropWindow = { start: now, logged: 0, suppressed: 0 };
     }
-    if (this.dropWindow.logged++ < DROP_LOG_PER_WINDOW) this.deps.log('warn', 'fleet-dropped', { reason, detail });
+    if (this.dropWindow.logged++ < DROP_LOG_PER_WINDOW)
+      this.deps.log('warn', 'fleet-dropped', { reason, detail, ...about });
     else this.dropWindow.suppressed++;
   }
 }
@@ -470,19 +490,6 @@ const ownKey = (door: string, address: string) => `${door} ${address}`;
 function fieldValue(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
-}
-
-/** A heartbeat value from Redis (unsigned: it is for display only and is checked as untrusted). */
-function parseHeartbeat(v: string | null): { name: string; at: number; published: number; received: number } | null {
-  if (!v || v.length > 1024) return null;
-  try {
-    const h = JSON.parse(v);
-    if (typeof h?.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(h.name)) return null;
-    const n = (x: unknown) => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
-    return { name: h.name, at: n(h.at), published: n(h.published), received: n(h.received) };
-  } catch {
-    return null;
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

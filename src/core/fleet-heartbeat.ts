@@ -1,0 +1,69 @@
+import { type FleetDrop, fleetMac, isNodeName, MAX_FUTURE_MS, macMatches } from './fleet-message.js';
+
+/**
+ * Fleet heartbeats: every node writes one under its own key every few seconds, and `sesame
+ * status` lists the nodes seen. Signed with the fleet key like grant messages (under another
+ * label, so neither can pass for the other), so someone who can write to Redis can't make up
+ * nodes or counters. Wire form: `h1.<base64url(JSON body)>.<base64url(HMAC-SHA256)>`. Pure.
+ */
+
+export interface Heartbeat {
+  /** The node's name; must match the key it was read from. */
+  readonly name: string;
+  /** Fleet-clock ms when it was written. */
+  readonly at: number;
+  readonly published: number;
+  readonly received: number;
+}
+
+export type HeartbeatVerdict =
+  | { readonly ok: true; readonly heartbeat: Heartbeat }
+  | { readonly ok: false; readonly reason: FleetDrop; readonly detail?: string };
+
+const VERSION = 'h1';
+const LABEL = 'sesame-fleet-heartbeat';
+const MAX_CHARS = 1024;
+
+const mac = (key: Uint8Array, cluster: string, body: string) => fleetMac(key, LABEL, VERSION, cluster, body);
+
+/** Encodes and signs `h` for `cluster`. */
+export function signHeartbeat(key: Uint8Array, cluster: string, h: Heartbeat): string {
+  const body = Buffer.from(
+    JSON.stringify({ name: h.name, at: h.at, published: h.published, received: h.received }),
+  ).toString('base64url');
+  return `${VERSION}.${body}.${mac(key, cluster, body).toString('base64url')}`;
+}
+
+/**
+ * Checks a heartbeat read from the key of node `keyName`: size, signature (before parsing),
+ * every field, the name (that of its key: a node's heartbeat copied under another name is
+ * refused), and the time (not ahead of the fleet clock).
+ */
+export function receiveHeartbeat(
+  text: unknown,
+  ctx: { readonly key: Uint8Array; readonly cluster: string; readonly keyName: string; readonly nowMs: number },
+): HeartbeatVerdict {
+  if (typeof text !== 'string') return { ok: false, reason: 'malformed', detail: 'not text' };
+  if (text.length > MAX_CHARS) return { ok: false, reason: 'oversized', detail: `${text.length} chars` };
+  const parts = text.split('.');
+  if (parts.length !== 3 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]+$/.test(p)))
+    return { ok: false, reason: 'malformed', detail: 'expected h1.<body>.<mac>' };
+  if (!macMatches(parts[2], mac(ctx.key, ctx.cluster, parts[1]))) return { ok: false, reason: 'bad-signature' };
+  let b: Record<string, unknown>;
+  try {
+    b = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'malformed', detail: 'body is not JSON' };
+  }
+  if (!b || typeof b !== 'object' || Array.isArray(b)) return { ok: false, reason: 'bad-field', detail: 'body' };
+  if (Object.keys(b).sort().join(',') !== 'at,name,published,received')
+    return { ok: false, reason: 'bad-field', detail: `unexpected fields ${Object.keys(b).sort().join(',')}` };
+  if (typeof b.name !== 'string' || !isNodeName(b.name)) return { ok: false, reason: 'bad-field', detail: 'name' };
+  for (const f of ['at', 'published', 'received'] as const)
+    if (!Number.isSafeInteger(b[f]) || (b[f] as number) < 0) return { ok: false, reason: 'bad-field', detail: f };
+  if (b.name !== ctx.keyName)
+    return { ok: false, reason: 'name-mismatch', detail: `${b.name} under the key of ${ctx.keyName}` };
+  if ((b.at as number) > ctx.nowMs + MAX_FUTURE_MS)
+    return { ok: false, reason: 'from-the-future', detail: `${(b.at as number) - ctx.nowMs} ms ahead` };
+  return { ok: true, heartbeat: b as unknown as Heartbeat };
+}
