@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { latencySvg, plotRows } from './latency-plot.js';
 import { markdownTable } from './report.js';
 import type { BenchContext, Scenario } from './result.js';
 import { concurrency } from './scenarios/concurrency.js';
@@ -108,6 +109,16 @@ async function main(): Promise<number> {
   const file = join(dir, `${stamp}${ctx.quick ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), table);
+  const rows = plotRows(results);
+  if (rows.length)
+    writeFileSync(
+      join(dir, 'latency.svg'),
+      latencySvg(rows, {
+        title: `knock → connected, per try (${ctx.quick ? 'quick run' : 'full run'}, ${run.date.slice(0, 10)}, ${run.host.cpus} CPU)`,
+        subtitle:
+          'from the last knock packet, HTTP request or SPA packet to an established TCP connection; each try from a new address',
+      }),
+    );
   process.stdout.write(`\n${table}`);
   ctx.log(`done in ${run.seconds} s; results in ${file}`);
   return failed ? 1 : 0;

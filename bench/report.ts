@@ -101,7 +101,9 @@ export function markdownTable(run: {
     lines.push(`| ${label} | ${cells[0]} | ${cells[1]} | ${goal} |`);
   }
   lines.push(...spaTable(run.results));
-  for (const r of run.results.filter((x) => x.scenario.startsWith('web-knock') || x.tool === 'all')) {
+  for (const r of run.results.filter(
+    (x) => (x.scenario.startsWith('web-knock') && x.scenario !== 'web-knock-log') || x.tool === 'all',
+  )) {
     const text = Object.keys(r.figures).length
       ? Object.entries(r.figures)
           .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
@@ -109,6 +111,7 @@ export function markdownTable(run: {
       : (r.notes ?? []).join('; ');
     lines.push(`| ${r.scenario} (${r.tool}) | ${text} | | |`);
   }
+  lines.push(...webKnockTable(run.results));
   return `${lines.join('\n')}\n`;
 }
 
@@ -143,5 +146,41 @@ function spaTable(results: readonly BenchResult[]): string[] {
     out.push(
       `| packets verified per second, one core (valid / forged HMAC) | ${verify.valid_per_s} / ${verify.forged_per_s} | — | ≥ 50,000 forged |`,
     );
+  return out;
+}
+
+/** Web knocks on one nginx and one lab: sesame's endpoint, sesame's log door, fail2ban's reverse ban. */
+function webKnockTable(results: readonly BenchResult[]): string[] {
+  const find = (scenario: string, tool: string) =>
+    results.find((r) => r.scenario === scenario && r.tool === tool) as
+      (BenchResult & { figures: Record<string, any> }) | undefined;
+  const columns = [
+    find('web-knock-open', 'sesame'),
+    find('web-knock-log', 'sesame'),
+    find('web-knock-log', 'fail2ban'),
+  ];
+  if (!columns[1]) return [];
+  const cell = (r: (typeof columns)[number], text: (f: Record<string, any>) => string) =>
+    r && Object.keys(r.figures).length ? text(r.figures) : r?.notes?.join('; ') || '—';
+  const rows: [string, (f: Record<string, any>) => string][] = [
+    ['request → connected p50 / p99', (f) => `${ms(f.open_p50_ms)} / ${ms(f.open_p99_ms)}`],
+    ['tries connected', (f) => `${f.opened_pct} % of ${f.tries}`],
+    [
+      'first connect after the answer got through',
+      // the endpoint's client connects once: connected in < 900 ms means its first SYN passed
+      (f) =>
+        f.first_syn_pct !== undefined
+          ? `${f.first_syn_pct} %`
+          : f.opened_pct === 100 && f.open_max_ms < 900
+            ? '100 %'
+            : '—',
+    ],
+  ];
+  const out = [
+    '',
+    '| web knock | sesame endpoint (POST token) | sesame log door (nginx log) | fail2ban reverse ban (nginx log) |',
+    '|---|---|---|---|',
+  ];
+  for (const [label, text] of rows) out.push(`| ${label} | ${columns.map((c) => cell(c, text)).join(' | ')} |`);
   return out;
 }

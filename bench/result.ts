@@ -4,6 +4,8 @@ export interface BenchResult {
   readonly tool: string;
   readonly figures: Record<string, unknown>;
   readonly notes?: readonly string[];
+  /** Knock → connected milliseconds of every try that opened, for the latency plot. */
+  readonly samples?: readonly number[];
 }
 
 export interface BenchContext {

@@ -55,6 +55,7 @@ export async function knockToOpen(ctx: BenchContext): Promise<BenchResult[]> {
             ...b.tool.notes,
             `latency = connect() right after the last knock left, to established; first SYN = established in < ${FIRST_SYN_MS} ms`,
           ],
+          samples: opened.map((ms) => round(ms)),
         };
       }),
     );

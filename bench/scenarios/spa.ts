@@ -62,7 +62,8 @@ export async function spa(ctx: BenchContext): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const tool of tools) {
     ctx.log(`spa: ${tool}`);
-    results.push({ scenario: 'spa', tool, figures: await runTool(tool, ctx) });
+    const { samples, ...figures } = await runTool(tool, ctx);
+    results.push({ scenario: 'spa', tool, figures, samples: samples as number[] });
   }
   if (!tools.includes('fwknopd'))
     results[0] = { ...results[0], notes: ['fwknopd is not installed (apt install fwknop-server)'] };
@@ -108,7 +109,11 @@ async function runTool(tool: SpaTool, ctx: BenchContext): Promise<Record<string,
       // sesame's client waits for the UDP answer sent once the grant is in; fwknopd sends none
       waitAck: tool === 'sesame',
     });
-    const { tries } = await spaJob<{ tries: { result: string; ms: number }[] }>(lab, client, job(pool.slice(0, n), 0));
+    const { tries } = await spaJob<{ tries: { result: string; ms: number; packetMs: number }[] }>(
+      lab,
+      client,
+      job(pool.slice(0, n), 0),
+    );
     const opened = tries.filter((t) => t.result === 'open');
 
     const before = sampleProc(daemon.pid as number);
@@ -145,6 +150,8 @@ async function runTool(tool: SpaTool, ctx: BenchContext): Promise<Record<string,
       ),
       ...cpuBetween(before, after),
       rss_kb: after.rssKb,
+      // for the latency plot (not a figure): packet sent → connected, sesame's answer wait included
+      samples: opened.map((t) => round(t.packetMs)),
     };
   } finally {
     daemon?.kill('SIGKILL');

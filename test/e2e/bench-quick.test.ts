@@ -18,7 +18,16 @@ const runBench = (args: string[], timeoutMs: number) =>
 
 describe(
   'bench --quick',
-  { skip: e2eSkip({ iptables: 'iptables', python3: 'python3', knockd: 'knockd', 'redis-server': 'redis-server' }) },
+  {
+    skip: e2eSkip({
+      iptables: 'iptables',
+      python3: 'python3',
+      knockd: 'knockd',
+      'redis-server': 'redis-server',
+      nginx: 'nginx',
+      'fail2ban-server': 'fail2ban',
+    }),
+  },
   () => {
     test(
       'runs every scenario for sesame and knockd and writes JSON and a Markdown table',
@@ -42,6 +51,17 @@ describe(
               );
             }
           }
+
+          // the web knocks on one nginx log: sesame's log door and fail2ban's reverse ban, tries that connected
+          for (const tool of ['sesame', 'fail2ban']) {
+            const found = results.find((x) => x.scenario === 'web-knock-log' && x.tool === tool);
+            assert.ok(found?.figures.tries > 0, `no web-knock-log result for ${tool}: ${JSON.stringify(found)}`);
+            assert.ok(found.samples.length > 0, `${tool}: no try connected after its web knock`);
+          }
+          const svg = readFileSync(join(out, 'latency.svg'), 'utf8');
+          assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+          for (const row of ['knockd 0.8, port sequence', 'sesame, port sequence', 'fail2ban reverse ban, nginx log'])
+            assert.ok(svg.includes(`data-label="${row}"`), `the latency plot has a row for ${row}`);
 
           const file = readdirSync(out).find((f) => f.endsWith('-quick.json'));
           assert.ok(file, `no results file in ${out}`);

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Encode } from '../../src/core/totp.js';
 import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
@@ -81,44 +81,4 @@ export async function webLab(
   }
 }
 
-/** A real nginx in `host` with its own nginx.conf, pid and logs under `dir/nginx`, logging requests to `accessLog`. */
-export async function startNginx(
-  lab: Lab,
-  host: Host,
-  dir: string,
-): Promise<{ accessLog: string; conf: string; child: ChildProcess }> {
-  const root = join(dir, 'nginx');
-  mkdirSync(join(root, 'www'), { recursive: true });
-  writeFileSync(join(root, 'www', 'index.html'), 'hello\n');
-  const accessLog = join(root, 'access.log');
-  const conf = join(root, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-user root;
-pid ${root}/nginx.pid;
-error_log ${root}/error.log;
-events { worker_connections 64; }
-http {
-  access_log ${accessLog};
-  client_body_temp_path ${root}/body;
-  proxy_temp_path ${root}/proxy;
-  fastcgi_temp_path ${root}/fastcgi;
-  uwsgi_temp_path ${root}/uwsgi;
-  scgi_temp_path ${root}/scgi;
-  server {
-    listen 80;
-    listen [::]:80;
-    root ${root}/www;
-  }
-}
-`,
-  );
-  const child = lab.spawn(host, 'nginx', ['-p', root, '-c', conf, '-g', 'daemon off;']);
-  const up = await eventually(
-    async () => (await connectFrom(lab, host, '127.0.0.1', 80, 500)).result === 'open',
-    10_000,
-  );
-  if (!up) throw new Error('nginx did not start listening on port 80');
-  return { accessLog, conf, child };
-}
+export { startNginx } from '../../src/lab/nginx.js';
