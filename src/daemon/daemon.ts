@@ -23,6 +23,8 @@ import { stopDecision } from './stop-policy.js';
 export interface DaemonFirewall {
   /** Loads the plan's ruleset in one transaction, keeping running grants; throws when it can't list or load. */
   apply(plan: Plan): Promise<{ kept: readonly Grant[] }>;
+  /** Replaces door `door`'s rules and knock state only (one-time swap), keeping every grant. */
+  replaceDoor(before: Plan, after: Plan, door: string): Promise<void>;
   flush(): Promise<void>;
   grant(door: string, family: Family, address: string, forMs: number, ports?: readonly PortSpec[]): Promise<void>;
   revoke(door: string, family: Family, address: string): Promise<boolean>;
@@ -355,7 +357,7 @@ export class Daemon {
         }
         const plan: Plan = { ...this.plan, doors: this.plan.doors.map((d) => (d.name === name ? next : d)) };
         try {
-          await this.deps.firewall.apply(plan);
+          await this.swapDoor(plan, name);
           this.plan = plan;
         } catch (err) {
           this.deps.logger.log('error', 'one-time-swap-failed', { door: name, reason: String(err) });
@@ -370,6 +372,25 @@ export class Daemon {
         });
       })
       .catch((err) => this.deps.logger.log('warn', 'one-time-swap-skipped', { door: name, reason: String(err) }));
+  }
+
+  /**
+   * Loads `plan`, which differs from the loaded one in door `name` only, by replacing that
+   * door's part: other doors' knocks in progress and every grant stay. If that fails (the
+   * table was changed behind sesame's back, say), the whole table is loaded as a reload would,
+   * which resets every knock in progress but keeps the grants.
+   */
+  private async swapDoor(plan: Plan, name: string): Promise<void> {
+    try {
+      await this.deps.firewall.replaceDoor(this.plan, plan, name);
+    } catch (err) {
+      this.deps.logger.log('warn', 'one-time-swap-whole-table', {
+        door: name,
+        reason: String(err),
+        note: "replacing only the door's rules failed; loading the whole table resets other doors' knocks in progress",
+      });
+      await this.deps.firewall.apply(plan);
+    }
   }
 
   /** A grant ended by a close knock, a revoke or a flush. */

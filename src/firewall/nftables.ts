@@ -6,6 +6,7 @@ import { type Exec, type ExecResult, execFile, FirewallError } from './exec.js';
 import { type ElementChange, elementKey } from './netlink/element-batch.js';
 import type { ElementWriter } from './netlink/element-writer.js';
 import { compileNft } from './nft/compile.js';
+import { replaceDoor } from './nft/replace-door.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
 
 /** A live grant read from the kernel. */
@@ -62,6 +63,15 @@ export class Nftables {
     ].join('\n');
     await this.run(['-f', '-'], script);
     return { kept };
+  }
+
+  /**
+   * Turns the table loaded from `before` into `after`'s by replacing door `door`'s rules and
+   * knock state only, in one transaction (see nft/replace-door.ts): every grant and every other
+   * door's knocks in progress stay. Throws DoorSwapError when that isn't enough to get there.
+   */
+  async replaceDoor(before: Plan, after: Plan, door: string): Promise<void> {
+    await this.run(['-f', '-'], replaceDoor(before, after, door));
   }
 
   /** Validates a ruleset without loading it (`nft -c`). */

@@ -16,6 +16,10 @@ export class FakeKernel {
   grants: { door: string; family: Family; address: string; end: number; ports?: readonly PortSpec[] }[] = [];
   table = false;
   applies = 0;
+  /** One-time swaps that replaced one door's part (no grant read or carried over). */
+  swaps: { before: Plan; after: Plan; door: string }[] = [];
+  /** Set to make the next door replacements fail (the daemon then loads the whole table). */
+  swapError?: Error;
   overlaps = 0;
   /** Set to make listings fail like `nft list` as non-root. */
   listError?: Error;
@@ -55,6 +59,11 @@ export class FakeKernel {
           this.applies++;
           this.table = true;
           return { kept };
+        }),
+      replaceDoor: (before, after, door) =>
+        this.change(() => {
+          if (this.swapError) throw this.swapError;
+          this.swaps.push({ before, after, door });
         }),
       flush: () =>
         this.change(() => {

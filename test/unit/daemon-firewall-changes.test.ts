@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { GrantEvent, RevokeEvent } from '../../src/sources/door-source.js';
-import { fakePackets, FakeKernel, startDaemon } from './daemon-fakes.js';
+import type { OneTimeDoor, Plan } from '../../src/core/door.js';
+import { fakePackets, FakeKernel, recordingLogger, startDaemon } from './daemon-fakes.js';
 
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,7 +35,7 @@ describe('one queue for firewall changes', () => {
       src.open('ot', '198.18.0.11', 2); // its swap waits for the first one
       await daemon.stop(true);
       assert.equal(kernel.table, false, 'no table after --flush');
-      assert.equal(kernel.applies, 3, 'both swaps did load (before the flush)');
+      assert.equal(kernel.swaps.length, 2, 'both swaps did load (before the flush)');
       assert.equal(kernel.overlaps, 0, 'two firewall changes ran at once');
       assert.equal(readFileSync(lab.file, 'utf8'), '#7001,7002\n#7101,7102\n 7201,7202\n');
       await settle(100);
@@ -60,6 +61,53 @@ describe('one queue for firewall changes', () => {
       await daemon.stop(false);
       assert.equal(kernel.overlaps, 0, 'two firewall changes ran at once');
       assert.equal(readFileSync(lab.file, 'utf8'), '#7001,7002\n#7101,7102\n 7201,7202\n');
+    } finally {
+      lab.cleanup();
+    }
+  });
+
+  test("a one-time swap replaces the used door's part only, from the loaded plan to the next line's", async () => {
+    const lab = oneTimeLab();
+    const clock = { now: 1_000_000 };
+    const kernel = new FakeKernel(clock);
+    try {
+      const src = fakePackets();
+      const daemon = await startDaemon(lab.load, kernel, lab.dir, clock, src);
+      src.open('ot', '198.18.0.10', 1);
+      src.open('ot', '198.18.0.11', 2);
+      await settle(100);
+      await daemon.stop(false);
+      assert.equal(kernel.applies, 1, 'the whole table was loaded once, at start');
+      const line = (p: Plan) => (p.doors.find((d) => d.name === 'ot') as OneTimeDoor).line;
+      assert.deepEqual(
+        kernel.swaps.map((s) => [s.door, line(s.before), line(s.after)]),
+        [
+          ['ot', 1, 2],
+          ['ot', 2, 3],
+        ],
+      );
+      assert.equal(kernel.swaps[1].before, kernel.swaps[0].after, 'the second swap starts from what the first loaded');
+    } finally {
+      lab.cleanup();
+    }
+  });
+
+  test("when replacing the door's part fails, the whole table is loaded instead, and that is logged", async () => {
+    const lab = oneTimeLab();
+    const clock = { now: 1_000_000 };
+    const kernel = new FakeKernel(clock);
+    const log = recordingLogger();
+    try {
+      const src = fakePackets();
+      const daemon = await startDaemon(lab.load, kernel, lab.dir, clock, src, { logger: log });
+      kernel.swapError = new Error('nft -f - failed (exit 1): No such file or directory');
+      src.open('ot', '198.18.0.10', 1);
+      await settle(100);
+      await daemon.stop(false);
+      assert.equal(kernel.applies, 2, 'the start, then the whole-table fallback');
+      assert.equal(log.events.find((e) => e.event === 'one-time-swap-whole-table')?.level, 'warn');
+      assert.ok(log.events.some((e) => e.event === 'one-time-next' && e.fields.line === 2));
+      assert.equal(readFileSync(lab.file, 'utf8'), '#7001,7002\n 7101,7102\n 7201,7202\n');
     } finally {
       lab.cleanup();
     }

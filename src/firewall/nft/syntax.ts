@@ -50,6 +50,13 @@ export function setDecl(name: string, f: Family, timeoutMs: number, size: number
   return `set ${name} { type ${type}; flags dynamic,timeout; timeout ${nftDuration(timeoutMs)}; size ${size}; }`;
 }
 
+/** The name a `set NAME { ... }` or `chain NAME { ... }` declaration declares. */
+export function declaredName(decl: string): string {
+  const m = /^(?:set|chain) (\S+) \{/.exec(decl);
+  if (!m) throw new Error(`not a set or chain declaration: ${decl.split('\n')[0]}`);
+  return m[1];
+}
+
 export function chainDecl(name: string, body: readonly string[]): string {
   return [`chain ${name} {`, ...body.map((l) => indent(l)), '}'].join('\n');
 }
