@@ -48,7 +48,7 @@ export function plotRows(results: readonly BenchResult[]): PlotRow[] {
 const WIDTH = 960;
 const LEFT = 250;
 const RIGHT = 760;
-const TOP = 64;
+const TOP = 84;
 const ROW_H = 40;
 const AXIS_H = 44;
 const COLOURS = { ours: '#1f6feb', peer: '#d1661a' } as const;
