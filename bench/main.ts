@@ -116,7 +116,7 @@ async function main(): Promise<number> {
       latencySvg(rows, {
         title: `knock → connected, per try (${ctx.quick ? 'quick run' : 'full run'}, ${run.date.slice(0, 10)}, ${run.host.cpus} CPU)`,
         subtitle:
-          'from the last knock packet, HTTP request or SPA packet to an established TCP connection; each try from a new address',
+          'from the last knock packet, HTTP request or SPA packet to an established connection; each try from a new address',
       }),
     );
   process.stdout.write(`\n${table}`);
