@@ -12,6 +12,8 @@ import type { Door, Family, Plan } from './door.js';
 
 export const TABLE = 'sesame';
 export const TABLE_REF = `inet ${TABLE}`;
+/** A table only dry-run (`nft -c`) to ask the kernel what it supports; never loaded. */
+export const PROBE_TABLE = 'sesame_probe';
 
 /** Chains of the nft table that belong to no door. */
 export const NFT_CHAIN = { knocks: 'knocks', input: 'input', prerouting: 'prerouting' } as const;
@@ -20,6 +22,14 @@ export const NFT_CHAIN = { knocks: 'knocks', input: 'input', prerouting: 'prerou
 export const sweepSet = (f: Family) => `sweep_${f}`;
 /** The chain that clears every door's knock progress of an address caught sweeping. */
 export const sweepChain = (f: Family) => `sweep_reset_${f}`;
+
+/**
+ * SPA zero-RTT hold: addresses that just sent a datagram to the SPA port (one set per family),
+ * and the NFQUEUE their SYNs to SPA doors' ports wait in. The queue takes the NFLOG group's
+ * number (a different kernel namespace), so one config number names both.
+ */
+export const spaWaitSet = (f: Family) => `spa_wait_${f}`;
+export const spaHoldQueue = (plan: Pick<Plan, 'nflogGroup'>) => plan.nflogGroup;
 
 /** A door's two knock state machines: `k` opens, `c` (the close sequence) closes. */
 export type Machine = 'k' | 'c';
@@ -196,6 +206,7 @@ export function globalNames(): DeclaredName[] {
     ...Object.values(NFT_CHAIN).map((name) => ({ space: 'nft chain' as const, name })),
     ...([4, 6] as const).map((f) => ({ space: 'nft set' as const, name: sweepSet(f) })),
     ...([4, 6] as const).map((f) => ({ space: 'nft chain' as const, name: sweepChain(f) })),
+    ...([4, 6] as const).map((f) => ({ space: 'nft set' as const, name: spaWaitSet(f) })),
     ...Object.values(IPT_CHAIN).map((name) => ({ space: 'iptables chain' as const, name })),
   ];
 }

@@ -1,11 +1,11 @@
 import { isIP } from 'node:net';
 import type { Family, Plan, PortSpec } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
-import { grantSet, grantSets, parseGrantSet, TABLE, TABLE_REF } from '../core/kernel-names.js';
+import { grantSet, grantSets, parseGrantSet, PROBE_TABLE, TABLE, TABLE_REF } from '../core/kernel-names.js';
 import { type Exec, type ExecResult, execFile, FirewallError } from './exec.js';
 import { type ElementChange, elementKey } from './netlink/element-batch.js';
 import type { ElementWriter } from './netlink/element-writer.js';
-import { compileNft } from './nft/compile.js';
+import { compileNft, type KernelFeatures } from './nft/compile.js';
 import { replaceDoor } from './nft/replace-door.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
 
@@ -35,6 +35,7 @@ export interface GrantRequest {
  * All changes go through `nft -f -` so each one is a single kernel transaction.
  */
 export class Nftables {
+  private probed?: Promise<KernelFeatures>;
   /**
    * `elements`, when given, carries grants and revocations over netlink (the daemon keeps one
    * socket open); without it every change is an `nft` run.
@@ -51,7 +52,7 @@ export class Nftables {
    * Loading the same plan twice leaves exactly one copy.
    */
   async apply(plan: Plan): Promise<{ kept: Grant[] }> {
-    const ruleset = compileNft(plan);
+    const ruleset = compileNft(plan, await this.featuresFor(plan));
     const before = await this.listGrants();
     const sets = grantSets(plan);
     const kept = before.filter((g) => sets.has(grantSet(g.door, g.family)) && g.expiresMs >= 1000);
@@ -71,7 +72,24 @@ export class Nftables {
    * door's knocks in progress stay. Throws DoorSwapError when that isn't enough to get there.
    */
   async replaceDoor(before: Plan, after: Plan, door: string): Promise<void> {
-    await this.run(['-f', '-'], replaceDoor(before, after, door));
+    await this.run(['-f', '-'], replaceDoor(before, after, door, await this.featuresFor(after)));
+  }
+
+  /**
+   * Kernel features sesame uses when present, probed once with `nft -c` (a dry run the kernel
+   * checks): custom kernels often lack nft `queue`. A failed probe means "absent".
+   */
+  features(): Promise<KernelFeatures> {
+    this.probed ??= this.spawn(['-c', '-f', '-'], QUEUE_PROBE).then(
+      (r) => ({ queue: r.code === 0 }),
+      () => ({ queue: false }),
+    );
+    return this.probed;
+  }
+
+  /** The features `plan` would use (only SPA doors use any: no probe for the others). */
+  private async featuresFor(plan: Plan): Promise<KernelFeatures> {
+    return plan.doors.some((d) => d.kind === 'spa') ? this.features() : {};
   }
 
   /** Validates a ruleset without loading it (`nft -c`). */
@@ -221,6 +239,9 @@ function elementBytes(e: { family: Family; address: string; port?: PortSpec }): 
     throw new FirewallError('netlink element', null, `not an IPv${e.family} address: ${JSON.stringify(e.address)}`);
   return key;
 }
+
+/** A table that is only checked, never loaded, with the one statement the queue feature needs. */
+const QUEUE_PROBE = `table inet ${PROBE_TABLE} {\n  chain probe {\n    tcp dport 9 queue num 9\n  }\n}\n`;
 
 /**
  * nft's answer (ENOENT) when the table, set or element a command names does not exist: the

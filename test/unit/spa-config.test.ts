@@ -112,6 +112,20 @@ describe('spa doors in nftables', () => {
     assert.match(nft, /\n\t\tudp dport 53 drop\n/);
   });
 
+  test('with nft queue in the kernel, a SYN racing its SPA packet waits in the queue, after every grant rule and before the drop', () => {
+    const held = compileNft(plan, { queue: true });
+    assert.match(held, /set spa_wait_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 800ms;/);
+    assert.match(held, /udp dport 62201 update @spa_wait_4 \{ ip saddr \}/);
+    assert.match(held, /udp dport 62201 update @spa_wait_6 \{ ip6 saddr \}/);
+    const queue = held.indexOf('ip saddr @spa_wait_4 tcp dport 22 tcp flags & (fin|syn|rst|ack) == syn queue num 7331');
+    assert.ok(queue > held.indexOf('@ssh_open_4 accept'), 'after the grant rule');
+    assert.ok(queue < held.indexOf('tcp dport 22 drop'), 'before the drop');
+    // only TCP SYNs are held: the UDP port is dropped as before
+    assert.doesNotMatch(held, /udp dport 53 .*queue/);
+    // without the feature, nothing of it
+    assert.doesNotMatch(nft, /spa_wait|queue/);
+  });
+
   test('nft accepts the ruleset', (t) => {
     try {
       execFileSync('nft', ['-c', '-f', '-'], { input: nft, stdio: ['pipe', 'ignore', 'pipe'] });

@@ -1,6 +1,6 @@
 import type { Plan } from '../../core/door.js';
 import { grantSets, TABLE_REF } from '../../core/kernel-names.js';
-import { compileTable, type NftObject } from './compile.js';
+import { compileTable, type KernelFeatures, type NftObject } from './compile.js';
 import { indent } from './syntax.js';
 
 /** The loaded table can't become the new plan's by replacing one door's part (see replaceDoor). */
@@ -24,9 +24,9 @@ export class DoorSwapError extends Error {
  * grant sets (this door's too) and every other door's knock progress. Throws DoorSwapError
  * when the plans differ in a set that isn't `door`'s knock state. Pure.
  */
-export function replaceDoor(before: Plan, after: Plan, door: string): string {
-  const was = compileTable(before);
-  const will = compileTable(after);
+export function replaceDoor(before: Plan, after: Plan, door: string, kernel: KernelFeatures = {}): string {
+  const was = compileTable(before, kernel);
+  const will = compileTable(after, kernel);
   const grants = new Set([...grantSets(before), ...grantSets(after)]);
   const isKnockState = (o: NftObject) => o.owner === door && !grants.has(o.name);
   const wasSets = byName(was.sets);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SpaDoor } from '../../core/door.js';
+import type { PortSpec, SpaDoor } from '../../core/door.js';
 import { formatPort } from '../../core/door.js';
 import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
 import { checkWire } from '../../core/spa/packet.js';
@@ -19,7 +19,8 @@ export interface SpaReceiverDeps {
   readonly now?: () => number;
 }
 
-export type SpaOutcome = { ok: true; door: string; address: string } | { ok: false; reason: string };
+export type SpaOutcome =
+  { ok: true; door: string; address: string; ports: readonly PortSpec[] } | { ok: false; reason: string };
 
 /**
  * One SPA packet, whatever the transport: wire check, HMAC (per stanza, constant time),
@@ -78,6 +79,6 @@ export class SpaReceiver {
       ports: a.ports.map(formatPort),
       for_s: a.timeoutMs / 1000,
     });
-    return { ok: true, door: a.door.name, address: a.address };
+    return { ok: true, door: a.door.name, address: a.address, ports: a.ports };
   }
 }

@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SpaDoor } from '../../core/door.js';
-import type { DoorSource, SourceFactory } from '../door-source.js';
+import { spaHoldQueue } from '../../core/kernel-names.js';
+import type { DoorSource, GrantContext, SourceFactory } from '../door-source.js';
+import { openQueue, type PacketQueue } from '../nfqueue.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import { startSpaListeners } from './listeners.js';
 import { SpaReceiver } from './receiver.js';
 import { RefusalLog } from './refusal-log.js';
+import { SynHold } from './syn-hold.js';
 
 /** A listener could not start; the message names the transport and port. */
 export class SpaListenError extends Error {
@@ -37,14 +40,20 @@ export const spaSource: SourceFactory = async (door, ctx) => {
     refusals,
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
   });
+  const hold = listen.udp ? await openSynHold(ctx) : null;
   let listeners;
   try {
     listeners = await startSpaListeners(
       listen,
-      (data, peer, local, via) => receiver.receive(data, peer, local, via),
+      async (data, peer, local, via) => {
+        const outcome = await receiver.receive(data, peer, local, via);
+        if (outcome.ok) hold?.granted(outcome.address, outcome.ports);
+        return outcome;
+      },
       (what, err) => ctx.logger.log('warn', 'spa-listener-error', { transport: what, reason: err.message }),
     );
   } catch (cause) {
+    hold?.close();
     replay.close();
     throw new SpaListenError(`spa listeners (${describe(listen)}): ${(cause as Error).message}`, { cause });
   }
@@ -56,12 +65,40 @@ export const spaSource: SourceFactory = async (door, ctx) => {
   const source: DoorSource = {
     stop: async () => {
       await listeners.close();
+      hold?.close();
       refusals.stop();
       replay.close();
     },
   };
   return source;
 };
+
+/**
+ * The zero-RTT hold's queue (see syn-hold.ts). Without it (another program holds the queue)
+ * SPA doors work as before: a SYN sent before the grant is dropped and retried by TCP.
+ */
+async function openSynHold(ctx: GrantContext): Promise<{ granted: SynHold['granted']; close(): void } | null> {
+  let queue: PacketQueue;
+  try {
+    queue = await openQueue(spaHoldQueue(ctx.plan));
+  } catch (err) {
+    ctx.logger.log('warn', 'spa-hold-unavailable', {
+      reason: String((err as Error).message),
+      note: 'a SYN sent before its SPA grant is retried by TCP after 1 s',
+    });
+    return null;
+  }
+  const hold = new SynHold({ verdict: (id, accept) => queue.verdict(id, accept) });
+  queue.on('packet', (p) => hold.held(p));
+  queue.on('invalid', (reason) => ctx.logger.log('warn', 'spa-hold-invalid', { reason }));
+  return {
+    granted: (address, ports) => hold.granted(address, ports),
+    close: () => {
+      hold.close();
+      queue.close();
+    },
+  };
+}
 
 function describe(l: { host?: string; udp: number | null; tcp: number | null; http: number | null }): string {
   const parts = [l.udp && `udp ${l.udp}`, l.tcp && `tcp ${l.tcp}`, l.http && `http ${l.http}`].filter(Boolean);
