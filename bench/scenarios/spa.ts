@@ -116,13 +116,7 @@ async function runTool(tool: SpaTool, ctx: BenchContext): Promise<Record<string,
     const opened = tries.filter((t) => t.result === 'open');
     const answered =
       tool === 'sesame'
-        ? (
-            await spaJob<{ tries: { result: string; ms: number; packetMs: number }[] }>(
-              lab,
-              client,
-              job(ackPool, 0, true),
-            )
-          ).tries
+        ? (await spaJob<{ tries: { result: string; ms: number }[] }>(lab, client, job(ackPool, 0, true))).tries
         : [];
 
     const before = sampleProc(daemon.pid as number);
@@ -145,20 +139,20 @@ async function runTool(tool: SpaTool, ctx: BenchContext): Promise<Record<string,
       opened: opened.length,
       first_syn_pct: share(tries.filter((t) => t.result === 'open' && t.ms < 1000).length, n),
       // packet -> connected: what a user waits for
-      ...latencySummary(opened.map((t) => t.packetMs)),
+      ...latencySummary(opened.map((t) => t.ms)),
       rtt_p50_ms: round(percentile(rtt.ms, 50)),
       ...(answered.length
         ? {
             answered_first_syn_pct: share(answered.filter((t) => t.result === 'open' && t.ms < 1000).length, n),
             answered_p50_ms: round(
               percentile(
-                answered.filter((t) => t.result === 'open').map((t) => t.packetMs),
+                answered.filter((t) => t.result === 'open').map((t) => t.ms),
                 50,
               ),
             ),
             answered_p99_ms: round(
               percentile(
-                answered.filter((t) => t.result === 'open').map((t) => t.packetMs),
+                answered.filter((t) => t.result === 'open').map((t) => t.ms),
                 99,
               ),
             ),
