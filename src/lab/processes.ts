@@ -29,8 +29,12 @@ export async function connectFrom(
   }
 }
 
-/** Waits until `child` prints a line matching `pattern` (stdout or stderr). */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+/**
+ * Waits until `child` prints a line matching `pattern` (stdout or stderr). The default is
+ * generous: a daemon loading its table takes a second on a quiet lab and far more on a busy
+ * one, and a test that times out there says nothing about sesame.
+ */
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     const onData = (d: Buffer) => {
