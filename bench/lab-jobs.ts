@@ -29,6 +29,10 @@ export interface FloodSpec {
   /** Packets per second; 0 = as fast as the sender goes. */
   readonly rate: number;
   readonly maxSeconds: number;
+  /** Packets sent back to back between rate checks (default 64); 1 spaces every packet evenly. */
+  readonly batch?: number;
+  /** Epoch ms to start sending at (several senders in step); default: at once. */
+  readonly startAt?: number;
 }
 
 export interface FloodResult {
@@ -36,6 +40,8 @@ export interface FloodResult {
   readonly seconds: number;
   readonly pps: number;
   readonly errors: number;
+  /** Epoch ms when sending began. */
+  readonly began: number;
 }
 
 /** Sends a bounded spoofed-source SYN flood from `host` (see bench/spoof-syn.py). */
@@ -55,10 +61,13 @@ export async function flood(lab: Lab, host: Host, f: FloodSpec): Promise<FloodRe
     String(f.rate),
     '--max-seconds',
     String(f.maxSeconds),
+    ...(f.batch ? ['--batch', String(f.batch)] : []),
+    ...(f.startAt ? ['--start-at', String(f.startAt / 1000)] : []),
   ];
   const r = await lab.run(host, 'python3', args, { timeoutMs: (f.maxSeconds + 60) * 1000 });
   try {
-    return JSON.parse(r.stdout) as FloodResult;
+    const result = JSON.parse(r.stdout) as FloodResult;
+    return { ...result, began: result.began * 1000 };
   } catch {
     throw new Error(`spoof-syn failed in ${host.ns}: ${r.stderr || r.stdout || `exit ${r.code}`}`);
   }

@@ -75,7 +75,7 @@ export function markdownTable(run: {
     'fleet',
     'fleet: grants across 3 nodes, held on every node (lost)',
     (f) =>
-      `${f.grants_sent} in ${f.send_seconds} s → ${Math.min(...(f.grants_held_per_node ?? [0]))} (${f.lost} lost), complete ${f.converged_after_last_syn_ms} ms after the last`,
+      `${f.grants_sent} in ${f.send_seconds} s (${f.grants_per_s_offered}/s) → ${Math.min(...(f.grants_held_per_node ?? [0]))} (${f.lost} lost), on every node ${f.converged_after_last_syn_ms} ms after the last SYN (${f.grants_per_s_applied_everywhere}/s)`,
     '1,000/s, 0 lost',
   );
   row(

@@ -7,7 +7,7 @@ range 198.18.0.0/15. Sources are `--sources` consecutive addresses from each `--
 destination ports cycle through `--ports`; every (source, port) pair is one prebuilt packet,
 sent in a shuffled order (seeded) so no source walks the ports in sequence.
 
-Prints one JSON line: {"sent": N, "seconds": S, "pps": P, "errors": E}.
+Prints one JSON line: {"sent": N, "seconds": S, "pps": P, "errors": E, "began": epoch seconds}.
 """
 import argparse
 import ipaddress
@@ -55,6 +55,8 @@ def main() -> None:
     p.add_argument("--rate", type=int, default=0, help="packets per second, 0 = as fast as possible")
     p.add_argument("--max-seconds", type=float, default=60)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--batch", type=int, default=64, help="packets sent back to back between rate checks")
+    p.add_argument("--start-at", type=float, default=0, help="wall-clock time (epoch s) to start sending at")
     a = p.parse_args()
 
     dst = lab_address(a.dst).packed
@@ -72,9 +74,14 @@ def main() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     target = (a.dst, 0)
     sent = errors = 0
+    # several senders started together begin at the same moment, whatever their start-up took
+    wait = a.start_at - time.time()
+    if wait > 0:
+        time.sleep(min(wait, 60))
+    began = time.time()
     started = time.monotonic()
     deadline = started + a.max_seconds
-    batch = 64
+    batch = max(1, a.batch)
     n = len(packets)
     while sent < a.count:
         now = time.monotonic()
@@ -91,7 +98,7 @@ def main() -> None:
                 time.sleep(0.0005)
             sent += 1
     seconds = time.monotonic() - started
-    print(json.dumps({"sent": sent, "seconds": round(seconds, 3), "pps": round(sent / seconds), "errors": errors}))
+    print(json.dumps({"sent": sent, "seconds": round(seconds, 3), "pps": round(sent / seconds), "errors": errors, "began": began}))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base32Encode } from '../../src/core/totp.js';
 import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
 import { startDaemon } from '../../src/lab/processes.js';
 import { startRedis } from '../../src/lab/redis-server.js';
 import { flood } from '../lab-jobs.js';
+import { sampleProc } from '../proc-stats.js';
 import type { BenchContext, BenchResult } from '../result.js';
 import { latencySummary, round } from '../stats.js';
 
@@ -62,31 +63,36 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult[]> {
     const client = lab.clients[0];
 
     ctx.log(`fleet: latency, ${samples} grants on A seen on C`);
+    // one sender for every sample, one SYN each 100 ms from a new address: a sender started per
+    // sample (python's start and exit) competes for the CPU with A, Redis and C at the moment measured
+    const sources = Array.from({ length: samples }, (_, i) => `198.19.128.${1 + i}`);
+    await flood(lab, client, {
+      target: a.host.v4,
+      ports: [LATENCY_PORT],
+      blocks: [sources[0]],
+      sources: samples,
+      count: samples,
+      rate: 10,
+      batch: 1,
+      maxSeconds: samples / 10 + 10,
+    });
+    await until(() => openTimes(c.daemon.output(), 'lat').size >= samples, 5000, 50);
+    const onA = openTimes(a.daemon.output(), 'lat', true);
+    const onC = openTimes(c.daemon.output(), 'lat');
     const latencies: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const source = `198.19.128.${1 + (i % 250)}`;
-      const mark = c.daemon.output().length;
-      await flood(lab, client, {
-        target: a.host.v4,
-        ports: [LATENCY_PORT],
-        blocks: [source],
-        sources: 1,
-        count: 1,
-        rate: 0,
-        maxSeconds: 5,
-      });
-      const seen = await until(() => openTime(c.daemon.output().slice(mark), 'lat', source), 3000);
-      const made = openTime(a.daemon.output(), 'lat', source, true);
+    for (const source of sources) {
+      const [made, seen] = [onA.get(source), onC.get(source)];
       if (seen && made) latencies.push(seen - made);
-      // the same address again later is a renewal, logged as such: wait out this one's lines
-      await sleep(20);
     }
 
     const perNode = 333 * seconds;
     ctx.log(`fleet: throughput, ${perNode * 3} grants in ${seconds} s across three nodes`);
     const blocks = ['198.19.0.0', '198.19.32.0', '198.19.64.0'];
-    const started = performance.now();
-    const sent = await Promise.all(
+    const opens = nodes.map((n) => opensCounter(n.daemon, 'bulk'));
+    const cpuBefore = [...nodes.map((n) => n.daemon.pid ?? 0), redis.process.pid ?? 0].map(sampleProc);
+    // the three senders start in step (python's start-up under load would otherwise stagger them)
+    const startAt = Date.now() + 3000;
+    const sending = Promise.all(
       nodes.map((n, i) =>
         flood(lab, client, {
           target: n.host.v4,
@@ -95,18 +101,24 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult[]> {
           sources: perNode,
           count: perNode,
           rate: 333,
+          batch: 8,
+          startAt,
           maxSeconds: seconds + 10,
         }),
       ),
     );
-    const sentAll = performance.now();
+    // progress from the daemons' `open` lines (each written once the grant is in that kernel):
+    // listing three kernel sets every few ms would compete for the CPU with what is measured
+    let sendDone = false;
+    void sending.finally(() => (sendDone = true));
+    await until(() => sendDone, (seconds + 40) * 1000, 100);
+    const sent = await sending;
     const total = sent.reduce((s, r) => s + r.sent, 0);
-    const complete = await until(
-      async () => (await Promise.all(nodes.map((n) => setSize(lab, n.host, 'bulk')))).every((k) => k >= total),
-      30_000,
-      50,
-    );
-    const convergedMs = performance.now() - sentAll;
+    const began = Math.min(...sent.map((r) => r.began));
+    const lastSyn = Math.max(...sent.map((r) => r.began + r.seconds * 1000));
+    const complete = await until(() => opens.every((count) => count() >= total) && Date.now(), 30_000, 10);
+    const cpuAfter = [...nodes.map((n) => n.daemon.pid ?? 0), redis.process.pid ?? 0].map(sampleProc);
+    const cpuS = cpuAfter.map((after, i) => after.cpuS - cpuBefore[i].cpuS);
     const held = await Promise.all(nodes.map((n) => setSize(lab, n.host, 'bulk')));
 
     ctx.log(`fleet: convergence, ${outageGrants} grants on A while Redis is down`);
@@ -124,15 +136,12 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult[]> {
     });
     await until(async () => (await setSize(lab, a.host, 'outage')) >= outageGrants, 5000, 50);
     const beforeBack = await Promise.all([b, c].map((n) => setSize(lab, n.host, 'outage')));
+    const outageOpens = [b, c].map((n) => opensCounter(n.daemon, 'outage'));
     redis = await startRedis(lab, redisHost, PASSWORD);
     const back = performance.now();
-    const converged = await until(
-      async () =>
-        (await Promise.all([b, c].map((n) => setSize(lab, n.host, 'outage')))).every((k) => k >= outageGrants),
-      30_000,
-      50,
-    );
+    const converged = await until(() => outageOpens.every((count) => count() >= outageGrants), 30_000, 10);
     const convergeMs = performance.now() - back;
+    const outageHeld = await Promise.all([b, c].map((n) => setSize(lab, n.host, 'outage')));
 
     return [
       {
@@ -144,14 +153,20 @@ export async function fleet(ctx: BenchContext): Promise<BenchResult[]> {
           ...prefixed('a_to_c_', latencySummary(latencies)),
           grants_per_s_target: 999,
           grants_sent: total,
-          send_seconds: round((sentAll - started) / 1000, 2),
+          send_seconds: round((lastSyn - began) / 1000, 2),
+          grants_per_s_offered: round(total / ((lastSyn - began) / 1000), 0),
+          grants_per_s_applied_everywhere: complete ? round(total / ((complete - began) / 1000), 0) : 0,
           grants_held_per_node: held,
           lost: Math.max(0, total - Math.min(...held)),
           all_nodes_complete: Boolean(complete),
-          converged_after_last_syn_ms: round(convergedMs, 0),
+          converged_after_last_syn_ms: complete ? round(complete - lastSyn, 0) : null,
+          // every node handles every grant: a third from its own kernel, the rest from Redis
+          daemon_cpu_ms_per_grant: cpuS.slice(0, 3).map((c) => round((c * 1000) / total, 3)),
+          redis_cpu_ms_per_grant: round((cpuS[3] * 1000) / total, 3),
+          load_average_1m: round(loadavg()[0], 2),
           outage_grants: outageGrants,
           outage_grants_on_b_c_before_redis_back: beforeBack,
-          outage_converged: Boolean(converged),
+          outage_converged: Boolean(converged) && outageHeld.every((k) => k >= outageGrants),
           redis_back_to_converged_ms: round(convergeMs, 0),
         },
         notes: [
@@ -185,21 +200,37 @@ ${door(BULK_PORT, 300)}  outage:
 ${door(OUTAGE_PORT, 300)}`;
 }
 
-/** Epoch ms of the first `open` (or `renew`) log line of `door` for `address`; `own`: not from the fleet. */
-function openTime(output: string, door: string, address: string, own = false): number | null {
+/** Epoch ms of the first `open` (or `renew`) log line of `door` per address; `own`: not from the fleet. */
+function openTimes(output: string, door: string, own = false): Map<string, number> {
+  const times = new Map<string, number>();
   for (const line of output.split('\n')) {
-    if (!line.includes(`"address":"${address}"`) || !line.includes(`"door":"${door}"`)) continue;
-    let e: { event?: string; via?: string; time?: string };
+    if (!line.includes(`"door":"${door}"`)) continue;
+    let e: { event?: string; via?: string; time?: string; address?: string };
     try {
       e = JSON.parse(line);
     } catch {
       continue;
     }
-    if (e.event !== 'open' && e.event !== 'renew') continue;
+    if ((e.event !== 'open' && e.event !== 'renew') || !e.address || times.has(e.address)) continue;
     if (own === (e.via === 'fleet')) continue;
-    return Date.parse(e.time ?? '');
+    times.set(e.address, Date.parse(e.time ?? ''));
   }
-  return null;
+  return times;
+}
+
+/** Counts the `open` lines of `door` a daemon has written so far, reading only what is new each call. */
+function opensCounter(daemon: Daemon, door: string): () => number {
+  let read = 0;
+  let count = 0;
+  const needle = `"door":"${door}"`;
+  return () => {
+    const out = daemon.output();
+    const end = out.lastIndexOf('\n') + 1;
+    for (const line of out.slice(read, end).split('\n'))
+      if (line.includes('"event":"open"') && line.includes(needle)) count++;
+    read = end;
+    return count;
+  };
 }
 
 /** Elements in a door's v4 grant set on `host`. */
