@@ -38,11 +38,11 @@ export interface FleetLab {
   startNode(node: FleetNodeLab): Promise<void>;
   /** Stops a node's daemon (SIGKILL) and removes its table: as if the node were new. */
   wipeNode(node: FleetNodeLab): Promise<void>;
-  /** `open`, `refused` or `timeout` for a new TCP connection from `client` to `node`. */
-  connect(client: Host, node: FleetNodeLab, port: number): Promise<string>;
+  /** `open`, `refused` or `timeout` for a new TCP connection from `client` to `node` (over IPv6 with family 6). */
+  connect(client: Host, node: FleetNodeLab, port: number, family?: 4 | 6): Promise<string>;
   /** GET / on the node's web server through curl; the body names the node that answered. */
   curl(client: Host, node: FleetNodeLab, port?: number): Promise<string>;
-  knock(client: Host, node: FleetNodeLab, ports: readonly number[]): Promise<void>;
+  knock(client: Host, node: FleetNodeLab, ports: readonly number[], family?: 4 | 6): Promise<void>;
   /** `redis-cli` in the Redis namespace, authenticated. */
   redisCli(args: readonly string[]): Promise<string>;
   /** The timeout of `address` in the node's grant set for `door`, ms, or null when absent. */
@@ -50,8 +50,14 @@ export interface FleetLab {
   destroy(): void;
 }
 
-/** `yaml(name, dir)` returns the doors part of each node's config. */
-export async function fleetLab(doors: string, opts: { clients?: number } = {}): Promise<FleetLab> {
+/**
+ * `doors` is the doors part of every node's config; `fleet(name)` adds lines to a node's
+ * `fleet:` block (e.g. `replay: shared-only` on one node).
+ */
+export async function fleetLab(
+  doors: string,
+  opts: { clients?: number; fleet?: (node: string) => string } = {},
+): Promise<FleetLab> {
   const lab = createLab({ clients: opts.clients ?? 2, peers: 3, name: 'fleet' });
   const dir = tempDir('sesame-fleet-');
   const hosts = [lab.server, lab.peers[0], lab.peers[1]];
@@ -80,7 +86,7 @@ export async function fleetLab(doors: string, opts: { clients?: number } = {}): 
   node: ${name}
   password_file: ../redis.pass
   key: ../fleet.key
-http:
+${opts.fleet?.(name) ?? ''}http:
   listen: ${hosts[i].v4}:8443
   rate_limit: false
 spa:
@@ -94,7 +100,7 @@ ${doors}`,
       sshd.push(await startSshd(lab, n.host));
       const web = lab.spawn(n.host, process.execPath, [
         '-e',
-        `const h=require('http');for(const p of [80,8080,8090])h.createServer((q,s)=>s.end('node-${n.name}')).listen(p,'0.0.0.0')`,
+        `const h=require('http');for(const p of [80,8080,8090])h.createServer((q,s)=>s.end('node-${n.name}')).listen(p,'::')`,
       ]);
       await eventually(
         async () => (await connectFrom(lab, n.host, '127.0.0.1', 8090, 500)).result === 'open' || web.exitCode !== null,
@@ -133,8 +139,8 @@ ${doors}`,
         }
         await lab.run(node.host, 'nft', ['delete', 'table', 'inet', 'sesame']);
       },
-      async connect(client, node, port) {
-        return (await connectFrom(lab, client, node.host.v4, port, 1000)).result;
+      async connect(client, node, port, family = 4) {
+        return (await connectFrom(lab, client, family === 6 ? node.host.v6 : node.host.v4, port, 1000)).result;
       },
       async curl(client, node, port = 80) {
         const r = await lab.run(client, 'curl', ['-sS', '--max-time', '2', `http://${node.host.v4}:${port}/`], {
@@ -142,8 +148,9 @@ ${doors}`,
         });
         return r.code === 0 ? r.stdout.trim() : `curl failed (${r.code})`;
       },
-      async knock(client, node, ports) {
-        const r = await sesame(lab, client, ['knock', node.host.v4, ...ports.map(String)]);
+      async knock(client, node, ports, family = 4) {
+        const target = family === 6 ? ['-6', node.host.v6] : [node.host.v4];
+        const r = await sesame(lab, client, ['knock', ...target, ...ports.map(String)]);
         if (r.code !== 0) throw new Error(`knock failed: ${r.stderr}`);
       },
       async redisCli(args) {
@@ -159,7 +166,8 @@ ${doors}`,
         return r.stdout.trim();
       },
       async grantTimeout(node, door, address) {
-        const r = await lab.run(node.host, 'nft', ['-j', 'list', 'set', 'inet', 'sesame', `${door}_open_4`]);
+        const set = `${door}_open_${address.includes(':') ? 6 : 4}`;
+        const r = await lab.run(node.host, 'nft', ['-j', 'list', 'set', 'inet', 'sesame', set]);
         if (r.code !== 0) return null;
         for (const item of JSON.parse(r.stdout).nftables ?? []) {
           for (const e of item.set?.elem ?? []) {

@@ -62,8 +62,28 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
   const logs = () =>
     f.nodes.map((n) => `--- ${n.name}\n${(n.daemon?.output() ?? '').split('\n').slice(-12).join('\n')}`).join('\n');
 
+  /** POSTs `token` to a node's web-knock endpoint for door ssh; the HTTP status. */
+  const postToken = async (client: number, node: FleetLab['nodes'][number], token: string) => {
+    const r = await f.lab.run(f.lab.clients[client], 'curl', [
+      '-sS',
+      '--max-time',
+      '5',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--data-binary',
+      token,
+      `http://${node.host.v4}:8443/knock/ssh`,
+    ]);
+    return r.stdout.trim();
+  };
+  const newToken = async () =>
+    (await sesame(f.lab, f.lab.clients[1], ['token', 'ssh', '-c', a().config])).stdout.trim();
+
   before(async () => {
-    f = await fleetLab(DOORS);
+    // C refuses token knocks while Redis is away; A and B fall back to their own replay journal
+    f = await fleetLab(DOORS, { fleet: (name) => (name === 'c' ? '  replay: shared-only\n' : '') });
     await f.startRedis();
     for (const n of f.nodes) await f.startNode(n);
     // every node has caught up (its reader is on the stream) before the first knock
@@ -93,6 +113,22 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
     }, 8000);
     assert.ok(status, 'sesame status on A shows the fleet: connected, nodes b and c with their heartbeats');
     assert.ok(await eventually(() => closedOn(0, 80, [a, b, c]), (WEB_FOR_S + 6) * 1000), `all three close\n${logs()}`);
+  });
+
+  test('an IPv6 knock on A opens B and C for that IPv6 address only', async () => {
+    const [knocker] = f.lab.clients;
+    const closed6 = async (client: number, nodes: (() => FleetLab['nodes'][number])[]) =>
+      (await Promise.all(nodes.map((n) => f.connect(f.lab.clients[client], n(), 80, 6)))).every((r) => r !== 'open');
+    assert.ok(await closed6(0, [a, b, c]), 'port 80 is closed over IPv6 everywhere before the knock');
+    await f.knock(knocker, a(), [6001, 6002, 6003], 6);
+    const open6 = async () =>
+      (await Promise.all([a, b, c].map((n) => f.connect(knocker, n(), 80, 6)))).every((r) => r === 'open');
+    assert.ok(await eventually(open6, 5000), `A, B and C open for ${knocker.v6}\n${logs()}`);
+    const timeout = await f.grantTimeout(b(), 'web', knocker.v6);
+    assert.ok(timeout !== null && timeout <= WEB_FOR_S * 1000, `B holds ${knocker.v6}: ${timeout} ms`);
+    assert.ok(await closed6(1, [b, c]), "another client's IPv6 address stays closed");
+    assert.ok(await closedOn(0, 80, [b, c]), "the knocker's IPv4 address stays closed");
+    assert.ok(await eventually(() => closed6(0, [a, b, c]), (WEB_FOR_S + 6) * 1000), `all three close\n${logs()}`);
   });
 
   test('a web knock on B opens A and C (ssh gets in on all three)', async () => {
@@ -129,32 +165,15 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
   });
 
   test('a token used on A and replayed to B is refused', async () => {
-    const client = f.lab.clients[1];
-    const post = async (node: FleetLab['nodes'][number], token: string) => {
-      const r = await f.lab.run(client, 'curl', [
-        '-sS',
-        '--max-time',
-        '5',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        '--data-binary',
-        token,
-        `http://${node.host.v4}:8443/knock/ssh`,
-      ]);
-      return r.stdout.trim();
-    };
-    const make = async () => (await sesame(f.lab, client, ['token', 'ssh', '-c', a().config])).stdout.trim();
-    const token = await make();
+    const token = await newToken();
     assert.match(token, /^s1\./);
-    assert.equal(await post(a(), token), '200', 'the token opens on A');
-    assert.notEqual(await post(b(), token), '200', 'the same token is refused on B');
+    assert.equal(await postToken(1, a(), token), '200', 'the token opens on A');
+    assert.notEqual(await postToken(1, b(), token), '200', 'the same token is refused on B');
     assert.ok(
       await eventually(() => /"reason":"replayed"|replayed/.test(b().daemon?.output() ?? ''), 3000),
       `B logs the replay\n${logs()}`,
     );
-    assert.equal(await post(b(), await make()), '200', 'a fresh token still opens on B');
+    assert.equal(await postToken(1, b(), await newToken()), '200', 'a fresh token still opens on B');
   });
 
   test('a close sequence on C closes the address on A and B', async () => {
@@ -206,6 +225,16 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
       assert.ok(logged, `node ${n().name} logs every drop:\n${n().daemon?.output()}`);
     }
     assert.ok(await closedOn(1, 80, [a, b, c]), 'nothing opened for the forged address');
+    // a made-up node: an unsigned heartbeat is dropped, logged, and not shown by `sesame status`
+    const fake = JSON.stringify({ name: 'mallory', at: Date.now(), published: 1, received: 1 });
+    await f.redisCli(['SET', `sesame:${CLUSTER}:node:mallory`, fake, 'PX', '60000']);
+    assert.ok(
+      await eventually(() => /"event":"fleet-dropped".*"what":"heartbeat"/.test(a().daemon?.output() ?? ''), 8000),
+      `A logs the forged heartbeat\n${logs()}`,
+    );
+    const status = (await sesame(f.lab, a().host, ['status', '--state-dir', a().dir])).stdout;
+    assert.match(status, /^\s+b\s+last heartbeat/m, 'signed heartbeats still show');
+    assert.doesNotMatch(status, /mallory/, 'the forged node does not');
     // positive control: the same path with a good message opens
     const later = Date.now();
     await f.redisCli(['XADD', `sesame:${CLUSTER}:events`, '*', 'm', sign(webDoor(), later, later + 5000)]);
@@ -256,5 +285,30 @@ describe('fleet mode: three nodes and a redis-server in namespaces', { skip }, (
     );
     await f.knock(c0, b(), [6001, 6002, 6003]);
     assert.ok(await eventually(() => opensOn(0, 80, [a, c]), 5000), `new grants propagate again\n${logs()}`);
+  });
+
+  test('replay: shared-only: with Redis down C refuses token knocks and logs it while A falls back to its own journal; Redis back, C accepts again', async () => {
+    assert.equal(await postToken(1, c(), await newToken()), '200', 'with Redis up, a token opens on C');
+    const mark = f.nodes.map((n) => (n.daemon?.output() ?? '').length);
+    const since = (i: number) => (f.nodes[i].daemon?.output() ?? '').slice(mark[i]);
+    await f.killRedis();
+    try {
+      assert.ok(await eventually(() => /fleet-disconnected/.test(since(2)), 5000), `C notices the outage\n${logs()}`);
+      assert.notEqual(await postToken(1, c(), await newToken()), '200', 'C refuses a fresh token with Redis down');
+      assert.ok(
+        await eventually(() => /"event":"replay".*"mode":"shared-only"/.test(since(2)), 3000),
+        `C logs why\n${logs()}`,
+      );
+      // positive control: the same kind of token on A (replay: shared) is accepted, and A says so
+      assert.ok(await eventually(() => /fleet-disconnected/.test(since(0)), 5000), `A notices the outage\n${logs()}`);
+      assert.equal(await postToken(1, a(), await newToken()), '200', 'A accepts it, checked on A only');
+      assert.ok(/"event":"replay".*"mode":"local-fallback"/.test(since(0)), `A logs the fallback\n${logs()}`);
+    } finally {
+      await f.startRedis();
+    }
+    assert.ok(
+      await eventually(async () => (await postToken(1, c(), await newToken())) === '200', 15_000, 500),
+      `C accepts tokens again once Redis is back\n${logs()}`,
+    );
   });
 });
