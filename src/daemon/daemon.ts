@@ -318,15 +318,7 @@ export class Daemon {
       this.deps.logger.log('error', 'state-write-failed', { path: this.deps.store.path, reason: String(err) });
       isNew = true;
     }
-    this.deps.logger.log('info', isNew ? 'open' : 'renew', {
-      door: door.name,
-      address,
-      via,
-      ports: ports.map(formatPort),
-      expires: new Date(until).toISOString(),
-      origin: opts.origin,
-    });
-    if (isNew || !stop) this.runStart(door, family, address);
+    // listeners first: the fleet sends the grant on before this node writes its log line
     this.events.granted({
       door: door.name,
       family,
@@ -337,6 +329,15 @@ export class Daemon {
       renewed: !isNew,
       ...(opts.origin ? { origin: opts.origin } : {}),
     });
+    this.deps.logger.log('info', isNew ? 'open' : 'renew', {
+      door: door.name,
+      address,
+      via,
+      ports: ports.map(formatPort),
+      expires: new Date(until).toISOString(),
+      origin: opts.origin,
+    });
+    if (isNew || !stop) this.runStart(door, family, address);
   }
 
   /** Marks the used one-time sequence in its file and swaps the next one into the kernel. */

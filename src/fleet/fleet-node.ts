@@ -200,9 +200,15 @@ export class FleetNode {
   }
 
   private scheduleFlush(): void {
-    if (this.flushQueued || !this.connected) return;
+    if (!this.connected) return;
+    // idle: send now (a lone grant waits for nothing); while a send is out, what comes meanwhile
+    // goes in the next pipeline, so a burst of knocks costs a round trip per batch, not per grant
+    if (!this.flushing && !this.flushQueued) {
+      void this.flush();
+      return;
+    }
+    if (this.flushQueued) return;
     this.flushQueued = true;
-    // one pipeline per turn of the event loop: a burst of knocks becomes one round trip
     setImmediate(() => {
       this.flushQueued = false;
       void this.flush();
