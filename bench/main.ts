@@ -9,6 +9,7 @@ import { latencySvg, plotRows } from './latency-plot.js';
 import { markdownTable } from './report.js';
 import type { BenchContext, Scenario } from './result.js';
 import { concurrency } from './scenarios/concurrency.js';
+import { firstKnockFlood } from './scenarios/first-knock-flood.js';
 import { fleet } from './scenarios/fleet.js';
 import { footprint } from './scenarios/footprint.js';
 import { knockToOpen } from './scenarios/knock-to-open.js';
@@ -30,6 +31,7 @@ const SCENARIOS: Record<string, Scenario> = {
   concurrency,
   noise,
   'state-bound': stateBound,
+  'first-knock-flood': firstKnockFlood,
   footprint,
   'web-knock': webKnock,
   'shared-login': sharedLogin,

@@ -56,6 +56,15 @@ export function markdownTable(run: {
     'legit knock right after / after `within`',
     (f) => `${f.legit_right_after} / ${f.legit_after_within}`,
   );
+  row(
+    'first-knock-flood',
+    'legit knocks in during a forged first-knock flood, by rate (set_size 16384)',
+    (f) =>
+      (f.rates as Record<string, number>[])
+        .map((r) => `${r.flood_pps}/s: ${r.legit_opened}/${r.legit_tries}`)
+        .join(', '),
+    'all in',
+  );
   row('footprint', 'daemon RSS idle', (f) => mb(f.rss_kb_idle));
   row('footprint', 'open events handled / sent', (f) => `${f.events_handled} / ${f.events_sent}`);
   row('footprint', 'daemon RSS after events (peak)', (f) => `${mb(f.rss_kb_after)} (${mb(f.rss_kb_peak)})`, 'bounded');

@@ -21,6 +21,8 @@ export const PING_PORT = 5000;
 export interface DoorOptions {
   /** Adds the 1-port footprint door (PING_PORT opens OPEN_PORT for 2 s). */
   readonly pingDoor?: boolean;
+  /** sesame's `set_size` (the bound of every kernel set); default 65536. */
+  readonly setSize?: number;
 }
 
 export interface RunningTool {
@@ -37,6 +39,7 @@ export interface RunningTool {
 /** The door in sesame.yaml. The scan guard stays on (the default): every try knocks from its own address. */
 export function sesameYaml(o: DoorOptions = {}): string {
   const lines = [
+    ...(o.setSize ? [`set_size: ${o.setSize}`] : []),
     'doors:',
     '  web:',
     `    knock: [${DOOR.knock.join(', ')}]`,

@@ -78,6 +78,13 @@ export interface DoorNames {
   /** Sequence stage `i` (1-based) of machine `m`, and the start set enforcing `within`. */
   stage(m: Machine, i: number, f: Family): string;
   start(m: Machine, f: Family): string;
+  /**
+   * The flood lane of machine `m`: a first knock that finds the first stage full waits here
+   * for only a second (`quick`), and its start set (`quickStart`) is filled from the
+   * second knock on, which a flood of first knocks can't reach.
+   */
+  quick(m: Machine, f: Family): string;
+  quickStart(m: Machine, f: Family): string;
   /** `address . sport . dport` of knocks already counted on a tcp port the sequence repeats. */
   seen(m: Machine, f: Family): string;
   /** Hit doors: `h1..hN` (hits so far), `hstart` (since the first), `hearly` (too early). */
@@ -134,6 +141,8 @@ export function doorNames(name: string, index: number): DoorNames {
     grant: (f) => grantSet(name, f),
     stage: (m, i, f) => set(`${m}${i}`, f),
     start: (m, f) => set(`${m}start`, f),
+    quick: (m, f) => set(`${m}q`, f),
+    quickStart: (m, f) => set(`${m}qstart`, f),
     seen: (m, f) => set(`${m}seen`, f),
     hit: (i, f) => set(`h${i}`, f),
     hitStart: (f) => set('hstart', f),
@@ -232,7 +241,7 @@ export function declaredNames(door: Door, index: number): DeclaredName[] {
       for (const f of [4, 6] as const) sets.push(n.stage(m, i, f));
       if (i + 1 < length) iptChains.push(n.ipt.advance(m, i));
     }
-    for (const f of [4, 6] as const) sets.push(n.start(m, f));
+    for (const f of [4, 6] as const) sets.push(n.start(m, f), n.quick(m, f), n.quickStart(m, f));
   };
   switch (door.kind) {
     case 'sequence':

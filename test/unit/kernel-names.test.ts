@@ -72,7 +72,7 @@ describe('kernel names that would collide are refused at config load', () => {
     const start = nft.indexOf('chain sweep_reset_4 {');
     const chain = nft.slice(start, nft.indexOf('\n\t}', start));
     const rules = chain.split('\n').filter((l) => l.includes('delete'));
-    assert.equal(rules.length, 5, '120 resets in rules of 24');
+    assert.equal(rules.length, 8, '180 resets (first stage, start set, flood lane) in rules of 24');
     for (const r of rules) assert.ok((r.match(/delete @/g) ?? []).length <= 24);
   });
 

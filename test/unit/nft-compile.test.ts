@@ -60,6 +60,24 @@ describe('sequence door rules', () => {
     assert.doesNotMatch(r, /tcp flags & syn == syn/);
   });
 
+  test('flood lane: a first knock that finds the first stage full waits 1 s; its sequence still ends within `within`', () => {
+    const lane = ruleset.indexOf('tcp dport 6000 tcp flags & (syn | ack) == syn update @web_kq_4 { ip saddr } return');
+    const normal = ruleset.indexOf('tcp dport 6000 tcp flags & (syn | ack) == syn update @web_k1_4 { ip saddr }');
+    assert.ok(normal > 0 && lane > normal, 'the lane comes after the first stage, so only a failed add reaches it');
+    assert.match(ruleset, /set web_kq_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 1s; size 65536; \}/);
+    // 45 s within: the second knock comes at most 1 s after the first, then 44 s are left
+    assert.match(ruleset, /set web_kqstart_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 44s; size 65536; \}/);
+    assert.match(
+      ruleset,
+      /tcp dport 7000 tcp flags & \(syn \| ack\) == syn ip saddr @web_kq_4 delete @web_kq_4 \{ ip saddr \} update @web_k2_4 \{ ip saddr \} update @web_kqstart_4 \{ ip saddr \} return/,
+    );
+    assert.match(ruleset, /ip saddr @web_k2_4 ip saddr @web_kqstart_4 .*update @web_open_4/);
+    assert.match(ruleset, /tcp dport 6000 tcp flags & \(syn \| ack\) == syn ip saddr @web_kq_4 return/, 'a retransmit');
+    assert.match(ruleset, /delete @web_kstart_4 \{ ip saddr \} delete @web_kq_4 \{ ip saddr \} delete @web_kqstart_4/);
+    const short = compileNft(parseConfig('doors:\n  w:\n    knock: [1, 2]\n    within: 1s\n    open: [80]\n'));
+    assert.doesNotMatch(short, /w_kq/, 'a `within` of 1 s needs no lane: its first stage already times out that fast');
+  });
+
   test('every dynamic set is bounded', () => {
     const sets = ruleset.match(/^\s*set .*$/gm) ?? [];
     assert.ok(sets.length > 0);

@@ -60,7 +60,8 @@ describe("one-time swap: only the used door's part of the table is replaced", ()
     // line skip the first port of the next one
     const before = planWith(' 7001,7002,7003\n 7101,7102,7103\n');
     const script = replaceDoor(before, used(before), 'ot');
-    const stateSets = ['ot_k1_4', 'ot_k1_6', 'ot_k2_4', 'ot_k2_6', 'ot_kstart_4', 'ot_kstart_6'];
+    const stateSets = ['ot_k1_4', 'ot_k1_6', 'ot_k2_4', 'ot_k2_6', 'ot_kq_4', 'ot_kq_6'];
+    stateSets.push('ot_kqstart_4', 'ot_kqstart_6', 'ot_kstart_4', 'ot_kstart_6'); // with the flood lane
     assert.deepEqual(deletedSets(script).sort(), stateSets);
     assert.deepEqual(declaredSets(script).sort(), stateSets);
     assert.ok(

@@ -18,12 +18,14 @@ import { perPortGrantRules, perPortGrantSetDecl, spaHoldRules, spaWaitParts } fr
 import {
   byProto,
   chainDecl,
+  chunks,
   declaredName,
   FAMILIES,
   fmtPort,
   iif,
   indent,
   portSet,
+  RESETS_PER_RULE,
   saddr,
   setDecl,
   verdict,
@@ -165,21 +167,6 @@ function doorFragment(door: Door, plan: Plan, names: DoorNames): Partial<NftFrag
       // daemon-side doors: only the grant set and protection rules, which every door gets
       return {};
   }
-}
-
-/**
- * The kernel refuses a rule with more than about 36 `delete @set { ip saddr }` statements
- * ("File too large", measured on Linux 6.18), so the sweep guard's resets, one per knock-progress
- * set of every door, are spread over rules of this many, in a chain entered with `goto` (when
- * it ends, sesame's `input` goes on as after a `return`). With all of them in one rule, 19
- * sequence doors were enough to make the whole ruleset fail to load.
- */
-const RESETS_PER_RULE = 24;
-
-function chunks<T>(list: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
 }
 
 function emptyFragment(): NftFragment {

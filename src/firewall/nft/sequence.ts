@@ -5,12 +5,14 @@ import type { NftFragment } from './fragment.js';
 import {
   byProto,
   chainDecl,
+  chunks,
   FAMILIES,
   familyName,
   fmtPort,
   iif,
   knockMatch,
   protoMatch,
+  RESETS_PER_RULE,
   saddr,
   setDecl,
 } from './syntax.js';
@@ -88,24 +90,62 @@ function sequenceRules(
   const stage = (i: number) => names.stage(machine, i, f);
   sets.push(setDecl(start, f, seq.withinMs, plan.setSize));
   for (let i = 1; i < n; i++) sets.push(setDecl(stage(i), f, seq.withinMs, plan.setSize));
+  // The flood lane (see QUICK_STEP_MS): only when `within` is longer than its step.
+  const lane = seq.withinMs > QUICK_STEP_MS;
+  const quick = names.quick(machine, f);
+  const quickStart = names.quickStart(machine, f);
+  if (lane) {
+    sets.push(setDecl(quick, f, QUICK_STEP_MS, plan.setSize));
+    if (n > 2) sets.push(setDecl(quickStart, f, seq.withinMs - QUICK_STEP_MS, plan.setSize));
+  }
 
   for (let i = n - 1; i >= 1; i--) {
-    const advance =
+    const advance = (startSet: string) =>
       i + 1 === n
-        ? `delete @${stage(i)} { ${a} } delete @${start} { ${a} } ${count(seq.ports[i])}${complete}`
+        ? `delete @${stage(i)} { ${a} } delete @${startSet} { ${a} } ${count(seq.ports[i])}${complete}`
         : `delete @${stage(i)} { ${a} } ${count(seq.ports[i])}update @${stage(i + 1)} { ${a} }`;
-    rules.push(`${hit(seq.ports[i])} ${a} @${stage(i)} ${a} @${start} ${advance} return`);
+    rules.push(`${hit(seq.ports[i])} ${a} @${stage(i)} ${a} @${start} ${advance(start)} return`);
+    if (lane && i >= 2)
+      rules.push(`${hit(seq.ports[i])} ${a} @${stage(i)} ${a} @${quickStart} ${advance(quickStart)} return`);
     rules.push(`${hit(seq.ports[i - 1])} ${a} @${stage(i)} return`);
   }
-  const resetAll = [...Array(n - 1).keys()].map((i) => `delete @${stage(i + 1)} { ${a} }`);
+  if (lane) {
+    const next =
+      n === 2
+        ? `${count(seq.ports[1])}${complete}`
+        : `${count(seq.ports[1])}update @${stage(2)} { ${a} } update @${quickStart} { ${a} }`;
+    rules.push(`${hit(seq.ports[1])} ${a} @${quick} delete @${quick} { ${a} } ${next} return`);
+    rules.push(`${hit(seq.ports[0])} ${a} @${quick} return`);
+  }
+  const progress = [...Array(n - 1).keys()].map((i) => stage(i + 1));
+  progress.push(start);
+  if (lane) progress.push(quick, ...(n > 2 ? [quickStart] : []));
+  const resetAll = progress.map((s) => `delete @${s} { ${a} }`);
   for (const [proto, ports] of byProto(seq.ports)) {
-    rules.push(`${protoMatch(proto, ports, seq.flags)} ${[...resetAll, `delete @${start} { ${a} }`].join(' ')}`);
+    for (const part of chunks(resetAll, RESETS_PER_RULE))
+      rules.push(`${protoMatch(proto, ports, seq.flags)} ${part.join(' ')}`);
   }
   rules.push(
     `${hit(seq.ports[0])} ${count(seq.ports[0])}update @${stage(1)} { ${a} } update @${start} { ${a} } return`,
   );
+  // reached only when the first stage (or the start set) is full: see QUICK_STEP_MS
+  if (lane) rules.push(`${hit(seq.ports[0])} ${count(seq.ports[0])}update @${quick} { ${a} } return`);
   return rules;
 }
+
+/**
+ * The flood lane. Sets don't evict: a spoofed flood of first knocks from more than `set_size`
+ * addresses within `within` keeps the first stage and the start set full, and a first knock
+ * that finds them full makes no progress. Only the first knock is exposed (the flood can't
+ * send the second port it doesn't know), and a knock client sends its second knock right
+ * after the first. So a first knock that finds the first stage full goes to `<door>_kq_<f>`,
+ * whose entries live QUICK_STEP_MS instead of `within`: a flood must send `set_size /
+ * QUICK_STEP_MS` new sources a second to keep that full too. The second knock moves the
+ * address on to stage 2 and into `<door>_kqstart_<f>` (timeout `within` - QUICK_STEP_MS), so
+ * the sequence still ends within `within` of its first knock. Without a flood the lane is never
+ * used and nothing changes; under one, the second knock must follow within QUICK_STEP_MS.
+ */
+export const QUICK_STEP_MS = 1000;
 
 /** A client's kernel gives up retransmitting a SYN after about 127 s (tcp_syn_retries = 6). */
 const SYN_RETRIES_MS = 130_000;
@@ -130,6 +170,8 @@ function progressSets(door: SequenceDoor, f: Family, names: DoorNames): string[]
     if (!seq || seq.ports.length < 2) continue;
     for (let i = 1; i < seq.ports.length; i++) out.push(names.stage(m, i, f));
     out.push(names.start(m, f));
+    if (seq.withinMs > QUICK_STEP_MS)
+      out.push(names.quick(m, f), ...(seq.ports.length > 2 ? [names.quickStart(m, f)] : []));
   }
   return out;
 }

@@ -67,3 +67,18 @@ export function indent(text: string): string {
     .map((l) => `\t${l}`)
     .join('\n');
 }
+
+/**
+ * The kernel refuses a rule with more than about 36 `delete @set { ip saddr }` statements
+ * ("File too large", measured on Linux 6.18), so long lists of resets are spread over rules of
+ * this many: the sweep guard's (one per knock-progress set of every door, in a chain entered
+ * with `goto`; with all of them in one rule, 19 sequence doors made the whole ruleset fail to
+ * load) and a long sequence door's own reset.
+ */
+export const RESETS_PER_RULE = 24;
+
+export function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
