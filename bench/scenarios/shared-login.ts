@@ -16,7 +16,8 @@ import { percentile, round } from '../stats.js';
  * shared-port mode.
  */
 export async function sharedLogin(ctx: BenchContext): Promise<BenchResult[]> {
-  const n = ctx.quick ? 3 : 20;
+  // each login is 3 processes on each side (ssh, sshd, the ProxyCommand): --quick makes 2 a way
+  const n = ctx.quick ? 2 : 20;
   ctx.log(`shared-login: sesame, ${n} logins per way`);
   const lab = createLab({ clients: 1, name: 'bsh' });
   const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-shared-'));
