@@ -85,6 +85,11 @@ export class FleetNode {
   readonly replay: SharedReplay;
   private cmd!: Redis;
   private reader!: Redis;
+  /**
+   * Heartbeats and the node list: their SCAN walks the whole keyspace (a key per running
+   * grant), so on `cmd` it would hold up the grants being published behind it.
+   */
+  private aux!: Redis;
   private stopped = false;
   private outbox: Outgoing[] = [];
   /** Signed messages of this node's running grants, re-sent after Redis comes back (it may have lost them). */
@@ -127,12 +132,14 @@ export class FleetNode {
     const make = this.deps.redis ?? ((role: string) => createRedis(this.deps.settings, `sesame-${this.node}-${role}`));
     this.cmd = make('cmd');
     this.reader = make('reader');
-    for (const c of [this.cmd, this.reader])
+    this.aux = make('aux');
+    for (const c of [this.cmd, this.reader, this.aux])
       c.on('error', (err) => this.deps.log('debug', 'fleet-redis-error', { reason: String(err?.message ?? err) }));
     this.cmd.on('ready', () => void this.onReady());
     this.cmd.on('close', () => this.onDown());
     this.cmd.connect().catch(() => {});
     this.reader.connect().catch(() => {});
+    this.aux.connect().catch(() => {});
     this.readLoopDone = this.readLoop();
     this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
     this.deps.log('info', 'fleet-start', {
@@ -150,6 +157,7 @@ export class FleetNode {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.cmd.disconnect();
     this.reader.disconnect();
+    this.aux.disconnect();
     await this.readLoopDone;
   }
 
@@ -321,16 +329,16 @@ export class FleetNode {
     const now = this.localNow();
     this.seen.prune(this.clock.now());
     for (const [k, g] of this.own) if (g.until <= now) this.own.delete(k);
-    if (this.connected) {
+    if (this.connected && this.aux.status === 'ready') {
       try {
-        await this.syncClock(this.cmd);
+        await this.syncClock(this.aux);
         const me = signHeartbeat(this.deps.key, this.deps.settings.cluster, {
           name: this.node,
           at: this.clock.now(),
           published: this.counts.published,
           received: this.counts.received,
         });
-        await this.cmd.set(this.keys.node(this.node), me, 'PX', this.heartbeatMs * 5);
+        await this.aux.set(this.keys.node(this.node), me, 'PX', this.heartbeatMs * 5);
         await this.readNodes();
       } catch (err) {
         this.deps.log('debug', 'fleet-heartbeat-failed', { reason: String((err as Error).message) });
@@ -345,12 +353,12 @@ export class FleetNode {
     let cursor = '0';
     let rounds = 0;
     do {
-      const [next, found] = await this.cmd.scan(cursor, 'MATCH', this.keys.nodePattern, 'COUNT', 1000);
+      const [next, found] = await this.aux.scan(cursor, 'MATCH', this.keys.nodePattern, 'COUNT', 1000);
       keys.push(...found);
       cursor = next;
     } while (cursor !== '0' && ++rounds < 100 && keys.length < MAX_NODES);
     keys.splice(MAX_NODES);
-    const values = keys.length ? await this.cmd.mget(keys) : [];
+    const values = keys.length ? await this.aux.mget(keys) : [];
     const nowMs = this.clock.now();
     keys.forEach((key, i) => {
       const text = values[i];
