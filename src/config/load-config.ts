@@ -83,9 +83,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
       problems.push(...issues(result.error, ['doors', name], at));
       continue;
     }
-    const door = kinds[0].build(name, result.data, { interface: cfg.interface });
-    const local = (result.data as { fleet?: boolean }).fleet === false;
-    doors.push(local ? { ...door, fleet: false } : door);
+    doors.push(kinds[0].build(name, result.data, { interface: cfg.interface }));
   }
   const fleet = parseFleet(cfg.fleet, at);
   if (Array.isArray(fleet)) problems.push(...fleet);

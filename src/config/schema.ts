@@ -92,63 +92,10 @@ const knockField = z.unknown().transform((value, ctx) => {
 export const runSchema = run;
 export const replySchema = z.enum(['drop', 'reject']).default('drop');
 export const interfaceSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'expected an interface name like eth0');
-export { flags as flagsSchema, sequence as sequenceSchema };
+export { flags as flagsSchema, knockField, sequence as sequenceSchema };
 
 /** `fleet: false` on a door keeps its grants on this node (see fleet-schema.ts for top-level `fleet:`). */
 export const doorFleetSchema = z.boolean().optional();
-
-/** The fields every granting door shares: what opens, for how long, how others are answered. */
-export const grantFields = (defaultForMs: number) => ({
-  open: portList.optional(),
-  for: duration('for').default(defaultForMs),
-  reply: replySchema,
-  interface: interfaceSchema.optional(),
-  run: runSchema.optional(),
-  fleet: doorFleetSchema,
-});
-
-/** A door that grants needs ports to open, a command to run, or both. */
-export function needsOpenOrRun(
-  d: { open?: unknown[]; run?: { start?: string }; log_only?: boolean },
-  ctx: z.RefinementCtx,
-): void {
-  if (d.log_only) {
-    if (d.open?.length || d.run?.start)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['log_only'],
-        message: '`log_only` is for a door with no `open` and no `run`',
-      });
-    return;
-  }
-  if (!d.open?.length && !d.run?.start) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'a door needs `open` ports, a `run.start` command, or both (or `log_only: true` to only log its knocks)',
-    });
-  }
-}
-
-export const sequenceDoorSchema = z
-  .strictObject({
-    knock: knockField,
-    flags: flags.optional(),
-    within: duration('within').default(45_000),
-    close: sequence.optional(),
-    /** A knockd door without commands: the knock is only logged. */
-    log_only: z.literal(true).optional(),
-    ...grantFields(60_000),
-  })
-  .superRefine((d, ctx) => {
-    needsOpenOrRun(d, ctx);
-    if (d.close && !Array.isArray(d.knock)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['close'],
-        message: 'a one-time door has no close sequence; its grants end after `for`',
-      });
-    }
-  });
 
 /** `host:port`, `[v6]:port` or a bare port (all addresses). */
 export function parseListen(v: unknown): { host: string; port: number } | string {

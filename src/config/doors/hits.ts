@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { HitDoor } from '../../core/door.js';
 import { parsePortSpec } from '../../core/port-spec.js';
-import { duration, grantFields } from '../schema.js';
-import type { DoorKind } from './kind.js';
+import { duration } from '../schema.js';
+import { doorBase, doorBaseFields, type DoorKind } from './kind.js';
 
 /**
  * Defaults chosen so a plain `ssh` gets in on its own SYN retries (README, "Single-port doors"):
@@ -39,7 +39,7 @@ const hitsSchema = z.preprocess(
 
 export const hitDoorSchema = z.strictObject({
   hits: hitsSchema,
-  ...grantFields(60_000),
+  ...doorBaseFields(60_000),
 });
 
 /** Single-port doors: `hits: 22` or `hits: {port: 22, count: 2, window: [1s, 5s]}`. */
@@ -51,14 +51,9 @@ export const hitsKind: DoorKind = {
     const [start, end] = d.hits.window;
     return {
       kind: 'hits',
-      name,
-      hits: { port, count, windowMs: [start, end] },
       // the knock port is the service port: by default the door opens just that
-      open: d.open ?? [{ port, proto: 'tcp' }],
-      forMs: d.for,
-      reply: d.reply,
-      interface: d.interface ?? defaults.interface,
-      run: d.run,
+      ...doorBase(name, d, defaults, [{ port, proto: 'tcp' }]),
+      hits: { port, count, windowMs: [start, end] },
     };
   },
 };

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { TokenKind } from '../../core/door.js';
-import { grantFields, needsOpenOrRun } from '../schema.js';
 import { readSecretFile, SecretFileError } from '../secret-file.js';
-import type { DoorKind } from './kind.js';
+import { doorBase, doorBaseFields, type DoorKind, needsOpenOrRun } from './kind.js';
 
 /** Paths the endpoint serves itself; a secret path can't shadow them. */
 const RESERVED = /^\/(?:knock(?:\/.*)?|favicon\.ico|robots\.txt)?$/;
@@ -66,7 +65,7 @@ const httpKnock = z
 export const httpDoorSchema = z
   .strictObject({
     http: httpKnock,
-    ...grantFields(120_000),
+    ...doorBaseFields(120_000),
   })
   .superRefine(needsOpenOrRun);
 
@@ -79,13 +78,8 @@ export const httpKind: DoorKind = {
   build(name, d: z.infer<typeof httpDoorSchema>, defaults) {
     return {
       kind: 'http',
-      name,
+      ...doorBase(name, d, defaults),
       http: { tokens: d.http.token, secretFile: d.http.secret, path: d.http.path },
-      open: d.open ?? [],
-      forMs: d.for,
-      reply: d.reply,
-      interface: d.interface ?? defaults.interface,
-      run: d.run,
     };
   },
 };

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
-import type { Door } from '../../core/door.js';
+import { z } from 'zod';
+import type { Door, PortSpec, Reply, RunCommands } from '../../core/door.js';
+import { doorFleetSchema, duration, interfaceSchema, portList, replySchema, runSchema } from '../schema.js';
 
 /**
  * A door's kind is told by the key only that kind has (`knock`, `hits`, `http`, ...).
@@ -13,5 +14,74 @@ export interface DoorKind {
   /** Path fields that hold secrets: refused at load when group or others can read them. */
   readonly secretFields?: readonly (readonly string[])[];
   // `any`: each kind narrows its own validated input type
-  build(name: string, input: any, defaults: { interface?: string }): Door;
+  build(name: string, input: any, defaults: DoorDefaults): Door;
+}
+
+/** Top-level settings a door takes when it doesn't set its own. */
+export interface DoorDefaults {
+  readonly interface?: string;
+}
+
+/** The fields every door kind shares in sesame.yaml: what opens, for how long, how others are answered. */
+export const doorBaseFields = (defaultForMs: number) => ({
+  open: portList.optional(),
+  for: duration('for').default(defaultForMs),
+  reply: replySchema,
+  interface: interfaceSchema.optional(),
+  run: runSchema.optional(),
+  fleet: doorFleetSchema,
+});
+
+/** What `doorBaseFields` validated, as each kind's schema hands it over. */
+export interface DoorBaseInput {
+  readonly open?: readonly PortSpec[];
+  readonly for: number;
+  readonly reply: Reply;
+  readonly interface?: string;
+  readonly run?: RunCommands;
+  readonly fleet?: boolean;
+}
+
+/**
+ * The base fields of a built door, in one place for every kind. `open` defaults to
+ * `defaultOpen` (a kind whose knock port is the service port opens that port).
+ */
+export function doorBase(
+  name: string,
+  d: DoorBaseInput,
+  defaults: DoorDefaults,
+  defaultOpen: readonly PortSpec[] = [],
+) {
+  return {
+    name,
+    open: d.open ?? defaultOpen,
+    forMs: d.for,
+    reply: d.reply,
+    interface: d.interface ?? defaults.interface,
+    run: d.run,
+    // only `fleet: false` is kept: a door's grants are shared by default when `fleet` is set
+    ...(d.fleet === false ? { fleet: false } : {}),
+  };
+}
+
+/** A door that grants needs ports to open, a command to run, or both. */
+export function needsOpenOrRun(
+  d: { open?: unknown[]; run?: { start?: string }; log_only?: boolean },
+  ctx: z.RefinementCtx,
+): void {
+  if (d.log_only) {
+    if (d.open?.length || d.run?.start)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['log_only'],
+        message: '`log_only` is for a door with no `open` and no `run`',
+      });
+    return;
+  }
+  if (!d.open?.length && !d.run?.start) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a door needs `open` ports, a `run.start` command, or both (or `log_only: true` to only log its knocks)',
+    });
+  }
 }

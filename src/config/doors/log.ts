@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { Fail2banFilter, type FilterDefinition, FilterCompileError } from '../../core/fail2ban/filter.js';
 import { FilterFileError, readFilterFile } from '../fail2ban/filter-file.js';
 import { nodeFilterFs } from '../fail2ban/filter-fs.js';
-import { duration, grantFields, needsOpenOrRun, parsed } from '../schema.js';
-import type { DoorKind } from './kind.js';
+import { duration, parsed } from '../schema.js';
+import { doorBase, doorBaseFields, type DoorKind, needsOpenOrRun } from './kind.js';
 
 /** The reason a filter definition can't run, or null. */
 function compileProblem(def: FilterDefinition, named = true): string | null {
@@ -90,7 +90,7 @@ const logWatch = z
 export const logDoorSchema = z
   .strictObject({
     log: logWatch,
-    ...grantFields(120_000),
+    ...doorBaseFields(120_000),
   })
   .superRefine(needsOpenOrRun);
 
@@ -107,7 +107,7 @@ export const logKind: DoorKind = {
     const filter = d.log.filter;
     return {
       kind: 'log',
-      name,
+      ...doorBase(name, d, defaults),
       log: {
         file: d.log.file,
         failregex: d.log.match ?? filter?.failregex ?? [],
@@ -119,11 +119,6 @@ export const logKind: DoorKind = {
         maxRetry: d.log.maxretry,
         findTimeMs: d.log.findtime,
       },
-      open: d.open ?? [],
-      forMs: d.for,
-      reply: d.reply,
-      interface: d.interface ?? defaults.interface,
-      run: d.run,
     };
   },
 };

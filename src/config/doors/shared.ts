@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseStaticSecret, tokenPrefix } from '../../core/shared-secret.js';
-import { doorFleetSchema, duration, interfaceSchema, replySchema, runSchema } from '../schema.js';
 import { parseSecret } from '../secret-file.js';
-import type { DoorKind } from './kind.js';
+import { doorBase, doorBaseFields, type DoorKind } from './kind.js';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -46,14 +45,10 @@ function readMatch(file: string, kind: 'static' | 'token'): Buffer | string {
   return typeof key === 'string' ? key : tokenPrefix(key);
 }
 
-export const sharedDoorSchema = z.strictObject({
-  shared: sharedSchema,
-  for: duration('for').default(300_000),
-  reply: replySchema,
-  interface: interfaceSchema.optional(),
-  run: runSchema.optional(),
-  fleet: doorFleetSchema,
-});
+// no `open`: a shared door opens its redirect target, nothing else
+export const sharedDoorSchema = z
+  .strictObject({ shared: sharedSchema, ...doorBaseFields(300_000) })
+  .omit({ open: true });
 
 /** Shared-port knock: a secret in the first bytes on 443 sends the next connection to 22. */
 export const sharedKind: DoorKind = {
@@ -65,7 +60,9 @@ export const sharedKind: DoorKind = {
     const s = d.shared;
     return {
       kind: 'shared',
-      name,
+      // the redirect target is protected like any door's open port: only redirected
+      // connections (and addresses holding a pending redirect) reach it
+      ...doorBase(name, d, defaults, [{ port: s.redirect_to, proto: 'tcp' }]),
       shared: {
         port: s.port,
         redirectTo: s.redirect_to,
@@ -74,13 +71,6 @@ export const sharedKind: DoorKind = {
         secretFile: s.secret,
         matchHex: s.matchHex,
       },
-      // the redirect target is protected like any door's open port: only redirected
-      // connections (and addresses holding a pending redirect) reach it
-      open: [{ port: s.redirect_to, proto: 'tcp' }],
-      forMs: d.for,
-      reply: d.reply,
-      interface: d.interface ?? defaults.interface,
-      run: d.run,
     };
   },
 };

@@ -5,8 +5,8 @@ import { DIGEST_TYPES } from '../../core/spa/digest.js';
 import { parseSpaKeys, type SpaKeyPair } from '../../core/spa/key-text.js';
 import { SPA_DEFAULTS } from '../../core/spa/policy.js';
 import { addressList } from '../fwknop-access.js';
-import { duration, grantFields, parsed, portList } from '../schema.js';
-import type { DoorKind } from './kind.js';
+import { duration, parsed, portList } from '../schema.js';
+import { doorBase, doorBaseFields, type DoorKind } from './kind.js';
 
 /** The key file: what `sesame token --spa-keys` (or `fwknop --key-gen`) prints. */
 const keysFile = parsed<{ file: string; pair: SpaKeyPair }>((v) => {
@@ -43,7 +43,7 @@ const spaSettings = z.strictObject({
 });
 
 export const spaDoorSchema = z
-  .strictObject({ spa: spaSettings, ...grantFields(SPA_DEFAULTS.forMs) })
+  .strictObject({ spa: spaSettings, ...doorBaseFields(SPA_DEFAULTS.forMs) })
   .superRefine((d, ctx) => {
     if (!d.open?.length)
       ctx.addIssue({
@@ -65,12 +65,7 @@ export const spaKind: DoorKind = {
   build(name, d: z.infer<typeof spaDoorSchema>, defaults): SpaDoor {
     return {
       kind: 'spa',
-      name,
-      open: d.open ?? [],
-      forMs: d.for,
-      reply: d.reply,
-      interface: d.interface ?? defaults.interface,
-      run: d.run,
+      ...doorBase(name, d, defaults),
       spa: {
         sources: d.spa.sources,
         destinations: null,
