@@ -28,7 +28,13 @@ mkdirSync(out, { recursive: true });
 async function bundle(dest) {
   await build({
     absWorkingDir: root,
-    entryPoints: ['dist/src/cli/bin.js', 'dist/src/lab/probe.js', 'dist/src/lab/echo-server.js'],
+    entryPoints: [
+      'dist/src/cli/bin.js',
+      // serve loads its config in a child process running this file (src/cli/config-process.ts)
+      'dist/src/cli/config-child.js',
+      'dist/src/lab/probe.js',
+      'dist/src/lab/echo-server.js',
+    ],
     outbase: 'dist/src',
     outdir: join(dest, 'lib'),
     // chunks one folder down, like the entries, so `new URL('../lab/probe.js', import.meta.url)` holds

@@ -10,7 +10,7 @@ import type { LoggedPacket } from '../sources/nflog-decode.js';
 import type { PacketSource } from '../sources/nflog.js';
 import { CommandRunner } from './command-runner.js';
 import { FirewallQueue } from './firewall-queue.js';
-import { type FleetLink, startFleet } from './fleet-link.js';
+import type { FleetLink } from './fleet-link.js';
 import { GrantEvents } from './grant-events.js';
 import type { GrantStore } from './grant-store.js';
 import { GrantWatcher } from './grant-watcher.js';
@@ -48,8 +48,8 @@ export interface DaemonDeps {
   readonly runCommand?: (command: string) => Promise<CommandResult>;
 }
 
-/** Reads and validates the config (sesame.yaml or knockd.conf); throws ConfigError. */
-export type ConfigLoader = () => Plan;
+/** Reads and validates the config (sesame.yaml or knockd.conf); throws (or rejects with) ConfigError. */
+export type ConfigLoader = () => Plan | Promise<Plan>;
 
 /**
  * The control plane, wired from its parts: the kernel runs the doors and expires grants;
@@ -94,7 +94,7 @@ export class Daemon {
    * if another sesame runs), then loads the ruleset.
    */
   async start(): Promise<void> {
-    const plan = this.load();
+    const plan = await this.load();
     const { grants: pending, problems } = this.deps.store.open();
     for (const p of problems)
       this.deps.logger.log('error', p.event, {
@@ -120,11 +120,14 @@ export class Daemon {
       pending_stops: pending.length,
       nflog: plan.nflogGroup,
     });
-    this.fleet = startFleet(plan, this, {
-      doors: () => this.plan.doors,
-      logger: this.deps.logger,
-      stateDir: this.deps.store.dir,
-    });
+    // Redis's client is loaded only in fleet mode: a node running alone never pays for it
+    this.fleet = plan.fleet
+      ? (await import('./fleet-link.js')).startFleet(plan, this, {
+          doors: () => this.plan.doors,
+          logger: this.deps.logger,
+          stateDir: this.deps.store.dir,
+        })
+      : null;
     await this.startSources();
     await this.watcher.check();
     this.watcher.start();
@@ -140,7 +143,7 @@ export class Daemon {
     try {
       const kept = await this.changes.run('reload', async () => {
         try {
-          plan = this.load();
+          plan = await this.load();
         } catch (err) {
           this.deps.logger.log('error', 'reload-rejected', { reason: String((err as Error).message) });
           return null;

@@ -1,21 +1,20 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { loadFwknopAccess } from '../../config/fwknop-plan.js';
-import { loadKnockdConf } from '../../config/knockd-plan.js';
 import { type ConfigProblem, formatProblem } from '../../config/config-error.js';
-import { loadConfigFile, type LoadOptions } from '../../config/load-config.js';
 import type { Plan, SpaListen } from '../../core/door.js';
 import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
 import { daemonControl, serveControl } from '../../daemon/control-socket.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
 import { GrantStore } from '../../daemon/grant-store.js';
 import { createLogger, type LogFormat, type Logger } from '../../daemon/logger.js';
-import { type Metrics, startMetrics } from '../../daemon/metrics.js';
+import type { Metrics } from '../../daemon/metrics.js';
 import { execFile } from '../../firewall/exec.js';
 import { type ElementWriter, NetlinkElementWriter } from '../../firewall/netlink/element-writer.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../sources/nflog.js';
+import { loadConfigInChild } from '../config-process.js';
+import type { ConfigRequest } from '../config-request.js';
 
 export interface ServeOptions {
   /** sesame.yaml; exactly one of `config` and `knockdConf`. */
@@ -44,10 +43,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
       readableSecrets.push(p); // until the logger exists
     },
   };
-  const { load, logFile, pidFile, notes, logFormat, first } = configLoader(opts, {
-    readableSecrets: opts.allowReadableSecrets ? 'warn' : 'refuse',
-    warn: (p) => readableSecretWarn.log(p),
-  });
+  const { load, logFile, pidFile, notes, logFormat, first } = await configLoader(opts, (p) =>
+    readableSecretWarn.log(p),
+  );
   const write = logFile
     ? (line: string) => {
         process.stdout.write(line);
@@ -87,6 +85,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   await daemon.start();
   if (first.metrics) {
     try {
+      // prom-client is loaded only when `metrics:` is configured
+      const { startMetrics } = await import('../../daemon/metrics.js');
       metrics = await startMetrics({
         listen: first.metrics.listen,
         doors: () => doors,
@@ -164,14 +164,15 @@ async function openControl(
 }
 
 /**
- * The loader the daemon calls at start and on SIGHUP. For a knockd.conf, its [options]
+ * The loader the daemon calls at start and on SIGHUP, each time in a child process
+ * (config-process.ts: the parsers stay out of the daemon). For a knockd.conf, its [options]
  * LogFile (log lines are also appended there) and PidFile are honoured; UseSyslog is
  * covered by the log on stdout, which systemd hands to the journal and syslog.
  */
-function configLoader(
+async function configLoader(
   opts: ServeOptions,
-  loadOptions: LoadOptions,
-): {
+  warn: (p: ConfigProblem) => void,
+): Promise<{
   load: ConfigLoader;
   logFile?: string;
   pidFile?: string;
@@ -179,45 +180,27 @@ function configLoader(
   logFormat?: LogFormat;
   /** The first load (start-up settings: metrics, door names). */
   first: Plan;
-} {
-  if (opts.knockdConf) {
-    const file = opts.knockdConf;
-    const first = loadKnockdConf(file);
-    let initial: typeof first | undefined = first;
-    const load: ConfigLoader = () => {
-      // the first load was done here to read [options]; later ones (SIGHUP) read the file again
-      const r = initial ?? loadKnockdConf(file);
-      initial = undefined;
-      return r.plan;
-    };
-    return {
-      load,
-      logFile: first.options.logFile,
-      pidFile: first.options.pidFile,
-      notes: first.notes,
-      first: first.plan,
-    };
-  }
-  if (opts.fwknopAccess) {
-    const file = opts.fwknopAccess;
-    let initial: Plan | undefined = loadFwknopAccess(file, opts.spaListen);
-    const first = initial;
-    const load: ConfigLoader = () => {
-      const plan = initial ?? loadFwknopAccess(file, opts.spaListen);
-      initial = undefined;
-      return plan;
-    };
-    return { load, notes: [], first };
-  }
-  const file = opts.config!;
-  // loaded once here for `log.format` (a bad config fails before anything starts), again on SIGHUP
-  let initial: Plan | undefined = loadConfigFile(file, loadOptions);
-  const first = initial;
-  const logFormat = initial.logFormat;
-  const load: ConfigLoader = () => {
-    const plan = initial ?? loadConfigFile(file, loadOptions);
+}> {
+  const req: ConfigRequest = opts.knockdConf
+    ? { kind: 'knockd', file: opts.knockdConf }
+    : opts.fwknopAccess
+      ? { kind: 'fwknop', file: opts.fwknopAccess, spaListen: opts.spaListen }
+      : { kind: 'sesame', file: opts.config!, readableSecrets: opts.allowReadableSecrets ? 'warn' : 'refuse' };
+  // loaded once here for the log settings (a bad config fails before anything starts); the
+  // daemon's first load takes this one, later ones (SIGHUP) read the file again
+  const loaded = await loadConfigInChild(req, warn);
+  let initial: Plan | undefined = loaded.plan;
+  const load: ConfigLoader = async () => {
+    const plan = initial ?? (await loadConfigInChild(req, warn)).plan;
     initial = undefined;
     return plan;
   };
-  return { load, notes: [], logFormat, first };
+  return {
+    load,
+    logFile: loaded.logFile,
+    pidFile: loaded.pidFile,
+    notes: loaded.notes,
+    logFormat: loaded.plan.logFormat,
+    first: loaded.plan,
+  };
 }
