@@ -47,7 +47,7 @@ const CLIENT_MAX = 4096;
 /** Builds the lab, starts the echo service and `tool`, runs `fn`, and always tears down. */
 export async function withBenchLab<T>(
   tool: ToolName,
-  opts: DoorOptions & { clientAddresses: number },
+  opts: DoorOptions & { clientAddresses: number; /** another build of sesame (the bundle) */ sesameBin?: string },
   fn: (b: BenchLab) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `sesame-bench-${tool}-`));
@@ -59,7 +59,7 @@ export async function withBenchLab<T>(
     await addClientAddresses(lab, client, pool, CLIENT_PREFIX);
     for (const route of SPOOF_BLOCKS.flatMap((b) => b.routes)) await routeToClient(lab, route, flooder);
     await startEchoServer(lab, lab.server, [DOOR.open, OPEN_PORT]);
-    running = tool === 'sesame' ? await startSesame(lab, dir, opts) : await startKnockd(lab, dir, opts);
+    running = tool === 'sesame' ? await startSesame(lab, dir, opts, opts.sesameBin) : await startKnockd(lab, dir, opts);
     let next = 0;
     return await fn({
       lab,

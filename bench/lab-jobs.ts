@@ -33,6 +33,8 @@ export interface FloodSpec {
   readonly batch?: number;
   /** Epoch ms to start sending at (several senders in step); default: at once. */
   readonly startAt?: number;
+  /** Every packet a new connection (source port), so per-connection dedupe counts each one. */
+  readonly freshSport?: boolean;
 }
 
 export interface FloodResult {
@@ -63,6 +65,7 @@ export async function flood(lab: Lab, host: Host, f: FloodSpec): Promise<FloodRe
     String(f.maxSeconds),
     ...(f.batch ? ['--batch', String(f.batch)] : []),
     ...(f.startAt ? ['--start-at', String(f.startAt / 1000)] : []),
+    ...(f.freshSport ? ['--fresh-sport'] : []),
   ];
   const r = await lab.run(host, 'python3', args, { timeoutMs: (f.maxSeconds + 60) * 1000 });
   try {

@@ -10,6 +10,9 @@ export interface ProcSample {
   readonly rssKb: number;
   /** Peak RSS so far (VmHWM). */
   readonly hwmKb: number;
+  /** RSS split: private memory (heaps) and file pages (node's own binary, mostly; shared, clean). */
+  readonly anonKb: number;
+  readonly fileKb: number;
 }
 
 let ticks: number | undefined;
@@ -31,6 +34,8 @@ export function sampleProc(pid: number): ProcSample {
     childCpuS: (Number(f[13]) + Number(f[14])) / hz,
     rssKb: kb('VmRSS'),
     hwmKb: kb('VmHWM'),
+    anonKb: kb('RssAnon'),
+    fileKb: kb('RssFile'),
   };
 }
 

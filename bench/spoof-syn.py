@@ -5,7 +5,10 @@ Node has no raw sockets, so the benchmarks use this small sender. It only ever s
 `--count` packets, stops after `--max-seconds`, and refuses any address outside the lab
 range 198.18.0.0/15. Sources are `--sources` consecutive addresses from each `--src` block,
 destination ports cycle through `--ports`; every (source, port) pair is one prebuilt packet,
-sent in a shuffled order (seeded) so no source walks the ports in sequence.
+sent in a shuffled order (seeded) so no source walks the ports in sequence. With
+`--fresh-sport` every packet is its own connection instead (source port 1024 upwards per
+pass over the pairs), so a receiver that ignores a repeated address . port . source port
+(a retransmit) counts each one.
 
 Prints one JSON line: {"sent": N, "seconds": S, "pps": P, "errors": E, "began": epoch seconds}.
 """
@@ -57,6 +60,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--batch", type=int, default=64, help="packets sent back to back between rate checks")
     p.add_argument("--start-at", type=float, default=0, help="wall-clock time (epoch s) to start sending at")
+    p.add_argument("--fresh-sport", action="store_true", help="a new source port for each pass over the pairs")
     a = p.parse_args()
 
     dst = lab_address(a.dst).packed
@@ -69,6 +73,11 @@ def main() -> None:
     rnd = random.Random(a.seed)
     packets = [syn(s, dst, rnd.randint(1024, 65535), port, rnd.getrandbits(32)) for s in sources for port in ports]
     rnd.shuffle(packets)
+    if a.fresh_sport:
+        # packet i: pair i % n of the shuffled order, on source port 1024 + pass number
+        pairs = [(p[12:16], struct.unpack("!H", p[22:24])[0]) for p in packets]
+        passes = -(-min(a.count, len(pairs) * 64512) // len(pairs))
+        packets = [syn(s, dst, 1024 + k, port, rnd.getrandbits(32)) for k in range(passes) for s, port in pairs]
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)

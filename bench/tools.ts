@@ -47,7 +47,12 @@ export function sesameYaml(o: DoorOptions = {}): string {
     `    open: [${DOOR.open}]`,
     `    for: ${DOOR.forS}s`,
   ];
-  if (o.pingDoor) lines.push('  ping:', `    knock: [${PING_PORT}]`, `    open: [${OPEN_PORT}]`, '    for: 2s');
+  // every footprint SYN is a new connection, and the door remembers each one (a retransmit is
+  // not a second knock) for 130 s: room for all of them, so none is refused by a full set
+  if (o.pingDoor) {
+    lines.unshift('set_size: 262144');
+    lines.push('  ping:', `    knock: [${PING_PORT}]`, `    open: [${OPEN_PORT}]`, '    for: 2s');
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -71,11 +76,11 @@ export function knockdConf(dir: string, o: DoorOptions = {}): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Starts `sesame serve` with the bench door in `lab.server`. */
-export async function startSesame(lab: Lab, dir: string, o: DoorOptions = {}): Promise<RunningTool> {
+/** Starts `sesame serve` with the bench door in `lab.server` (from `bin`, default the compiled tree). */
+export async function startSesame(lab: Lab, dir: string, o: DoorOptions = {}, bin?: string): Promise<RunningTool> {
   const config = join(dir, 'sesame.yaml');
   writeFileSync(config, sesameYaml(o));
-  const child = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir]);
+  const child = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir], { bin });
   return running('sesame', child, ['scan guard on (default); each try knocks from its own address'], () =>
     countLines(child.output(), /\b(open|renew)\b.*door[=": ]+(web|ping)/),
   );

@@ -12,48 +12,16 @@ import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSy
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { bundle, RUNTIME_EXTERNAL } from './bundle.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const out = join(root, 'dist/pkg');
-const RUNTIME_EXTERNAL = ['netlink'];
 // netlink's own runtime needs: its prebuilt loader (node-addon-api and @types are build-time only)
 const DEB_MODULES = ['netlink', 'node-gyp-build'];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-
-/** The bundle: lib/cli/bin.js plus the lab helpers `sesame demo` starts in namespaces. */
-async function bundle(dest) {
-  await build({
-    absWorkingDir: root,
-    entryPoints: [
-      'dist/src/cli/bin.js',
-      // serve loads its config in a child process running this file (src/cli/config-process.ts)
-      'dist/src/cli/config-child.js',
-      'dist/src/lab/probe.js',
-      'dist/src/lab/echo-server.js',
-    ],
-    outbase: 'dist/src',
-    outdir: join(dest, 'lib'),
-    // chunks one folder down, like the entries, so `new URL('../lab/probe.js', import.meta.url)` holds
-    chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: RUNTIME_EXTERNAL,
-    legalComments: 'linked',
-    logLevel: 'warning',
-    // bundled CommonJS packages (yaml, prom-client) call require() for node builtins
-    banner: {
-      js: "import { createRequire as __sesameRequire } from 'node:module'; const require = __sesameRequire(import.meta.url);",
-    },
-  });
-  chmodSync(join(dest, 'lib/cli/bin.js'), 0o755);
-}
 
 function copyMan(dest) {
   mkdirSync(dest, { recursive: true });

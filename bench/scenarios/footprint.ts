@@ -1,4 +1,5 @@
 import { SPOOF_BLOCKS, withBenchLab } from '../bench-lab.js';
+import { bundledSesame } from '../bundled-sesame.js';
 import { flood } from '../lab-jobs.js';
 import { cpuBetween, sampleProc } from '../proc-stats.js';
 import type { BenchContext, BenchResult } from '../result.js';
@@ -17,10 +18,12 @@ export async function footprint(ctx: BenchContext): Promise<BenchResult[]> {
   // knockd forks a command per event (40-100/s on this 2-CPU host): --quick keeps its drain short
   const events = ctx.quick ? 300 : 100_000;
   const out: BenchResult[] = [];
+  // the daemon as installed: the bundle, with sesame.service's node options (startDaemon)
+  const sesameBin = await bundledSesame();
   for (const tool of ctx.tools) {
     ctx.log(`footprint: ${tool}, ${events} open events`);
     out.push(
-      await withBenchLab(tool, { clientAddresses: 1, pingDoor: true }, async (b) => {
+      await withBenchLab(tool, { clientAddresses: 1, pingDoor: true, sesameBin }, async (b) => {
         await sleep(2000);
         const idle = sampleProc(b.tool.pid);
         const opensBefore = b.tool.opens();
@@ -32,6 +35,7 @@ export async function footprint(ctx: BenchContext): Promise<BenchResult[]> {
           count: events,
           rate: PPS,
           maxSeconds: events / PPS + 10,
+          freshSport: true,
         });
         const drained = await settle(() => b.tool.opens(), 30_000);
         const after = sampleProc(b.tool.pid);
@@ -40,17 +44,24 @@ export async function footprint(ctx: BenchContext): Promise<BenchResult[]> {
           tool,
           figures: {
             rss_kb_idle: idle.rssKb,
+            rss_kb_idle_anon: idle.anonKb,
+            rss_kb_idle_file: idle.fileKb,
             events_sent: sent.sent,
             events_handled: drained.value - opensBefore,
             drain_ms: drained.ms,
             rss_kb_after: after.rssKb,
+            rss_kb_after_anon: after.anonKb,
             rss_kb_peak: after.hwmKb,
             ...cpuBetween(idle, after),
           },
           notes: [
             ...b.tool.notes,
             `events_handled = grants the daemon logged (sesame: open/renew lines; knockd: OPEN SESAME lines), waited until stable for 1 s (max 30 s)`,
-            ...(tool === 'knockd' ? ['knockd runs /bin/true per event here (the door command), not iptables'] : []),
+            ...(tool === 'knockd'
+              ? ['knockd runs /bin/true per event here (the door command), not iptables']
+              : [
+                  `sesame: the bundle (${sesameBin}) with sesame.service's NODE_OPTIONS; every SYN a new connection (source port), set_size 262144 so the door's per-connection set holds them all`,
+                ]),
           ],
         };
       }),

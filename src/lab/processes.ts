@@ -72,13 +72,28 @@ export async function startEchoServer(lab: Lab, host: Host, ports: readonly numb
   return child;
 }
 
-/** Starts `sesame serve` in `host` and waits until its doors are loaded. */
+/**
+ * The node options sesame.service starts the daemon with (packaging/sesame.service, checked by
+ * test/unit/daemon-node-flags.test.ts), so tests and the bench run the daemon as installed.
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+/**
+ * Starts `sesame serve` in `host` and waits until its doors are loaded. `bin`: another build
+ * of the command (the bench passes the bundle), default the compiled tree's.
+ */
 export async function startDaemon(
   lab: Lab,
   host: Host,
   args: readonly string[],
+  opts: { readonly bin?: string } = {},
 ): Promise<ChildProcess & { output: () => string }> {
-  const child = lab.spawn(host, process.execPath, [SESAME_BIN, 'serve', ...args]) as ChildProcess & {
+  const child = lab.spawn(host, process.execPath, [
+    ...DAEMON_NODE_FLAGS,
+    opts.bin ?? SESAME_BIN,
+    'serve',
+    ...args,
+  ]) as ChildProcess & {
     output: () => string;
   };
   let out = '';

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { loadConfigFile } from '../../config/load-config.js';
 import { readSecretFile } from '../../config/secret-file.js';
 import type { SharedDoor } from '../../core/door.js';
 import { encodeTokenKnock, parseStaticSecret } from '../../core/shared-secret.js';
 import { knock, resolveHost } from '../../client/knock.js';
 import { connectAndRelay, RelayError, sendSharedKnock } from '../../client/proxy.js';
 import { CliError } from '../cli-error.js';
-import { type KnockCliOptions, knocksFor } from './knock-targets.js';
+import { configDoors, type KnockCliOptions, knocksFor } from './knock-targets.js';
 
 /** Options of `sesame knock` that only the relaying modes use. */
 export interface ProxyCliOptions {
@@ -63,7 +62,7 @@ export async function proxyKnockCommand(
   try {
     if (opts.proxy) {
       if (targets.length !== 1) throw new CliError('E_USAGE', '--proxy takes HOST and one PORT or shared door name', 2);
-      const shared = sharedTarget(targets[0], opts);
+      const shared = await sharedTarget(targets[0], opts);
       await sharedKnock(target.address, shared, io, verbose);
       await relay(shared.port, bannerOf(opts, 'SSH-'), shared.token);
       return;
@@ -73,15 +72,15 @@ export async function proxyKnockCommand(
     if (!Number.isInteger(port) || port < 1 || port > 65535 || knocks.length === 0) {
       throw new CliError('E_USAGE', '--then-connect takes HOST PORT and then the knock ports or a door name', 2);
     }
-    const door = knocks.length === 1 && opts.config ? sharedDoorNamed(knocks[0], opts.config, false) : null;
+    const door = knocks.length === 1 && opts.config ? await sharedDoorNamed(knocks[0], opts.config, false) : null;
     if (door) {
       // a shared-port door is reached through its own port, whatever port ssh was told
-      const shared = sharedTarget(knocks[0], opts);
+      const shared = await sharedTarget(knocks[0], opts);
       await sharedKnock(target.address, shared, io, verbose);
       await relay(shared.port, bannerOf(opts, 'SSH-'), shared.token);
       return;
     }
-    await knock(target.address, knocksFor(knocks, opts), { delayMs: opts.delay, verbose });
+    await knock(target.address, await knocksFor(knocks, opts), { delayMs: opts.delay, verbose });
     await relay(port, bannerOf(opts, null), false);
   } catch (err) {
     if (err instanceof RelayError) throw new CliError('E_RELAY', err.message, 1);
@@ -109,7 +108,7 @@ function bannerOf(opts: ProxyCliOptions, fallback: string | null): string | null
 }
 
 /** PORT with --secret-file [--token DOOR], or a shared door's name with -c. */
-function sharedTarget(text: string, opts: KnockCliOptions & ProxyCliOptions): SharedTarget {
+async function sharedTarget(text: string, opts: KnockCliOptions & ProxyCliOptions): Promise<SharedTarget> {
   let port: number;
   let file = opts.secretFile;
   let tokenDoor = opts.token;
@@ -119,7 +118,7 @@ function sharedTarget(text: string, opts: KnockCliOptions & ProxyCliOptions): Sh
   } else {
     if (!opts.config)
       throw new CliError('E_USAGE', `"${text}" is not a port; to knock a door by name, pass -c sesame.yaml`, 2);
-    const door = sharedDoorNamed(text, opts.config, true)!;
+    const door = (await sharedDoorNamed(text, opts.config, true))!;
     port = door.shared.port;
     file ??= door.shared.secretFile;
     if (door.shared.secretKind === 'token') tokenDoor ??= door.name;
@@ -140,8 +139,8 @@ function sharedTarget(text: string, opts: KnockCliOptions & ProxyCliOptions): Sh
   return { port, token: false, payload: () => secret };
 }
 
-function sharedDoorNamed(name: string, config: string, required: boolean): SharedDoor | null {
-  const door = loadConfigFile(config).doors.find((d) => d.name === name);
+async function sharedDoorNamed(name: string, config: string, required: boolean): Promise<SharedDoor | null> {
+  const door = (await configDoors(config)).find((d) => d.name === name);
   if (door?.kind === 'shared') return door;
   if (!required) return null;
   throw new CliError(

@@ -1,5 +1,4 @@
-import { loadConfigFile } from '../../config/load-config.js';
-import type { PortSpec, Proto } from '../../core/door.js';
+import type { Door, PortSpec, Proto } from '../../core/door.js';
 import { parsePortSpec } from '../../core/port-spec.js';
 import { CliError } from '../cli-error.js';
 
@@ -14,16 +13,25 @@ export interface KnockCliOptions {
   close: boolean;
 }
 
+/**
+ * The doors of a config file. The YAML parser and the schema are imported only here: a knock
+ * by port numbers (and every ProxyCommand with --secret-file) starts without them.
+ */
+export async function configDoors(file: string): Promise<readonly Door[]> {
+  const { loadConfigFile } = await import('../../config/load-config.js');
+  return loadConfigFile(file).doors;
+}
+
 /** Turns `PORT[/proto]...` or `PORT[:proto]...` (knockd) or a door name into knocks. */
-export function knocksFor(
+export async function knocksFor(
   targets: readonly string[],
   opts: Pick<KnockCliOptions, 'config' | 'udp' | 'close'>,
-): PortSpec[] {
+): Promise<PortSpec[]> {
   if (targets.length === 1 && !/^\d/.test(targets[0])) {
     const name = targets[0];
     if (!opts.config)
       throw new CliError('E_USAGE', `"${name}" is not a port; to knock a door by name, pass -c sesame.yaml`, 2);
-    const door = loadConfigFile(opts.config).doors.find((d) => d.name === name);
+    const door = (await configDoors(opts.config)).find((d) => d.name === name);
     if (!door) throw new CliError('E_USAGE', `no door "${name}" in ${opts.config}`, 2);
     if (door.kind !== 'sequence') throw new CliError('E_USAGE', `door "${name}" is not a knock sequence door`, 2);
     if (opts.close && !door.close) throw new CliError('E_USAGE', `door "${name}" has no close sequence`, 2);

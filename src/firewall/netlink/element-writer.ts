@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { createNetlink, type NetlinkSocket } from 'netlink';
+import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import { FirewallError } from '../exec.js';
 import { type ElementChange, encodeBatch, NLMSG_ERROR, replyErrno } from './element-batch.js';
 
