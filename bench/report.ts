@@ -76,8 +76,16 @@ export function markdownTable(run: {
   row('footprint', 'daemon CPU for the events (+ children)', (f) => `${f.cpu_s} s (+${f.child_cpu_s} s)`);
   row(
     'shared-login',
-    'ssh login p50: direct / via nc / through 443 (sesame knock --proxy)',
-    (f) => `${ms(f.direct_p50_ms)} / ${ms(f.nc_proxy_p50_ms)} / ${ms(f.shared_443_p50_ms)}`,
+    'ssh login p50: direct / via nc / through 443: nc recipe / sesame knock --proxy',
+    (f) =>
+      `${ms(f.direct_p50_ms)} / ${ms(f.nc_proxy_p50_ms)} / ${ms(f.nc_recipe_443_p50_ms)} / ${ms(f.shared_443_p50_ms)}`,
+    '443 ≤ direct + 80 ms',
+  );
+  row(
+    'shared-login',
+    'ProxyCommand start-up p50: sesame knock --proxy (bundle / compiled tree) / nc / bare node',
+    (f) =>
+      `${ms(f.proxy_start_p50_ms)} / ${ms(f.proxy_start_tree_p50_ms)} / ${ms(f.nc_start_p50_ms)} / ${ms(f.node_start_p50_ms)}`,
   );
   row(
     'fleet',

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { CliError } from './cli-error.js';
@@ -300,7 +302,14 @@ export async function runMain(argv = process.argv): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+// Runs when this file is the script (`node dist/src/cli/main.js`). Bundled, this code sits in
+// bin.js, which runs the CLI itself: a check by file name alone ran every command twice there.
+const script = process.argv[1];
+if (
+  script &&
+  import.meta.url.endsWith('/cli/main.js') &&
+  import.meta.url === pathToFileURL(realpathSync(script)).href
+) {
   runMain().then((code) => {
     process.exitCode = code;
   });
