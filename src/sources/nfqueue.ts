@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createNetlink, type NetlinkSocket } from 'netlink';
+import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import {
   decodeQueued,
   NFQNL_CFG_CMD_BIND,

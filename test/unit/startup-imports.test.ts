@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
@@ -39,12 +41,20 @@ async function loadedAtImport(entry: string): Promise<string[]> {
 const matching = (files: string[], pattern: RegExp) => [...new Set(files.filter((f) => pattern.test(f)))];
 
 describe('modules loaded at start', () => {
-  test('the daemon (serve) loads no config parser, CLI parser, Redis or metrics client, nor any door kind’s source', async () => {
+  test('serve and the daemon load no config parser, Redis or metrics client, nor any door kind’s source (only main.ts loads commander)', async () => {
     const files = await loadedAtImport('dist/src/cli/commands/serve.js');
     assert.ok(files.includes('dist/src/daemon/daemon.js'), 'positive control: the daemon itself is loaded');
     const heavy =
       /^(zod|yaml|commander|ioredis|prom-client|playwright-core)\/|dist\/src\/(config\/(load-config|schema|knockd-plan|fwknop-plan)|sources\/(http|logwatch|spa)\/|sources\/shared-token|core\/fail2ban|fleet)\b/;
     assert.deepEqual(matching(files, heavy), []);
+  });
+
+  test("nothing imports netlink's package index, which loads every netlink family (about 4 MB)", () => {
+    const src = join(ROOT, 'src');
+    const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const imports = (pattern: RegExp) => files.filter((f) => pattern.test(readFileSync(join(src, f), 'utf8')));
+    assert.ok(imports(/from 'netlink\/dist\/netlink\.js'/).length >= 2, 'positive control: the socket module is used');
+    assert.deepEqual(imports(/from 'netlink'/), []);
   });
 
   test('a ProxyCommand (knock --proxy with --secret-file) loads neither the YAML parser nor the schema', async () => {
