@@ -36,6 +36,7 @@ export interface GrantRequest {
  */
 export class Nftables {
   private probed?: Promise<KernelFeatures>;
+  private inPlace?: Promise<boolean>;
   /**
    * `elements`, when given, carries grants and revocations over netlink (the daemon keeps one
    * socket open); without it every change is an `nft` run.
@@ -52,6 +53,8 @@ export class Nftables {
    * Loading the same plan twice leaves exactly one copy.
    */
   async apply(plan: Plan): Promise<{ kept: Grant[] }> {
+    // asked now, at load, rather than on the first grant's path
+    if (this.elements) await this.refreshesInPlace();
     const ruleset = compileNft(plan, await this.featuresFor(plan));
     const before = await this.listGrants();
     const sets = grantSets(plan);
@@ -144,26 +147,54 @@ export class Nftables {
 
   /**
    * Adds or refreshes many grants in one transaction (grants from other fleet nodes arrive in
-   * batches). Each element is added (a no-op if present), deleted and added again, which
-   * also restarts an existing grant's timeout. `ports` as in grant().
+   * batches). Refreshing restarts an existing grant's timeout: on kernels where adding an
+   * element again updates its timeout (probed once, see refreshesInPlace) a plain add does it;
+   * elsewhere each element is added (a no-op if present), deleted and added again, ten times the
+   * kernel's work for a batch. `ports` as in grant().
    */
   async grantMany(grants: readonly GrantRequest[]): Promise<void> {
     if (grants.length === 0) return;
-    const elements = grants.flatMap((g) =>
-      (g.ports ?? [undefined]).map((port) => ({ ...g, port, key: element(g.family, g.address, port) })),
-    );
+    const elements = grants.flatMap((g) => (g.ports ?? [undefined]).map((port) => ({ ...g, port })));
     if (this.elements) {
+      const inPlace = await this.refreshesInPlace();
       const changes = elements.flatMap((e): ElementChange[] => {
         const add = { verb: 'add' as const, set: grantSet(e.door, e.family), key: elementBytes(e), timeoutMs: e.forMs };
-        return [add, { verb: 'delete', set: add.set, key: add.key }, add];
+        return inPlace ? [add] : [add, { verb: 'delete', set: add.set, key: add.key }, add];
       });
       return this.elements.write(changes);
     }
     const lines = elements.flatMap((e) => {
-      const add = elementCommand('add', e.door, e.family, e.key, e.forMs);
-      return [add, elementCommand('delete', e.door, e.family, e.key), add];
+      const key = element(e.family, e.address, e.port);
+      const add = elementCommand('add', e.door, e.family, key, e.forMs);
+      return [add, elementCommand('delete', e.door, e.family, key), add];
     });
     await this.run(['-f', '-'], `${lines.join('\n')}\n`);
+  }
+
+  /**
+   * Whether adding an element that is already in a set restarts its timeout (recent kernels;
+   * older ones keep the old timeout, so a re-knock would not extend the grant). Asked once, in
+   * a throw-away table that holds no rules: two transactions, a listing, then it is removed.
+   * Any failure answers no, which is the slower, always-correct way.
+   */
+  refreshesInPlace(): Promise<boolean> {
+    this.inPlace ??= (async () => {
+      const set = `inet ${PROBE_TABLE} timeouts`;
+      try {
+        await this.run(
+          ['-f', '-'],
+          `table inet ${PROBE_TABLE} {}\ndelete table inet ${PROBE_TABLE}\ntable inet ${PROBE_TABLE} {\n  set timeouts { type ipv4_addr; flags timeout; elements = { 192.0.2.1 timeout 10s } }\n}\n`,
+        );
+        await this.run(['-f', '-'], `add element ${set} { 192.0.2.1 timeout 1h }\n`);
+        const listed = await this.query(['-j', 'list', 'set', ...set.split(' ')]);
+        return listed !== null && /"timeout":\s*3600\b/.test(listed);
+      } catch {
+        return false;
+      } finally {
+        await this.query(['delete', 'table', 'inet', PROBE_TABLE]).catch(() => null);
+      }
+    })();
+    return this.inPlace;
   }
 
   /**
@@ -232,7 +263,7 @@ function element(family: Family, address: string, port?: PortSpec): string {
   return port ? `${address} . ${port.proto} . ${port.port}` : address;
 }
 
-/** The element's key bytes for netlink (element() has checked the address already). */
+/** The element's key bytes for netlink; only a plain address of the family gets one. */
 function elementBytes(e: { family: Family; address: string; port?: PortSpec }): Uint8Array {
   const key = elementKey(e.family, e.address, e.port);
   if (!key)

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { elementKey, encodeBatch, replyErrno } from '../../src/firewall/netlink/element-batch.js';
+import type { Exec } from '../../src/firewall/exec.js';
+import { type ElementChange, elementKey, encodeBatch, replyErrno } from '../../src/firewall/netlink/element-batch.js';
+import type { ElementWriter } from '../../src/firewall/netlink/element-writer.js';
+import { Nftables } from '../../src/firewall/nftables.js';
 
 /** Splits a batch into its netlink messages: [type, flags, seq, payload]. */
 function messages(bytes: Buffer): { type: number; flags: number; seq: number; body: Buffer }[] {
@@ -102,4 +105,42 @@ test('replyErrno reads the kernel answer: 0 is an ACK, a negative errno a refusa
   enoent.writeInt32LE(-2);
   assert.equal(replyErrno(enoent), 2);
   assert.equal(replyErrno(Buffer.alloc(2)), -1, 'a truncated answer is not an ACK');
+});
+
+/** An nft that answers the in-place probe's listing with `timeoutS`, and a writer that records batches. */
+function netlinkNftables(listing: { code: number; stdout: string }) {
+  const batches: ElementChange[][] = [];
+  const scripts: string[] = [];
+  const exec: Exec = async (_file, args, input) => {
+    scripts.push(`${args.join(' ')} ${input ?? ''}`);
+    if (args.includes('list')) return { ...listing, stderr: '', signal: null };
+    return { code: 0, stdout: '', stderr: '', signal: null };
+  };
+  const writer: ElementWriter = { write: async (c) => void batches.push([...c]), close: () => {} };
+  return { nft: new Nftables(exec, 'nft', writer), batches, scripts };
+}
+
+test('a refresh is one add where the kernel restarts timeouts on re-add, add/delete/add elsewhere', async () => {
+  const listed = (s: number) =>
+    JSON.stringify({ nftables: [{ set: { elem: [{ elem: { val: '192.0.2.1', timeout: s } }] } }] });
+  const recent = netlinkNftables({ code: 0, stdout: listed(3600) });
+  await recent.nft.grant('web', 4, '198.18.0.2', 59_000);
+  assert.deepEqual(
+    recent.batches[0].map((c) => c.verb),
+    ['add'],
+  );
+  // the probe ran in its own table, which is removed afterwards
+  assert.match(recent.scripts.join('\n'), /sesame_probe/);
+  assert.match(recent.scripts.at(-1) ?? '', /^delete table inet sesame_probe/);
+
+  const older = netlinkNftables({ code: 0, stdout: listed(10) });
+  await older.nft.grant('web', 4, '198.18.0.2', 59_000);
+  assert.deepEqual(
+    older.batches[0].map((c) => c.verb),
+    ['add', 'delete', 'add'],
+  );
+  // a probe that can't tell answers "no": the slower way is always right
+  const failing = netlinkNftables({ code: 1, stdout: '' });
+  await failing.nft.grant('web', 4, '198.18.0.2', 59_000);
+  assert.equal(failing.batches[0].length, 3);
 });
