@@ -47,7 +47,12 @@ const CLIENT_MAX = 4096;
 /** Builds the lab, starts the echo service and `tool`, runs `fn`, and always tears down. */
 export async function withBenchLab<T>(
   tool: ToolName,
-  opts: DoorOptions & { clientAddresses: number; /** another build of sesame (the bundle) */ sesameBin?: string },
+  opts: DoorOptions & {
+    clientAddresses: number;
+    /** another build of sesame (the bundle), and node options for its daemon */
+    sesameBin?: string;
+    sesameNodeFlags?: readonly string[];
+  },
   fn: (b: BenchLab) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `sesame-bench-${tool}-`));
@@ -59,7 +64,10 @@ export async function withBenchLab<T>(
     await addClientAddresses(lab, client, pool, CLIENT_PREFIX);
     for (const route of SPOOF_BLOCKS.flatMap((b) => b.routes)) await routeToClient(lab, route, flooder);
     await startEchoServer(lab, lab.server, [DOOR.open, OPEN_PORT]);
-    running = tool === 'sesame' ? await startSesame(lab, dir, opts, opts.sesameBin) : await startKnockd(lab, dir, opts);
+    running =
+      tool === 'sesame'
+        ? await startSesame(lab, dir, opts, opts.sesameBin, opts.sesameNodeFlags)
+        : await startKnockd(lab, dir, opts);
     let next = 0;
     return await fn({
       lab,

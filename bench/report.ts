@@ -74,6 +74,9 @@ export function markdownTable(run: {
   row('footprint', 'open events handled / sent', (f) => `${f.events_handled} / ${f.events_sent}`);
   row('footprint', 'daemon RSS after events (peak)', (f) => `${mb(f.rss_kb_after)} (${mb(f.rss_kb_peak)})`, '≤ 55 MB');
   row('footprint', 'daemon CPU for the events (+ children)', (f) => `${f.cpu_s} s (+${f.child_cpu_s} s)`);
+  row('footprint', 'with node --lite-mode: RSS idle / after events, CPU', (f) =>
+    f.lite_rss_kb_idle ? `${mb(f.lite_rss_kb_idle)} / ${mb(f.lite_rss_kb_after)}, ${f.lite_cpu_s} s` : '—',
+  );
   row(
     'shared-login',
     'ssh login p50: direct / via nc / through 443: nc recipe / sesame knock --proxy',

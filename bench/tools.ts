@@ -77,10 +77,16 @@ export function knockdConf(dir: string, o: DoorOptions = {}): string {
 }
 
 /** Starts `sesame serve` with the bench door in `lab.server` (from `bin`, default the compiled tree). */
-export async function startSesame(lab: Lab, dir: string, o: DoorOptions = {}, bin?: string): Promise<RunningTool> {
+export async function startSesame(
+  lab: Lab,
+  dir: string,
+  o: DoorOptions = {},
+  bin?: string,
+  nodeFlags?: readonly string[],
+): Promise<RunningTool> {
   const config = join(dir, 'sesame.yaml');
   writeFileSync(config, sesameYaml(o));
-  const child = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir], { bin });
+  const child = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir], { bin, nodeFlags });
   return running('sesame', child, ['scan guard on (default); each try knocks from its own address'], () =>
     countLines(child.output(), /\b(open|renew)\b.*door[=": ]+(web|ping)/),
   );

@@ -3,7 +3,7 @@ import { bundledSesame } from '../bundled-sesame.js';
 import { flood } from '../lab-jobs.js';
 import { cpuBetween, sampleProc } from '../proc-stats.js';
 import type { BenchContext, BenchResult } from '../result.js';
-import { PING_PORT } from '../tools.js';
+import { PING_PORT, type ToolName } from '../tools.js';
 
 const SOURCES = 1000;
 const PPS = 10_000;
@@ -22,52 +22,68 @@ export async function footprint(ctx: BenchContext): Promise<BenchResult[]> {
   const sesameBin = await bundledSesame();
   for (const tool of ctx.tools) {
     ctx.log(`footprint: ${tool}, ${events} open events`);
-    out.push(
-      await withBenchLab(tool, { clientAddresses: 1, pingDoor: true, sesameBin }, async (b) => {
-        await sleep(2000);
-        const idle = sampleProc(b.tool.pid);
-        const opensBefore = b.tool.opens();
-        const sent = await flood(b.lab, b.flooder, {
-          target: b.target,
-          ports: [PING_PORT],
-          blocks: [SPOOF_BLOCKS[0].first],
-          sources: SOURCES,
-          count: events,
-          rate: PPS,
-          maxSeconds: events / PPS + 10,
-          freshSport: true,
-        });
-        const drained = await settle(() => b.tool.opens(), 30_000);
-        const after = sampleProc(b.tool.pid);
-        return {
-          scenario: 'footprint',
-          tool,
-          figures: {
-            rss_kb_idle: idle.rssKb,
-            rss_kb_idle_anon: idle.anonKb,
-            rss_kb_idle_file: idle.fileKb,
-            events_sent: sent.sent,
-            events_handled: drained.value - opensBefore,
-            drain_ms: drained.ms,
-            rss_kb_after: after.rssKb,
-            rss_kb_after_anon: after.anonKb,
-            rss_kb_peak: after.hwmKb,
-            ...cpuBetween(idle, after),
-          },
-          notes: [
-            ...b.tool.notes,
-            `events_handled = grants the daemon logged (sesame: open/renew lines; knockd: OPEN SESAME lines), waited until stable for 1 s (max 30 s)`,
-            ...(tool === 'knockd'
-              ? ['knockd runs /bin/true per event here (the door command), not iptables']
-              : [
-                  `sesame: the bundle (${sesameBin}) with sesame.service's NODE_OPTIONS; every SYN a new connection (source port), set_size 262144 so the door's per-connection set holds them all`,
-                ]),
-          ],
-        };
-      }),
-    );
+    const r = await measure(tool, events, sesameBin);
+    if (tool === 'sesame') {
+      // the same with V8's lite mode (no optimizing compiler): less memory, more CPU per event
+      ctx.log(`footprint: sesame with node --lite-mode, ${events} open events`);
+      const lite = await measure(tool, events, sesameBin, ['--lite-mode']);
+      for (const k of ['rss_kb_idle', 'rss_kb_after', 'rss_kb_peak', 'events_handled', 'cpu_s'] as const)
+        r.figures[`lite_${k}`] = lite.figures[k];
+      r.notes.push('lite_*: the same daemon started with `node --lite-mode` as well');
+    }
+    out.push(r);
   }
   return out;
+}
+
+async function measure(
+  tool: ToolName,
+  events: number,
+  sesameBin: string,
+  sesameNodeFlags?: readonly string[],
+): Promise<BenchResult & { figures: Record<string, unknown>; notes: string[] }> {
+  return withBenchLab(tool, { clientAddresses: 1, pingDoor: true, sesameBin, sesameNodeFlags }, async (b) => {
+    await sleep(2000);
+    const idle = sampleProc(b.tool.pid);
+    const opensBefore = b.tool.opens();
+    const sent = await flood(b.lab, b.flooder, {
+      target: b.target,
+      ports: [PING_PORT],
+      blocks: [SPOOF_BLOCKS[0].first],
+      sources: SOURCES,
+      count: events,
+      rate: PPS,
+      maxSeconds: events / PPS + 10,
+      freshSport: true,
+    });
+    const drained = await settle(() => b.tool.opens(), 30_000);
+    const after = sampleProc(b.tool.pid);
+    return {
+      scenario: 'footprint',
+      tool,
+      figures: {
+        rss_kb_idle: idle.rssKb,
+        rss_kb_idle_anon: idle.anonKb,
+        rss_kb_idle_file: idle.fileKb,
+        events_sent: sent.sent,
+        events_handled: drained.value - opensBefore,
+        drain_ms: drained.ms,
+        rss_kb_after: after.rssKb,
+        rss_kb_after_anon: after.anonKb,
+        rss_kb_peak: after.hwmKb,
+        ...cpuBetween(idle, after),
+      },
+      notes: [
+        ...b.tool.notes,
+        `events_handled = grants the daemon logged (sesame: open/renew lines; knockd: OPEN SESAME lines), waited until stable for 1 s (max 30 s)`,
+        ...(tool === 'knockd'
+          ? ['knockd runs /bin/true per event here (the door command), not iptables']
+          : [
+              `sesame: the bundle (${sesameBin}) with sesame.service's NODE_OPTIONS; every SYN a new connection (source port), set_size 262144 so the door's per-connection set holds them all`,
+            ]),
+      ],
+    };
+  });
 }
 
 /** Polls `read` until it stops changing for a second (or `maxMs`); returns the value and time taken. */

@@ -86,10 +86,14 @@ export async function startDaemon(
   lab: Lab,
   host: Host,
   args: readonly string[],
-  opts: { readonly bin?: string } = {},
+  opts: {
+    readonly bin?: string;
+    /** more node options (the bench tries --lite-mode) */ readonly nodeFlags?: readonly string[];
+  } = {},
 ): Promise<ChildProcess & { output: () => string }> {
   const child = lab.spawn(host, process.execPath, [
     ...DAEMON_NODE_FLAGS,
+    ...(opts.nodeFlags ?? []),
     opts.bin ?? SESAME_BIN,
     'serve',
     ...args,
