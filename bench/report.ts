@@ -71,6 +71,7 @@ export function markdownTable(run: {
     (f) => `${mb(f.rss_kb_idle)} (${mb(f.rss_kb_idle_anon)} + ${mb(f.rss_kb_idle_file)})`,
     '≤ 45 MB',
   );
+  row('footprint', 'a bare node process (the floor)', (f) => mb(f.node_rss_kb_idle));
   row('footprint', 'open events handled / sent', (f) => `${f.events_handled} / ${f.events_sent}`);
   row('footprint', 'daemon RSS after events (peak)', (f) => `${mb(f.rss_kb_after)} (${mb(f.rss_kb_peak)})`, '≤ 55 MB');
   row('footprint', 'daemon CPU for the events (+ children)', (f) => `${f.cpu_s} s (+${f.child_cpu_s} s)`);

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { DAEMON_NODE_FLAGS } from '../../src/lab/processes.js';
 import { SPOOF_BLOCKS, withBenchLab } from '../bench-lab.js';
 import { bundledSesame } from '../bundled-sesame.js';
 import { flood } from '../lab-jobs.js';
@@ -30,6 +32,9 @@ export async function footprint(ctx: BenchContext): Promise<BenchResult[]> {
       for (const k of ['rss_kb_idle', 'rss_kb_after', 'rss_kb_peak', 'events_handled', 'cpu_s'] as const)
         r.figures[`lite_${k}`] = lite.figures[k];
       r.notes.push('lite_*: the same daemon started with `node --lite-mode` as well');
+      // node's own floor: a bare node process doing nothing, same binary, same options
+      r.figures.node_rss_kb_idle = await bareNodeRssKb();
+      r.notes.push('node_rss_kb_idle: `node -e` waiting on a timer, with the same NODE_OPTIONS, 2 s after start');
     }
     out.push(r);
   }
@@ -84,6 +89,19 @@ async function measure(
       ],
     };
   });
+}
+
+/** RSS of a node process that only waits, 2 s after it started (with the daemon's node options). */
+async function bareNodeRssKb(): Promise<number> {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, '-e', 'setTimeout(() => {}, 10_000)'], {
+    stdio: 'ignore',
+  });
+  try {
+    await sleep(2000);
+    return sampleProc(child.pid!).rssKb;
+  } finally {
+    child.kill();
+  }
 }
 
 /** Polls `read` until it stops changing for a second (or `maxMs`); returns the value and time taken. */
