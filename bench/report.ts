@@ -56,15 +56,10 @@ export function markdownTable(run: {
     'legit knock right after / after `within`',
     (f) => `${f.legit_right_after} / ${f.legit_after_within}`,
   );
-  row(
-    'first-knock-flood',
-    'legit knocks in during a forged first-knock flood, by rate (set_size 16384)',
-    (f) =>
-      (f.rates as Record<string, number>[])
-        .map((r) => `${r.flood_pps}/s: ${r.legit_opened}/${r.legit_tries}`)
-        .join(', '),
-    'all in',
-  );
+  const floodRates = (f: Record<string, any>) =>
+    `set_size ${f.set_size}: ${(f.rates as Record<string, number>[]).map((r) => `${r.received_pps}/s ${r.legit_opened}/${r.legit_tries}`).join(', ')}`;
+  row('first-knock-flood', 'legit knocks in during a forged first-knock flood, by rate received', floodRates, 'all in');
+  row('first-knock-flood-default', 'the same, default set_size, as fast as the sender goes', floodRates, 'all in');
   row(
     'footprint',
     'daemon RSS idle (private + file pages)',

@@ -23,6 +23,8 @@ export interface DoorOptions {
   readonly pingDoor?: boolean;
   /** sesame's `set_size` (the bound of every kernel set); default 65536. */
   readonly setSize?: number;
+  /** The door's `within` in seconds, instead of DOOR.withinS. */
+  readonly withinS?: number;
 }
 
 export interface RunningTool {
@@ -43,7 +45,7 @@ export function sesameYaml(o: DoorOptions = {}): string {
     'doors:',
     '  web:',
     `    knock: [${DOOR.knock.join(', ')}]`,
-    `    within: ${DOOR.withinS}s`,
+    `    within: ${o.withinS ?? DOOR.withinS}s`,
     `    open: [${DOOR.open}]`,
     `    for: ${DOOR.forS}s`,
   ];

@@ -64,7 +64,10 @@ describe('sequence door rules', () => {
     const lane = ruleset.indexOf('tcp dport 6000 tcp flags & (syn | ack) == syn update @web_kq_4 { ip saddr } return');
     const normal = ruleset.indexOf('tcp dport 6000 tcp flags & (syn | ack) == syn update @web_k1_4 { ip saddr }');
     assert.ok(normal > 0 && lane > normal, 'the lane comes after the first stage, so only a failed add reaches it');
-    assert.match(ruleset, /set web_kq_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 1s; size 65536; \}/);
+    assert.match(
+      ruleset,
+      /set web_kq_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 1s; gc-interval 250ms; size 65536; \}/,
+    );
     // 45 s within: the second knock comes at most 1 s after the first, then 44 s are left
     assert.match(ruleset, /set web_kqstart_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 44s; size 65536; \}/);
     assert.match(

@@ -45,9 +45,11 @@ export const portSet = (ports: readonly number[]) =>
   ports.length === 1 ? String(ports[0]) : `{ ${ports.join(', ')} }`;
 export const fmtPort = (p: PortSpec) => (p.proto === 'tcp' ? String(p.port) : `${p.port}/udp`);
 
-export function setDecl(name: string, f: Family, timeoutMs: number, size: number): string {
+/** `gcIntervalMs`: how often the kernel collects expired elements (default 1 s); until then they count against `size`. */
+export function setDecl(name: string, f: Family, timeoutMs: number, size: number, gcIntervalMs?: number): string {
   const type = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
-  return `set ${name} { type ${type}; flags dynamic,timeout; timeout ${nftDuration(timeoutMs)}; size ${size}; }`;
+  const gc = gcIntervalMs ? ` gc-interval ${nftDuration(gcIntervalMs)};` : '';
+  return `set ${name} { type ${type}; flags dynamic,timeout; timeout ${nftDuration(timeoutMs)};${gc} size ${size}; }`;
 }
 
 /** The name a `set NAME { ... }` or `chain NAME { ... }` declaration declares. */
