@@ -3,22 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
 import { parseDuration } from '../../src/core/duration.js';
 import { parsePortSpec } from '../../src/core/port-spec.js';
 import { parseTcpFlags } from '../../src/core/tcp-flags.js';
 import type { SequenceDoor } from '../../src/core/door.js';
+import { configProblems } from './config-problems.js';
 
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, 'sesame.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('sesame.yaml', () => {
   test('a knockd-style door gets knockd defaults: tcp, a bare syn, drop', () => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { SharedDoor } from '../../src/core/door.js';
 import { encodeTokenKnock, parseStaticSecret, tokenPrefix, verifyTokenKnock } from '../../src/core/shared-secret.js';
@@ -13,6 +12,7 @@ import { payloadMatch } from '../../src/firewall/nft/shared.js';
 import { decodePacket } from '../../src/sources/nflog-decode.js';
 import { tokenVerifier } from '../../src/sources/shared-token.js';
 import { tempDir } from '../e2e/support.js';
+import { configProblems } from './config-problems.js';
 
 const dir = tempDir();
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,15 +25,7 @@ writeFileSync(keyFile, `${base32Encode(KEY)}\n`, { mode: 0o600 });
 const door = (extra = '', file = secretFile) =>
   `doors:\n  ssh443:\n    shared: { port: 443, secret: ${file}${extra} }\n    for: 300s\n`;
 
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, 'sesame.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.message.split('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('shared-port door: config', () => {
   test('defaults: 443 to 22, one-shot, static secret read from the file, 22 protected', () => {
