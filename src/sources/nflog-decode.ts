@@ -1,11 +1,12 @@
 import { type IpPacket, parseIpPacket } from './ip-packet.js';
+import { attr, nfgenmsg, readAttributes } from './nfnetlink.js';
 
 /**
  * Pure encode/decode of NFLOG (nfnetlink_log) messages. See linux/netfilter/nfnetlink_log.h.
  * Only what sesame needs: config commands, and from packets the prefix and source address.
  */
 
-export const NETLINK_NETFILTER = 12;
+export { NETLINK_NETFILTER } from './nfnetlink.js';
 const NFNL_SUBSYS_ULOG = 4;
 export const NFULNL_MSG_PACKET = NFNL_SUBSYS_ULOG << 8;
 export const NFULNL_MSG_CONFIG = (NFNL_SUBSYS_ULOG << 8) | 1;
@@ -22,23 +23,6 @@ const NFULNL_COPY_PACKET = 2;
 /** A logged packet: what the rule said (prefix) and who sent it. */
 export interface LoggedPacket extends IpPacket {
   readonly prefix: string;
-}
-
-function attr(type: number, value: Buffer): Buffer {
-  const len = 4 + value.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  value.copy(out, 4);
-  return out;
-}
-
-function nfgenmsg(group: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt8(0, 0); // AF_UNSPEC
-  b.writeUInt8(0, 1); // NFNETLINK_V0
-  b.writeUInt16BE(group, 2);
-  return b;
 }
 
 /** Body of a CONFIG message running `command` on `group`. */
@@ -58,17 +42,10 @@ export function configCopyMode(group: number, range: number): Buffer {
 
 /** Decodes the body of an NFULNL_MSG_PACKET message; null when it lacks a prefix or IP header. */
 export function decodePacket(body: Buffer): LoggedPacket | null {
-  let prefix: string | null = null;
-  let payload: Buffer | null = null;
-  for (let off = 4; off + 4 <= body.length;) {
-    const len = body.readUInt16LE(off);
-    const type = body.readUInt16LE(off + 2) & 0x3fff;
-    if (len < 4 || off + len > body.length) return null;
-    const value = body.subarray(off + 4, off + len);
-    if (type === NFULA_PREFIX) prefix = value.toString('latin1').replace(/\0.*$/s, '');
-    else if (type === NFULA_PAYLOAD) payload = value;
-    off += (len + 3) & ~3;
-  }
+  const { attrs, complete } = readAttributes(body);
+  if (!complete) return null;
+  const prefix = attrs.get(NFULA_PREFIX)?.toString('latin1').replace(/\0.*$/s, '') ?? null;
+  const payload = attrs.get(NFULA_PAYLOAD) ?? null;
   if (prefix === null || payload === null) return null;
   const packet = parseIpPacket(payload);
   return packet && { prefix, ...packet };

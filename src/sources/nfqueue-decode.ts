@@ -1,4 +1,5 @@
 import { type IpPacket, parseIpPacket } from './ip-packet.js';
+import { attr, nfgenmsg, readAttributes } from './nfnetlink.js';
 
 /**
  * Pure encode/decode of NFQUEUE (nfnetlink_queue) messages, see
@@ -29,20 +30,6 @@ export interface QueuedPacket extends IpPacket {
   readonly id: number;
 }
 
-function attr(type: number, value: Buffer): Buffer {
-  const out = Buffer.alloc((4 + value.length + 3) & ~3);
-  out.writeUInt16LE(4 + value.length, 0);
-  out.writeUInt16LE(type, 2);
-  value.copy(out, 4);
-  return out;
-}
-
-function nfgenmsg(queue: number): Buffer {
-  const b = Buffer.alloc(4); // AF_UNSPEC, NFNETLINK_V0, then the queue number (big endian)
-  b.writeUInt16BE(queue, 2);
-  return b;
-}
-
 /** Body of a CONFIG message running `command` (bind, unbind) on `queue`. */
 export function queueCommand(queue: number, command: number): Buffer {
   return Buffer.concat([nfgenmsg(queue), attr(NFQA_CFG_CMD, Buffer.from([command, 0, 0, 0]))]);
@@ -71,17 +58,11 @@ export function verdictBody(queue: number, id: number, verdict: number): Buffer 
  * whose IP header can't be read still has an id (it needs a verdict): `packet` is then null.
  */
 export function decodeQueued(body: Buffer): { id: number; packet: QueuedPacket | null } | null {
-  let id: number | null = null;
-  let payload: Buffer | null = null;
-  for (let off = 4; off + 4 <= body.length;) {
-    const len = body.readUInt16LE(off);
-    const type = body.readUInt16LE(off + 2) & 0x3fff;
-    if (len < 4 || off + len > body.length) break;
-    const value = body.subarray(off + 4, off + len);
-    if (type === NFQA_PACKET_HDR && value.length >= 4) id = value.readUInt32BE(0);
-    else if (type === NFQA_PAYLOAD) payload = value;
-    off += (len + 3) & ~3;
-  }
+  // a cut-off tail still leaves the id, and a held packet with an id needs a verdict
+  const { attrs } = readAttributes(body);
+  const hdr = attrs.get(NFQA_PACKET_HDR);
+  const id = hdr && hdr.length >= 4 ? hdr.readUInt32BE(0) : null;
+  const payload = attrs.get(NFQA_PAYLOAD) ?? null;
   if (id === null) return null;
   const ip = payload && parseIpPacket(payload);
   return { id, packet: ip ? { id, ...ip } : null };

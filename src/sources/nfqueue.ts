@@ -11,8 +11,8 @@ import {
   queueParams,
   verdictBody,
 } from './nfqueue-decode.js';
+import { NETLINK_NETFILTER } from './nfnetlink.js';
 
-const NETLINK_NETFILTER = 12;
 const NLM_F_REQUEST = 1;
 const NLM_F_ACK = 4;
 
