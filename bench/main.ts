@@ -19,7 +19,7 @@ import { spa } from './scenarios/spa.js';
 import { stateBound } from './scenarios/state-bound.js';
 import { webKnock } from './scenarios/web-knock.js';
 import { runScenarios } from './run-scenarios.js';
-import { TOOLS, type ToolName } from './tools.js';
+import { has, TOOLS, type ToolName } from './tools.js';
 
 /**
  * `npm run bench [-- --quick] [--only a,b] [--out DIR]`: builds lab namespaces, runs every
@@ -124,15 +124,6 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table}`);
   ctx.log(`done in ${run.seconds} s; results in ${file}`);
   return failed ? 1 : 0;
-}
-
-function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function sh(cmd: string, args: string[]): string {

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../src/lab/netns.js';
@@ -160,4 +160,14 @@ async function waitForFile(file: string, pattern: RegExp, child: ChildProcess, t
   }
   // waitForLine gives the same message shape as other lab start-up failures
   await waitForLine(child, pattern, 1);
+}
+
+/** Whether `tool` is on PATH (or in /usr/sbin, where Debian puts daemons). */
+export function has(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { addClientAddresses, ipv4Range } from '../../src/lab/addresses.js';
 import { createLab, type Host, type Lab } from '../../src/lab/netns.js';
 import { startDaemon, startEchoServer, waitForLine } from '../../src/lab/processes.js';
 import { clientJob } from '../lab-jobs.js';
+import { has } from '../tools.js';
 import { cpuBetween, sampleProc } from '../proc-stats.js';
 import type { BenchContext, BenchResult } from '../result.js';
 import type { SpaClientJob } from '../spa-client.js';
@@ -38,15 +39,6 @@ async function spaJob<T>(lab: Lab, host: Host, job: SpaClientJob): Promise<T> {
     return JSON.parse(r.stdout) as T;
   } catch {
     throw new Error(`spa-client (${job.mode}) failed: ${r.stderr || r.stdout || `exit ${r.code}`}`);
-  }
-}
-
-function has(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
   }
 }
 
