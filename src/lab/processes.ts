@@ -74,7 +74,7 @@ export async function startEchoServer(lab: Lab, host: Host, ports: readonly numb
 
 /**
  * The node options sesame.service starts the daemon with (packaging/sesame.service, checked by
- * test/unit/daemon-node-flags.test.ts), so tests and the bench run the daemon as installed.
+ * test/unit/daemon/daemon-node-flags.test.ts), so tests and the bench run the daemon as installed.
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 

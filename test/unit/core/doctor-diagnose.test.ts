@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { diagnose, type HostFacts } from '../../../src/core/doctor/diagnose.js';
+import { parseIptablesSave } from '../../../src/core/doctor/iptables-walk.js';
+
+const plan = parseConfig(
+  'doors:\n  ssh:\n    knock: [7000, 8000]\n    within: 5s\n    open: [22]\n    for: 1m\n',
+  'sesame.yaml',
+);
+
+/** A host with nothing wrong, to change one fact at a time. */
+const clean: HostFacts = {
+  plan,
+  nft: null,
+  legacy4: [],
+  legacy6: [],
+  listeners: [{ proto: 'tcp', port: 22 }],
+  sysctl: { 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.default.rp_filter': '2' },
+  nflogGroups: [],
+  stateDir: { path: '/var/lib/sesame', exists: true, writable: true, mode: 0o40700 },
+  secrets: [],
+};
+
+const problems = (f: HostFacts) => diagnose(f).filter((x) => x.severity === 'problem');
+
+describe('doctor: judging host facts', () => {
+  test('a clean host has no problems', () => {
+    assert.deepEqual(problems(clean), []);
+  });
+
+  test('iptables-legacy rules that drop ssh are found, though nft never shows them', () => {
+    const legacy4 = parseIptablesSave(
+      '*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -s 192.0.2.1/32 -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\nCOMMIT\n',
+    );
+    const [p] = problems({ ...clean, legacy4 });
+    assert.match(p.text, /iptables-legacy filter INPUT drops new 22\/tcp connections \(IPv4; policy DROP\)/);
+    assert.match(p.fix, /iptables-legacy -I INPUT -p tcp --dport 22 -j ACCEPT/);
+  });
+
+  test('a legacy rule that accepts ssh before the policy drop is no problem (positive control)', () => {
+    const legacy4 = parseIptablesSave(
+      '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n',
+    );
+    assert.deepEqual(problems({ ...clean, legacy4 }), []);
+  });
+
+  test('the NFLOG group held by another program is a problem; held by sesame itself it is not', () => {
+    const [p] = problems({ ...clean, nflogGroups: [{ group: 7331, holder: '/usr/sbin/ulogd -d' }] });
+    assert.match(p.text, /NFLOG group 7331 is already bound by "\/usr\/sbin\/ulogd -d"/);
+    assert.match(p.fix, /nflog_group/);
+    assert.deepEqual(
+      problems({ ...clean, nflogGroups: [{ group: 7331, holder: 'node /usr/bin/sesame serve -c x' }] }),
+      [],
+    );
+    assert.deepEqual(problems({ ...clean, nflogGroups: [{ group: 1, holder: 'ulogd' }] }), [], 'another group');
+  });
+
+  test('a state dir that is not writable, and a group-readable secret', () => {
+    const found = problems({
+      ...clean,
+      stateDir: { path: '/var/lib/sesame', exists: true, writable: false, mode: 0o40700 },
+      secrets: [{ path: '/etc/sesame/k', what: 'door "w"\'s secret', mode: 0o100640, uid: 0 }],
+    });
+    assert.equal(found.length, 2);
+    assert.match(found[0].text, /state dir \/var\/lib\/sesame is not writable/);
+    assert.match(found[1].text, /\/etc\/sesame\/k is readable by its group \(mode 640\)/);
+  });
+
+  test('without a config only host-wide checks run', () => {
+    assert.deepEqual(problems({ ...clean, plan: null, listeners: [] }), []);
+  });
+});

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { compileNft } from '../../../src/firewall/nft/compile.js';
+import { goldenCases } from '../../golden-cases.js';
+
+/**
+ * Golden files: the exact ruleset texts for each example config (test/golden-cases.ts). The
+ * test only compares; after an intended change run `npm run golden` and review the diff.
+ */
+describe('golden rulesets (nft and iptables-restore) for each example', () => {
+  for (const c of goldenCases()) {
+    test(c.name, () => {
+      assert.equal(c.render(), readFileSync(c.file, 'utf8'), `${c.file} differs; if intended: npm run golden`);
+    });
+  }
+});
+
+describe('sequence door rules', () => {
+  const ruleset = compileNft(
+    parseConfig(
+      'doors:\n  web:\n    knock: [6000, 7000, 8000]\n    open: [80, "53/udp"]\n    for: 59s\n    flags: syn,!ack\n',
+    ),
+  );
+
+  test('the last knock adds the grant with the door timeout and logs it', () => {
+    assert.match(
+      ruleset,
+      /tcp dport 8000 tcp flags & \(syn \| ack\) == syn ip saddr @web_k2_4 ip saddr @web_kstart_4 .*update @web_open_4 \{ ip saddr timeout 59s \} log group 7331 prefix "sesame open web" return/,
+    );
+  });
+
+  test('a retransmit of the current stage is ignored, before the reset rule', () => {
+    const dup = ruleset.indexOf('tcp dport 7000 tcp flags & (syn | ack) == syn ip saddr @web_k2_4 return');
+    const reset = ruleset.indexOf('tcp dport { 6000, 7000, 8000 } tcp flags & (syn | ack) == syn delete @web_k1_4');
+    assert.ok(dup > 0 && reset > dup);
+  });
+
+  test('protected ports: grant holders pass, every other packet (not only new connections) is dropped, per protocol', () => {
+    assert.match(ruleset, /ip saddr @web_open_4 tcp dport 80 accept/);
+    assert.match(ruleset, /ip6 saddr @web_open_6 udp dport 53 accept/);
+    assert.match(ruleset, /\n\t\ttcp dport 80 drop\n/);
+    assert.match(ruleset, /\n\t\tudp dport 53 drop\n/);
+    assert.doesNotMatch(
+      ruleset,
+      /ct state new (tcp|udp) dport (80|53)/,
+      'a FIN, NULL or Xmas probe (ct state invalid) must be dropped too',
+    );
+  });
+
+  test('knock ports are only looked at, never dropped: they answer like any closed port', () => {
+    assert.doesNotMatch(ruleset, /dport \{ 6000, 7000, 8000 \} (drop|reject)/);
+    assert.doesNotMatch(ruleset, /dport (6000|7000|8000) (drop|reject)/);
+  });
+
+  test('regression: the default knock is a bare SYN; SYN+FIN, SYN+RST and SYN+ACK do not count', () => {
+    const r = compileNft(parseConfig('doors:\n  w:\n    knock: [1, 2]\n    open: [80]\n'));
+    assert.match(r, /tcp dport 2 tcp flags & \(syn \| fin \| rst \| ack\) == syn ip saddr @w_k1_4/);
+    assert.doesNotMatch(r, /tcp flags & syn == syn/);
+  });
+
+  test('flood lane: a first knock that finds the first stage full waits 1 s; its sequence still ends within `within`', () => {
+    const lane = ruleset.indexOf('tcp dport 6000 tcp flags & (syn | ack) == syn update @web_kq_4 { ip saddr } return');
+    const normal = ruleset.indexOf('tcp dport 6000 tcp flags & (syn | ack) == syn update @web_k1_4 { ip saddr }');
+    assert.ok(normal > 0 && lane > normal, 'the lane comes after the first stage, so only a failed add reaches it');
+    assert.match(
+      ruleset,
+      /set web_kq_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 1s; gc-interval 250ms; size 65536; \}/,
+    );
+    // 45 s within: the second knock comes at most 1 s after the first, then 44 s are left
+    assert.match(ruleset, /set web_kqstart_4 \{ type ipv4_addr; flags dynamic,timeout; timeout 44s; size 65536; \}/);
+    assert.match(
+      ruleset,
+      /tcp dport 7000 tcp flags & \(syn \| ack\) == syn ip saddr @web_kq_4 delete @web_kq_4 \{ ip saddr \} update @web_k2_4 \{ ip saddr \} update @web_kqstart_4 \{ ip saddr \} return/,
+    );
+    assert.match(ruleset, /ip saddr @web_k2_4 ip saddr @web_kqstart_4 .*update @web_open_4/);
+    assert.match(ruleset, /tcp dport 6000 tcp flags & \(syn \| ack\) == syn ip saddr @web_kq_4 return/, 'a retransmit');
+    assert.match(ruleset, /delete @web_kstart_4 \{ ip saddr \} delete @web_kq_4 \{ ip saddr \} delete @web_kqstart_4/);
+    const short = compileNft(parseConfig('doors:\n  w:\n    knock: [1, 2]\n    within: 1s\n    open: [80]\n'));
+    assert.doesNotMatch(short, /w_kq/, 'a `within` of 1 s needs no lane: its first stage already times out that fast');
+  });
+
+  test('every dynamic set is bounded', () => {
+    const sets = ruleset.match(/^\s*set .*$/gm) ?? [];
+    assert.ok(sets.length > 0);
+    for (const s of sets) assert.match(s, /size 65536;/);
+  });
+
+  test('an interface limits knocks and protection to it', () => {
+    const r = compileNft(parseConfig('interface: eth1\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n'));
+    assert.match(r, /iifname "eth1" tcp dport \{ 1, 2 \} jump w_knock/);
+    assert.match(r, /iifname "eth1" tcp dport 80 drop/);
+  });
+});

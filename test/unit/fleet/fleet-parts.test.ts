@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { FleetClock } from '../../../src/fleet/fleet-clock.js';
+import { backoffMs } from '../../../src/fleet/redis-connection.js';
+import { fleetKeys } from '../../../src/fleet/redis-keys.js';
+import { type ReplayCacheLike, SharedReplay } from '../../../src/fleet/shared-replay.js';
+
+/** A local cache that remembers keys (no expiry needed here). */
+function localCache(): ReplayCacheLike & { keys: Set<string> } {
+  const keys = new Set<string>();
+  return { keys, use: (k) => (keys.has(k) ? false : (keys.add(k), true)), close: () => {} };
+}
+
+/** Just enough of a Redis client for `SET key 1 PX ttl NX`, shared by "nodes". */
+function fakeRedis(store: Map<string, number>, fail = false) {
+  return {
+    set: async (key: string, _v: string, _px: string, ttl: number, _nx: string) => {
+      if (fail) throw new Error('connection lost');
+      if (store.has(key)) return null;
+      store.set(key, ttl);
+      return 'OK';
+    },
+  } as unknown as Redis;
+}
+
+describe('fleet parts', () => {
+  test('the fleet clock: offset from one TIME reading, taken at the midpoint of the call', () => {
+    let local = 1_000_000;
+    const clock = new FleetClock(() => local);
+    assert.equal(clock.synced, false);
+    // Redis says 1,003,600.250 s... as [seconds, microseconds]; the call took 10 ms locally
+    clock.record(['1003600', '250000'], 999_995, 1_000_005);
+    assert.equal(clock.offset, 1_003_600_250 - 1_000_000);
+    assert.equal(clock.now(), 1_003_600_250);
+    local += 500;
+    assert.equal(clock.toLocal(clock.fromLocal(1234)), 1234);
+    clock.record(['garbage', 'x'], 0, 0);
+    assert.equal(clock.now(), 1_003_600_750, 'a garbled reply leaves the offset alone');
+  });
+
+  test('reconnect backoff grows from ~100 ms to ~5 s, jittered', () => {
+    assert.equal(
+      backoffMs(1, () => 0.5),
+      100,
+    );
+    assert.equal(
+      backoffMs(3, () => 0.5),
+      400,
+    );
+    assert.equal(
+      backoffMs(50, () => 0.5),
+      5000,
+    );
+    assert.ok(backoffMs(50, () => 0.999) <= 6250 && backoffMs(50, () => 0) >= 3750);
+  });
+
+  test('keys live under the cluster; replay keys are hashed', () => {
+    const k = fleetKeys('prod');
+    assert.equal(k.grant('web', '198.18.0.10'), 'sesame:prod:grant:web:198.18.0.10');
+    assert.match(k.replay('hmac ssh nonce'), /^sesame:prod:replay:[A-Za-z0-9_-]{43}$/);
+    assert.ok(!k.replay('totp web 1').includes('web'));
+  });
+
+  test('a token used on one node is refused on another (SET NX), and twice on the same', async () => {
+    const store = new Map<string, number>();
+    const log: string[] = [];
+    const node = () =>
+      new SharedReplay({
+        redis: () => fakeRedis(store),
+        keys: fleetKeys('c'),
+        mode: 'shared',
+        log: (_l, e) => log.push(e),
+      });
+    const [a, b] = [node().wrap(localCache()), node().wrap(localCache())];
+    assert.equal(await a.use('hmac ssh n1', 30_000), true);
+    assert.equal(await b.use('hmac ssh n1', 30_000), false, 'replayed to the other node');
+    assert.equal(await a.use('hmac ssh n1', 30_000), false, 'replayed to the same node');
+    assert.equal(await b.use('hmac ssh n2', 30_000), true);
+    assert.ok(
+      [...store.values()].every((ttl) => ttl > 30_000),
+      'kept longer than the token lives',
+    );
+    assert.deepEqual(log, []);
+  });
+
+  test('redis down: shared falls back to the local cache and says so once; shared-only refuses', async () => {
+    const log: [string, unknown][] = [];
+    const shared = new SharedReplay({
+      redis: () => undefined,
+      keys: fleetKeys('c'),
+      mode: 'shared',
+      log: (_l, e, f) => log.push([e, f?.mode]),
+    });
+    const local = localCache();
+    assert.equal(await shared.use(local, 'k1', 1000), true);
+    assert.equal(await shared.use(local, 'k1', 1000), false, 'the local cache still refuses a replay');
+    assert.equal(await shared.use(local, 'k2', 1000), true);
+    assert.deepEqual(log, [['replay', 'local-fallback']]);
+    assert.equal(shared.fallbacks, 2);
+
+    const failing = new SharedReplay({
+      redis: () => fakeRedis(new Map(), true),
+      keys: fleetKeys('c'),
+      mode: 'shared',
+      log: () => {},
+    });
+    assert.equal(await failing.use(localCache(), 'k', 1000), true, 'a failing Redis falls back too');
+
+    const strict = new SharedReplay({
+      redis: () => undefined,
+      keys: fleetKeys('c'),
+      mode: 'shared-only',
+      log: (_l, e, f) => log.push([e, f?.mode]),
+    });
+    const strictLocal = localCache();
+    assert.equal(await strict.use(strictLocal, 'k3', 1000), false);
+    assert.equal(strictLocal.keys.size, 0, 'a refused token is not burnt locally');
+    assert.deepEqual(log.at(-1), ['replay', 'shared-only']);
+  });
+});
