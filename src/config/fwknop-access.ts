@@ -13,7 +13,7 @@ import { ConfigError, type ConfigProblem } from './config-error.js';
  * A key sesame does not implement is an error at its line, never silently ignored.
  */
 
-/** Keys sesame reads, with what they mean there (README's support table is generated from the same words). */
+/** Keys sesame reads, with what they mean there (the support table in docs/spa.md is generated from the same words). */
 export const SUPPORTED_ACCESS_KEYS = [
   'SOURCE',
   'DESTINATION',

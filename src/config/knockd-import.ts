@@ -10,7 +10,7 @@ import { doorName, runCommands } from './knockd-plan.js';
  * with the original commands kept in comments; every other door keeps its commands.
  * Why kernel-native by default: the grant lives in the kernel and ends there on time even
  * if sesame is killed, the knocker's next SYN is let in by the same kernel pass (no race
- * with a forked iptables), and it fails closed (see README, "Coming from knockd").
+ * with a forked iptables), and it fails closed (see docs/knockd.md).
  */
 export function knockdToYaml(conf: KnockdConf): string {
   const out: string[] = [

@@ -130,7 +130,7 @@ doors:
     assert.equal((await post(1, 'proxied', t)).status, 403, 'the same token again is refused');
   });
 
-  test("README's `curl --data-binary CODE URL` opens (curl's default form type), and so do form fields and JSON", async () => {
+  test("docs/web.md's `curl --data-binary CODE URL` opens (curl's default form type), and so do form fields and JSON", async () => {
     // regression: the bare body arrived as application/x-www-form-urlencoded and was refused
     const [c0, c1, c2] = w.lab.clients;
     assert.equal(await w.connect(c0, 2224), 'timeout', 'closed before the knock');

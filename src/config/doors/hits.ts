@@ -5,7 +5,7 @@ import { duration } from '../schema.js';
 import { doorBase, doorBaseFields, type DoorKind } from './kind.js';
 
 /**
- * Defaults chosen so a plain `ssh` gets in on its own SYN retries (README, "Single-port doors"):
+ * Defaults chosen so a plain `ssh` gets in on its own SYN retries (docs/doors.md, "Single-port doors"):
  * Linux >= 6.6 retries at 1 s steps (SYNs at 0, 1, 2 s: the third is 2 s after the first),
  * older kernels and other systems back off (0, 1, 3 s: 3 s after). A window of 1-5 s takes
  * both with a second of margin on each side, in whole seconds so iptables `recent` can do it too.
