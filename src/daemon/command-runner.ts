@@ -1,3 +1,4 @@
+import type { CommandRun } from './daemon-events.js';
 import type { Logger } from './logger.js';
 import { type CommandResult, runShell } from './run-command.js';
 
@@ -15,6 +16,8 @@ export interface RunnerOptions {
   /** Backlog at which a warning is logged (once per crossing). */
   readonly warnBacklog?: number;
   readonly run?: (command: string) => Promise<CommandResult>;
+  /** Told of every command that ran, by result (metrics). */
+  readonly ran?: (r: CommandRun) => void;
 }
 
 /**
@@ -27,6 +30,7 @@ export class CommandRunner {
   private readonly limit: number;
   private readonly warnBacklog: number;
   private readonly run: (command: string) => Promise<CommandResult>;
+  private readonly ran: (r: CommandRun) => void;
   private readonly waiting: (() => void)[] = [];
   private readonly lastFor = new Map<string, Promise<void>>();
   private running = 0;
@@ -41,6 +45,7 @@ export class CommandRunner {
     this.limit = opts.limit ?? 8;
     this.warnBacklog = opts.warnBacklog ?? 1000;
     this.run = opts.run ?? ((c) => runShell(c));
+    this.ran = opts.ran ?? (() => {});
   }
 
   /** Commands queued or running. */
@@ -74,8 +79,10 @@ export class CommandRunner {
     // a slot is free, or a finishing command hands its slot over (so the count never overshoots)
     if (this.running < this.limit) this.running++;
     else await new Promise<void>((r) => this.waiting.push(r));
+    let ok = false;
     try {
       const r = await this.run(cmd.command);
+      ok = r.code === 0 && !r.timedOut;
       this.logger.log(r.code === 0 ? 'info' : 'warn', `run-${cmd.which}`, {
         door: cmd.door,
         address: cmd.address,
@@ -86,6 +93,7 @@ export class CommandRunner {
     } catch (err) {
       this.logger.log('error', `run-${cmd.which}`, { door: cmd.door, address: cmd.address, reason: String(err) });
     } finally {
+      this.ran({ door: cmd.door, which: cmd.which, address: cmd.address, ok });
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;

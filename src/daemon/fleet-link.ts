@@ -5,12 +5,12 @@ import { type FleetChange, FleetNode } from '../fleet/fleet-node.js';
 import { writeFleetStatus } from '../fleet/fleet-status.js';
 import type { ReplayCacheLike } from '../fleet/shared-replay.js';
 import type { GrantOptions } from '../sources/door-source.js';
-import type { GrantEvents } from './grant-events.js';
+import type { DaemonEvents } from './daemon-events.js';
 import type { Logger } from './logger.js';
 
 /** What the fleet needs from the daemon. */
 export interface FleetHost {
-  readonly events: GrantEvents;
+  readonly events: DaemonEvents;
   grantMany(items: readonly { door: Door; address: string; opts: GrantOptions }[]): Promise<void>;
   revoke(door: Door, address: string, opts?: { origin?: string }): Promise<boolean>;
 }
@@ -49,12 +49,12 @@ export function startFleet(
     },
   });
   const unsubscribe = [
-    host.events.onGrant((e) => {
+    host.events.on('granted', (e) => {
       const door = doorNamed(e.door);
       // grants from other nodes are theirs to publish
       if (door && !e.origin) node.granted(door, e.address, e.expiresAt, grantsPerPort(door) ? e.ports : undefined);
     }),
-    host.events.onRevoke((e) => {
+    host.events.on('revoked', (e) => {
       const door = doorNamed(e.door);
       if (door && !e.origin && (e.reason === 'close sequence' || e.reason === 'revoked')) node.revoked(door, e.address);
     }),

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { GrantEvent } from '../sources/door-source.js';
+import type { DaemonEventKind, DaemonEventMap } from './daemon-events.js';
 import type { Logger } from './logger.js';
-import { metricFor } from './metric-events.js';
+import { grantLabels, refusalLabels, runLabels } from './metric-labels.js';
 
 export interface MetricsOptions {
   readonly listen: { readonly host: string; readonly port: number };
@@ -12,14 +12,15 @@ export interface MetricsOptions {
   readonly logger: Logger;
 }
 
-/** What the daemon feeds the metrics with. */
-export interface Metrics {
-  /** Every log event (refusals, command runs, reloads are counted from these). */
-  observe(event: string, fields: Record<string, unknown>): void;
-  granted(e: GrantEvent): void;
-  nflogPacket(): void;
-  /** An NFLOG read problem; ENOBUFS means the kernel dropped events (the socket overran). */
-  nflogProblem(reason: string): void;
+/** The event kinds a counter counts; ends are not (`sesame_grants_open` reads the kernel at each scrape). */
+export type CountedKind = Exclude<DaemonEventKind, 'revoked'>;
+
+/** One counting method per counted event kind; metrics-wiring.ts subscribes each to the daemon's events. */
+export type MetricCounters = { readonly [K in CountedKind]: (e: DaemonEventMap[K]) => void };
+
+export interface Metrics extends MetricCounters {
+  /** The exposition text, as a scrape gets it. */
+  text(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -89,21 +90,17 @@ export async function startMetrics(opts: MetricsOptions): Promise<Metrics> {
   opts.logger.log('info', 'metrics-listening', { listen: `${opts.listen.host}:${opts.listen.port}`, path: '/metrics' });
 
   return {
-    observe(event, fields) {
-      const u = metricFor(event, fields, new Set(opts.doors()));
-      if (u?.counter === 'refused') refused.inc(u.labels);
-      else if (u?.counter === 'runs') runs.inc(u.labels);
-      else if (u?.counter === 'reloads') reloads.inc(u.labels);
-    },
-    granted(e) {
-      const via = /^[a-z]{1,16}$/.test(e.via) ? e.via : 'other';
-      knocks.inc({ door: e.door, via });
-    },
-    nflogPacket: () => nflog.inc(),
-    nflogProblem(reason) {
-      if (/ENOBUFS|No buffer space/i.test(reason)) lost.inc();
+    granted: (e) => knocks.inc(grantLabels(e)),
+    refused: (e) => refused.inc(refusalLabels(e, new Set(opts.doors()))),
+    ran: (e) => runs.inc(runLabels(e, new Set(opts.doors()))),
+    reloaded: (e) => reloads.inc({ result: e.result }),
+    nflog(e) {
+      if (e.what === 'packet') nflog.inc();
+      // ENOBUFS: the kernel dropped events (the socket overran)
+      else if (e.what === 'overrun' || /ENOBUFS|No buffer space/i.test(e.reason ?? '')) lost.inc();
       else invalid.inc();
     },
+    text: () => registry.metrics(),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

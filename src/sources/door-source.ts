@@ -50,6 +50,15 @@ export interface RevokeEvent {
   readonly origin?: string;
 }
 
+/** A knock a source refused, for counting (the source logs it itself, with its details). */
+export interface RefusalEvent {
+  readonly source: 'http' | 'token' | 'spa';
+  /** The door the knock named, if any (possibly attacker-chosen: not a configured name). */
+  readonly door?: string;
+  /** A short word: `bad-token`, `replayed token`, `rate-limited`... */
+  readonly reason: string;
+}
+
 export type Unsubscribe = () => void;
 
 /** The logger sources write to (the daemon's; see daemon/logger.ts for the formats). */
@@ -74,6 +83,8 @@ export interface GrantContext {
   onGrant(listener: (e: GrantEvent) => void): Unsubscribe;
   /** Called after every grant that ends (expired, closed, revoked, flushed). */
   onRevoke(listener: (e: RevokeEvent) => void): Unsubscribe;
+  /** Every refused knock, for the metrics (log it too: this only counts). */
+  refused(e: RefusalEvent): void;
   /**
    * Fleet mode: wraps a source's local replay cache so a token used on any node is refused on
    * all (Redis `SET NX`, with the local cache as fallback). Absent when the node runs alone.

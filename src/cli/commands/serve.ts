@@ -9,6 +9,7 @@ import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
 import { GrantStore } from '../../daemon/grant-store.js';
 import { createLogger, type LogFormat, type Logger } from '../../daemon/logger.js';
 import type { Metrics } from '../../daemon/metrics.js';
+import { wireMetrics } from '../../daemon/metrics-wiring.js';
 import { execFile } from '../../firewall/exec.js';
 import { type ElementWriter, NetlinkElementWriter } from '../../firewall/netlink/element-writer.js';
 import { Nftables } from '../../firewall/nftables.js';
@@ -54,16 +55,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         } catch {}
       }
     : undefined;
-  // metrics (when configured) count what the daemon logs: refusals, command runs, reloads
-  let metrics: Metrics | undefined;
-  let doors = first.doors.map((d) => d.name);
-  const logger = observedLogger(
-    createLogger(opts.logFormat ?? logFormat ?? 'text', write, opts.debug),
-    (event, fields) => {
-      if (event === 'reloaded' && Array.isArray(fields.doors)) doors = fields.doors as string[];
-      metrics?.observe(event, fields);
-    },
-  );
+  const logger = createLogger(opts.logFormat ?? logFormat ?? 'text', write, opts.debug);
   for (const note of notes) logger.log('warn', 'knockd-conf', { note });
   readableSecretWarn.log = (p) =>
     logger.log('warn', 'readable-secret', { where: formatProblem(p), note: 'allowed by --allow-readable-secrets' });
@@ -72,28 +64,24 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const firewall = new Nftables(execFile, 'nft', elements);
   const daemon = new Daemon(load, {
     firewall,
-    openPackets: async (group) => {
-      const packets = await openNflog(group);
-      packets.on('packet', () => metrics?.nflogPacket());
-      packets.on('invalid', (reason) => metrics?.nflogProblem(reason));
-      packets.on('overrun', () => metrics?.nflogProblem('ENOBUFS'));
-      return packets;
-    },
+    openPackets: (group) => openNflog(group),
     store: new GrantStore(opts.stateDir),
     logger,
   });
   await daemon.start();
+  // metrics (when configured) count the daemon's typed events: grants, refusals, commands, reloads, NFLOG reads
+  let metrics: Metrics | undefined;
   if (first.metrics) {
     try {
       // prom-client is loaded only when `metrics:` is configured
       const { startMetrics } = await import('../../daemon/metrics.js');
       metrics = await startMetrics({
         listen: first.metrics.listen,
-        doors: () => doors,
+        doors: () => daemon.doorNames(),
         listGrants: () => firewall.listGrants(),
         logger,
       });
-      daemon.events.onGrant((e) => metrics?.granted(e));
+      wireMetrics(daemon.events, metrics);
     } catch (err) {
       // the doors are loaded and work; a taken metrics port must not take them down
       logger.log('error', 'metrics-failed', { reason: String((err as Error).message), listen: first.metrics.listen });
@@ -132,16 +120,6 @@ function openElementWriter(logger: Logger): ElementWriter | undefined {
     logger.log('warn', 'netlink-unavailable', { reason: String((err as Error).message), note: 'grants run nft' });
     return undefined;
   }
-}
-
-/** A logger that also hands every event to `observe` (metrics), whatever its level. */
-function observedLogger(inner: Logger, observe: (event: string, fields: Record<string, unknown>) => void): Logger {
-  return {
-    log(level, event, fields = {}) {
-      inner.log(level, event, fields);
-      observe(event, fields);
-    },
-  };
 }
 
 /** `sesame grant`/`revoke` talk to the daemon here; without it they edit the kernel directly. */

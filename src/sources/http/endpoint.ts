@@ -28,6 +28,8 @@ export interface EndpointOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly open: (door: string, address: string) => Promise<Opened>;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
+  /** Every refused request, for the metrics (it is logged as well). */
+  readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
   readonly now?: () => number;
   /** Every refusal is answered no sooner than this after the request arrived. */
   readonly refusalFloorMs?: number;
@@ -113,10 +115,12 @@ export class KnockEndpoint {
     const address = clientAddress(req.socket.remoteAddress ?? '', req.headers, this.trusted);
     if (address === null) {
       this.opts.log('warn', 'http-bad-forwarded', { peer: req.socket.remoteAddress, path });
+      this.opts.refused({ reason: 'bad-forwarded' });
       return this.send(res, 400, 'text', "the proxy's Forwarded/X-Forwarded-For header names no address\n");
     }
     if (this.limiter && !this.limiter.take(address, this.now())) {
       this.opts.log('info', 'http-rate-limited', { address, path });
+      this.opts.refused({ reason: 'rate-limited' });
       return this.tooMany(
         res,
         format,
@@ -170,6 +174,7 @@ export class KnockEndpoint {
     status = 403,
   ): Promise<void> {
     this.opts.log('info', 'http-refused', { address, door: what.door, reason: what.why });
+    this.opts.refused({ ...(what.door !== undefined ? { door: what.door } : {}), reason: what.why });
     const wait = arrived + (this.opts.refusalFloorMs ?? 50) - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const text = status === 404 ? 'not found' : 'not opened: wrong door or code, or the code was already used';

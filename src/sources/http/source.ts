@@ -70,6 +70,7 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
     numericCodes: tokenDoors.length > 0 && tokenDoors.every((d) => d.tokens.includes('totp')),
     tls: endpoint.tls && { cert: readTls(endpoint.tls.cert, 'cert'), key: readTls(endpoint.tls.key, 'key') },
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
+    refused: (e) => ctx.refused({ source: 'http', ...e }),
     open: async (name, address) => {
       const d = byName.get(name) as HttpDoor;
       await ctx.grant(d, address, { via: 'http' });

@@ -15,6 +15,8 @@ export interface SpaReceiverDeps {
   readonly replay: ReplayCache;
   readonly grant: (door: SpaDoor, address: string, opts: GrantOptions) => Promise<void>;
   readonly refusals: RefusalLog;
+  /** Every refused packet, for the metrics (the log above says only the first of a flood). */
+  readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
   readonly log: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
   readonly now?: () => number;
 }
@@ -46,6 +48,7 @@ export class SpaReceiver {
     const from = plainIp(peer);
     const refuse = (reason: string, fields: Record<string, unknown> = {}): SpaOutcome => {
       this.deps.refusals.refused(reason, { from, via, ...fields });
+      this.deps.refused({ ...(typeof fields.door === 'string' ? { door: fields.door } : {}), reason });
       return { ok: false, reason };
     };
     const w = checkWire(data);

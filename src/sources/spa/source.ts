@@ -38,6 +38,7 @@ export const spaSource: SourceFactory = async (door, ctx) => {
     replay: ctx.sharedReplay?.(replay) ?? replay,
     grant: (d, address, opts) => ctx.grant(d, address, opts),
     refusals,
+    refused: (e) => ctx.refused({ source: 'spa', ...e }),
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
   });
   const hold = listen.udp ? await openSynHold(ctx) : null;

@@ -121,7 +121,7 @@ describe('one queue for firewall changes', () => {
       const src = fakePackets();
       const daemon = await startDaemon(lab.load, kernel, lab.dir, clock, src);
       const grants: GrantEvent[] = [];
-      daemon.events.onGrant((e) => grants.push(e));
+      daemon.events.on('granted', (e) => grants.push(e));
       kernel.grants.push({ door: 'web', family: 4, address: '198.18.0.12', end: clock.now + 10_000 });
       src.open('web', '198.18.0.12');
       kernel.listError = new Error('nft -j list table inet sesame failed (exit 1): Operation not permitted');
@@ -146,9 +146,9 @@ describe('the grant API sources use', () => {
       const daemon = await startDaemon(lab.load, kernel, lab.dir, clock);
       const grants: GrantEvent[] = [];
       const ends: RevokeEvent[] = [];
-      daemon.events.onGrant((e) => grants.push(e));
-      daemon.events.onRevoke((e) => ends.push(e));
-      daemon.events.onGrant(() => {
+      daemon.events.on('granted', (e) => grants.push(e));
+      daemon.events.on('revoked', (e) => ends.push(e));
+      daemon.events.on('granted', () => {
         throw new Error('a broken listener');
       });
       const web = lab.load().doors.find((d) => d.name === 'web')!;

@@ -1,38 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load-config.js';
-import { metricFor } from '../../../src/daemon/metric-events.js';
-
-const doors = new Set(['web', 'ssh-web']);
-
-describe('metrics from log events', () => {
-  test('refusals, command runs and reloads move their counters', () => {
-    assert.deepEqual(metricFor('http-refused', { door: 'ssh-web', reason: 'replayed' }, doors), {
-      counter: 'refused',
-      labels: { door: 'ssh-web', source: 'http', reason: 'replayed' },
-    });
-    assert.deepEqual(metricFor('token-refused', { door: 'web', reason: 'replayed token' }, doors)?.labels, {
-      door: 'web',
-      source: 'token',
-      reason: 'replayed-token',
-    });
-    assert.deepEqual(metricFor('run-stop', { door: 'web', exit: 1 }, doors), {
-      counter: 'runs',
-      labels: { door: 'web', which: 'stop', result: 'failed' },
-    });
-    assert.deepEqual(metricFor('run-start', { door: 'web', exit: 'timeout' }, doors), {
-      counter: 'runs',
-      labels: { door: 'web', which: 'start', result: 'failed' },
-    });
-    assert.deepEqual(metricFor('reload-rejected', {}, doors), { counter: 'reloads', labels: { result: 'rejected' } });
-    assert.equal(metricFor('open', { door: 'web' }, doors), null);
-  });
-
-  test('an attacker-chosen door or reason never becomes a new series', () => {
-    const u = metricFor('http-refused', { door: 'x'.repeat(20), reason: 'token "s1.evil" from 198.18.0.9' }, doors);
-    assert.deepEqual(u?.labels, { door: 'other', source: 'http', reason: 'other' });
-  });
-});
 
 describe('metrics config', () => {
   const base = 'doors: {}\n';
