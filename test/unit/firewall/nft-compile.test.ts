@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load-config.js';
+import type { Door } from '../../../src/core/door.js';
 import { compileNft } from '../../../src/firewall/nft/compile.js';
-import { goldenCases } from '../../golden-cases.js';
+import { GOLDEN_DIR, goldenCases } from '../../golden-cases.js';
 
 /**
  * Golden files: the exact ruleset texts for each example config (test/golden-cases.ts). The
@@ -15,6 +17,34 @@ describe('golden rulesets (nft and iptables-restore) for each example', () => {
       assert.equal(c.render(), readFileSync(c.file, 'utf8'), `${c.file} differs; if intended: npm run golden`);
     });
   }
+
+  test('every door kind has a golden nft ruleset, and the kernel-only kinds an iptables one', () => {
+    // a Record over the union: a new door kind fails type-checking here until it is listed
+    const iptablesToo: Record<Door['kind'], boolean> = {
+      sequence: true,
+      'one-time': false,
+      hits: true,
+      shared: true,
+      log: false,
+      http: false,
+      spa: false,
+    };
+    const cases = goldenCases();
+    const pinned = (ext: string) => new Set(cases.filter((c) => c.file.endsWith(ext)).flatMap((c) => c.kinds()));
+    const nft = pinned('.nft');
+    const iptables = pinned('.iptables');
+    for (const [kind, both] of Object.entries(iptablesToo)) {
+      assert.ok(nft.has(kind as Door['kind']), `no golden nft ruleset has a ${kind} door`);
+      if (both) assert.ok(iptables.has(kind as Door['kind']), `no golden iptables ruleset has a ${kind} door`);
+    }
+  });
+
+  test('every file in test/golden is some case (none left behind by a removed example)', () => {
+    const files = new Set(goldenCases().map((c) => c.file));
+    const stale = readdirSync(GOLDEN_DIR).filter((f) => !files.has(join(GOLDEN_DIR, f)));
+    assert.deepEqual(stale, []);
+    assert.ok(files.size >= 20, 'positive control: the cases were found');
+  });
 });
 
 describe('sequence door rules', () => {
