@@ -2,8 +2,10 @@
 // Keeps the layering true (run by `npm run lint`): every import in src/ must point down.
 //
 //   cli -> daemon -> (sources, firewall, fleet) -> core      config -> core      client -> (config, core)
+//                      (sources, firewall) -> netfilter -> core
 //
 // - a layer imports only the layers listed for it in ALLOWED (and itself);
+// - netfilter alone speaks netlink: only it imports the `netlink` package (or its submodules);
 // - nothing imports cli; lab (namespaces for tests and the demo) is imported only by cli;
 // - core imports no Node I/O module (it is pure: time, files and sockets come in as parameters);
 // - no import cycles between files (runtime imports; a type-only import is erased and orders nothing).
@@ -12,13 +14,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 export const ALLOWED = {
-  cli: ['daemon', 'sources', 'firewall', 'fleet', 'config', 'client', 'core', 'lab'],
-  daemon: ['sources', 'firewall', 'fleet', 'config', 'core'],
+  cli: ['daemon', 'sources', 'firewall', 'fleet', 'netfilter', 'config', 'client', 'core', 'lab'],
+  daemon: ['sources', 'firewall', 'fleet', 'netfilter', 'config', 'core'],
   // fleet mode: Redis publishing and catch-up; the daemon wires it to the kernel
   fleet: ['core'],
   // sources read the files a door names (secrets) through config
-  sources: ['config', 'core'],
-  firewall: ['core'],
+  sources: ['netfilter', 'config', 'core'],
+  firewall: ['netfilter', 'core'],
+  // netlink sockets and codecs (NFLOG, NFQUEUE, nftables set elements), below sources and firewall
+  netfilter: ['core'],
   config: ['core'],
   client: ['config', 'core'],
   lab: ['core'],
@@ -52,6 +56,9 @@ export const IO_MODULES = [
   'v8',
   'vm',
 ];
+
+/** The npm package only the netfilter layer may import (any submodule too). */
+export const NETLINK_PACKAGE = 'netlink';
 
 /** Pure helpers of an I/O module that core may use (address syntax and CIDR matching). */
 export const PURE_EXPORTS = { net: ['isIP', 'isIPv4', 'isIPv6', 'BlockList'] };
@@ -95,6 +102,8 @@ export function checkImports(files) {
     for (const { spec, names, typeOnly } of importsOf(text)) {
       if (!spec.startsWith('.')) {
         const mod = spec.replace(/^node:/, '');
+        if ((spec === NETLINK_PACKAGE || spec.startsWith(`${NETLINK_PACKAGE}/`)) && from !== 'netfilter')
+          problems.push(`${path}: imports "${spec}": only netfilter may speak netlink (import src/netfilter/ instead)`);
         if (from === 'core' && IO_MODULES.includes(mod) && !onlyPure(mod, names))
           problems.push(`${path}: core must not import the I/O module "${spec}" (pass the I/O in as a parameter)`);
         continue;

@@ -1,7 +1,7 @@
 import type { Door, Family, Plan, PortSpec } from '../core/door.js';
 import type { Grant } from '../firewall/nftables.js';
 import type { DoorSource, GrantContext, GrantOptions } from '../sources/door-source.js';
-import type { PacketSource } from '../sources/nflog.js';
+import type { PacketSource } from '../netfilter/nflog.js';
 import { CommandRunner } from './command-runner.js';
 import { DaemonEvents } from './daemon-events.js';
 import { FirewallQueue } from './firewall-queue.js';

@@ -1,7 +1,7 @@
 import type { Door } from '../core/door.js';
 import { parseLogPrefix } from '../core/kernel-names.js';
-import type { LoggedPacket } from '../sources/nflog-decode.js';
-import type { PacketSource } from '../sources/nflog.js';
+import type { LoggedPacket } from '../netfilter/nflog-codec.js';
+import type { PacketSource } from '../netfilter/nflog.js';
 import type { DaemonEvents, NflogEvent } from './daemon-events.js';
 import type { GrantLifecycle } from './grant-lifecycle.js';
 import type { Logger } from './logger.js';

@@ -3,8 +3,8 @@ import type { Family, Plan, PortSpec } from '../core/door.js';
 import { nftDuration } from '../core/duration.js';
 import { grantSet, grantSets, parseGrantSet, PROBE_TABLE, TABLE, TABLE_REF } from '../core/kernel-names.js';
 import { type Exec, type ExecResult, execFile, FirewallError } from './exec.js';
-import { type ElementChange, elementKey } from './netlink/element-batch.js';
-import type { ElementWriter } from './netlink/element-writer.js';
+import { type ElementWriter, NetlinkError } from '../netfilter/element-writer.js';
+import { type ElementChange, elementKey } from '../netfilter/set-elements.js';
 import { compileNft, type KernelFeatures } from './nft/compile.js';
 import { replaceDoor } from './nft/replace-door.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
@@ -161,7 +161,7 @@ export class Nftables {
         const add = { verb: 'add' as const, set: grantSet(e.door, e.family), key: elementBytes(e), timeoutMs: e.forMs };
         return inPlace ? [add] : [add, { verb: 'delete', set: add.set, key: add.key }, add];
       });
-      return this.elements.write(changes);
+      return this.writeElements(changes);
     }
     const lines = elements.flatMap((e) => {
       const key = element(e.family, e.address, e.port);
@@ -208,7 +208,7 @@ export class Nftables {
     if (this.elements) {
       const set = grantSet(door, family);
       try {
-        await this.elements.write(held.map((g) => ({ verb: 'delete', set, key: elementBytes(g) })));
+        await this.writeElements(held.map((g) => ({ verb: 'delete', set, key: elementBytes(g) })));
         return true;
       } catch (err) {
         // it expired between the read and the delete
@@ -218,6 +218,16 @@ export class Nftables {
     }
     const script = held.map((g) => elementCommand('delete', door, family, element(family, address, g.port))).join('\n');
     return (await this.query(['-f', '-'], `${script}\n`)) !== null;
+  }
+
+  /** Changes over the netlink socket; what the kernel refused is a FirewallError, as from nft. */
+  private async writeElements(changes: readonly ElementChange[]): Promise<void> {
+    try {
+      await this.elements?.write(changes);
+    } catch (err) {
+      if (err instanceof NetlinkError) throw new FirewallError(err.operation, null, err.detail, { cause: err });
+      throw err;
+    }
   }
 
   private async run(args: string[], input: string): Promise<void> {

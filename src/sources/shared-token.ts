@@ -5,8 +5,8 @@ import { nonceKey } from '../core/knock-token.js';
 import { TOKEN_MAX_SKEW_MS, tokenLogGroup, verifyTokenKnock } from '../core/shared-secret.js';
 import { readSecretFile } from '../config/secret-file.js';
 import type { DoorSource, GrantContext } from './door-source.js';
-import type { LoggedPacket } from './nflog-decode.js';
-import { openNflog, type PacketSource } from './nflog.js';
+import type { LoggedPacket } from '../netfilter/nflog-codec.js';
+import { openNflog, type PacketSource } from '../netfilter/nflog.js';
 import { JournalReplayCache } from './replay/journal-replay-cache.js';
 import { MemoryReplayCache, type ReplayCache } from './replay/replay-cache.js';
 

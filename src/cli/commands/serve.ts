@@ -11,9 +11,9 @@ import { createLogger, type LogFormat, type Logger } from '../../daemon/logger.j
 import type { Metrics } from '../../daemon/metrics.js';
 import { wireMetrics } from '../../daemon/metrics-wiring.js';
 import { execFile } from '../../firewall/exec.js';
-import { type ElementWriter, NetlinkElementWriter } from '../../firewall/netlink/element-writer.js';
+import { type ElementWriter, NetlinkElementWriter } from '../../netfilter/element-writer.js';
 import { Nftables } from '../../firewall/nftables.js';
-import { openNflog } from '../../sources/nflog.js';
+import { openNflog } from '../../netfilter/nflog.js';
 import { loadConfigInChild } from '../config-process.js';
 import type { ConfigRequest } from '../config-request.js';
 

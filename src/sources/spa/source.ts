@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { SpaDoor } from '../../core/door.js';
 import { spaHoldQueue } from '../../core/kernel-names.js';
 import type { DoorSource, GrantContext, SourceFactory } from '../door-source.js';
-import { openQueue, type PacketQueue } from '../nfqueue.js';
+import { openQueue, type PacketQueue } from '../../netfilter/nfqueue.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import { startSpaListeners } from './listeners.js';
 import { SpaReceiver } from './receiver.js';

@@ -1,5 +1,5 @@
 import type { PortSpec } from '../../core/door.js';
-import type { QueuedPacket } from '../nfqueue-decode.js';
+import type { QueuedPacket } from '../../netfilter/nfqueue-codec.js';
 
 /**
  * Zero-RTT for clients that connect right after their SPA packet (the stock `fwknop` does:

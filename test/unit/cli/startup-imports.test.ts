@@ -53,7 +53,7 @@ describe('modules loaded at start', () => {
     const src = join(ROOT, 'src');
     const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
     const imports = (pattern: RegExp) => files.filter((f) => pattern.test(readFileSync(join(src, f), 'utf8')));
-    assert.ok(imports(/from 'netlink\/dist\/netlink\.js'/).length >= 2, 'positive control: the socket module is used');
+    assert.ok(imports(/from 'netlink\/dist\/netlink\.js'/).length >= 1, 'positive control: the socket module is used');
     assert.deepEqual(imports(/from 'netlink'/), []);
   });
 

@@ -9,7 +9,7 @@ import { base32Encode } from '../../../src/core/totp.js';
 import { compileIptables } from '../../../src/firewall/iptables/compile.js';
 import { compileNft } from '../../../src/firewall/nft/compile.js';
 import { payloadMatch } from '../../../src/firewall/nft/shared.js';
-import { decodePacket } from '../../../src/sources/nflog-decode.js';
+import { decodePacket } from '../../../src/netfilter/nflog-codec.js';
 import { tokenVerifier } from '../../../src/sources/shared-token.js';
 import { tempDir } from '../../e2e/support.js';
 import { configProblems } from '../config/config-problems.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { SequenceDoor } from '../../../src/core/door.js';
 import { CommandRunner } from '../../../src/daemon/command-runner.js';
-import { relayNflog, type NflogSocketEvents, type PacketSource } from '../../../src/sources/nflog.js';
+import { relayNflog, type NflogSocketEvents, type PacketSource } from '../../../src/netfilter/nflog.js';
 import { FakeKernel, fakePackets, quiet, recordingLogger, startDaemon } from './daemon-fakes.js';
 
 /** A stand-in for /bin/sh that counts how many run at once. */

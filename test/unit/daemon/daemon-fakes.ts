@@ -4,8 +4,8 @@ import { Daemon, type DaemonDeps, type DaemonFirewall } from '../../../src/daemo
 import type { Logger } from '../../../src/daemon/logger.js';
 import { GrantStore } from '../../../src/daemon/grant-store.js';
 import type { Grant } from '../../../src/firewall/nftables.js';
-import type { LoggedPacket } from '../../../src/sources/nflog-decode.js';
-import type { PacketSource } from '../../../src/sources/nflog.js';
+import type { LoggedPacket } from '../../../src/netfilter/nflog-codec.js';
+import type { PacketSource } from '../../../src/netfilter/nflog.js';
 
 /**
  * A kernel stand-in: a table that is loaded or not, and grants with an absolute end time,

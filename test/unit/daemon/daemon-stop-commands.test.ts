@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { Plan, SequenceDoor } from '../../../src/core/door.js';
-import type { LoggedPacket } from '../../../src/sources/nflog-decode.js';
+import type { LoggedPacket } from '../../../src/netfilter/nflog-codec.js';
 import { fakePackets as packets, FakeKernel, killed, recordingLogger, startDaemon } from './daemon-fakes.js';
 
 const door = (dir: string, stop = `echo stop %IP% >> ${join(dir, 'ran')}`): SequenceDoor => ({

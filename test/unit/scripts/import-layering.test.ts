@@ -23,7 +23,7 @@ describe('import layering (npm run lint)', () => {
       { path: 'src/sources/http/source.ts', text: "import type { DoorSource } from '../../daemon/door-sources.js';" },
     ]);
     assert.deepEqual(problems, [
-      'src/sources/http/source.ts: imports src/daemon/door-sources.ts: sources may import only config, core',
+      'src/sources/http/source.ts: imports src/daemon/door-sources.ts: sources may import only netfilter, config, core',
     ]);
   });
 
@@ -67,7 +67,33 @@ describe('import layering (npm run lint)', () => {
     assert.equal(problems.length, 4, problems.join('\n'));
     assert.match(problems[0], /nothing may import cli/);
     assert.match(problems[1], /config may import only core/);
-    assert.match(problems[2], /firewall may import only core/);
+    assert.match(problems[2], /firewall may import only netfilter, core/);
     assert.match(problems[3], /client may import only config, core/);
+  });
+
+  test('netfilter sits below sources and firewall: it imports only core, they may import it', () => {
+    const problems = checkImports([
+      file('src/netfilter/nflog.ts', '../core/door.js', '../sources/door-source.js'),
+      file('src/netfilter/set-elements.ts', '../firewall/exec.js'),
+      file('src/sources/shared-token.ts', '../netfilter/nflog.js'),
+      file('src/firewall/nftables.ts', '../netfilter/element-writer.js'),
+    ]);
+    assert.deepEqual(problems, [
+      'src/netfilter/nflog.ts: imports src/sources/door-source.ts: netfilter may import only core',
+      'src/netfilter/set-elements.ts: imports src/firewall/exec.ts: netfilter may import only core',
+    ]);
+  });
+
+  test('only netfilter imports the netlink package, its index or a submodule', () => {
+    const problems = checkImports([
+      file('src/netfilter/socket.ts', 'netlink/dist/netlink.js'),
+      file('src/sources/nflog.ts', 'netlink/dist/netlink.js'),
+      { path: 'src/firewall/writer.ts', text: "import type { NetlinkSocket } from 'netlink';" },
+      file('src/daemon/d.ts', 'netlink-extra', 'node:net'),
+    ]);
+    assert.deepEqual(problems, [
+      'src/sources/nflog.ts: imports "netlink/dist/netlink.js": only netfilter may speak netlink (import src/netfilter/ instead)',
+      'src/firewall/writer.ts: imports "netlink": only netfilter may speak netlink (import src/netfilter/ instead)',
+    ]);
   });
 });

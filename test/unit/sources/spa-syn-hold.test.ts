@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeQueued, queueCommand, verdictBody } from '../../../src/sources/nfqueue-decode.js';
+import { decodeQueued, queueCommand, verdictBody } from '../../../src/netfilter/nfqueue-codec.js';
 import { SynHold } from '../../../src/sources/spa/syn-hold.js';
 
 const syn = (id: number, source: string, port = 22) => ({

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Exec } from '../../../src/firewall/exec.js';
-import {
-  type ElementChange,
-  elementKey,
-  encodeBatch,
-  replyErrno,
-} from '../../../src/firewall/netlink/element-batch.js';
-import type { ElementWriter } from '../../../src/firewall/netlink/element-writer.js';
 import { Nftables } from '../../../src/firewall/nftables.js';
+import type { ElementWriter } from '../../../src/netfilter/element-writer.js';
+import { replyErrno } from '../../../src/netfilter/nfnetlink.js';
+import { type ElementChange, elementKey, encodeBatch } from '../../../src/netfilter/set-elements.js';
 
 /** Splits a batch into its netlink messages: [type, flags, seq, payload]. */
 function messages(bytes: Buffer): { type: number; flags: number; seq: number; body: Buffer }[] {

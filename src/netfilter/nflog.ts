@@ -1,15 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import {
   configCommand,
   configCopyMode,
   decodePacket,
   type LoggedPacket,
-  NETLINK_NETFILTER,
   NFULNL_CFG_CMD_BIND,
   NFULNL_MSG_CONFIG,
   NFULNL_MSG_PACKET,
-} from './nflog-decode.js';
+} from './nflog-codec.js';
+import { configure, type NetlinkSocket, openNetfilterSocket } from './socket.js';
 
 /** Something that delivers logged packets; the daemon only needs this much. */
 export interface PacketSource extends EventEmitter {
@@ -26,9 +25,6 @@ export class NflogBindError extends Error {
   readonly code = 'E_NFLOG';
 }
 
-const NLM_F_REQUEST = 1;
-const NLM_F_ACK = 4;
-
 /**
  * Reads NFLOG group `group` over netlink. The kernel delivers one message per logged
  * packet; malformed ones are reported as 'invalid' and the socket keeps running.
@@ -38,13 +34,13 @@ export async function openNflog(group: number, copyRange = 128): Promise<PacketS
   const emitter = new EventEmitter() as PacketSource;
   let socket: NetlinkSocket;
   try {
-    socket = createNetlink(NETLINK_NETFILTER, { ref: true, recvBufferSize: 4 << 20, sendBufferSize: 65536 } as never);
+    socket = openNetfilterSocket({ ref: true, recvBufferSize: 4 << 20, sendBufferSize: 65536 });
   } catch (cause) {
     throw new NflogBindError(`cannot open a netfilter netlink socket (root needed): ${String(cause)}`, { cause });
   }
   const request = async (body: Buffer, what: string) => {
     try {
-      await socket.request(NFULNL_MSG_CONFIG, body, { flags: NLM_F_REQUEST | NLM_F_ACK, timeout: 2000 });
+      await configure(socket, NFULNL_MSG_CONFIG, body);
     } catch (cause) {
       socket.close();
       // the kernel answers EPERM when another socket already holds the group

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import {
   decodeQueued,
   NFQNL_CFG_CMD_BIND,
@@ -10,11 +9,9 @@ import {
   queueCommand,
   queueParams,
   verdictBody,
-} from './nfqueue-decode.js';
-import { NETLINK_NETFILTER } from './nfnetlink.js';
-
-const NLM_F_REQUEST = 1;
-const NLM_F_ACK = 4;
+} from './nfqueue-codec.js';
+import { NLM_F_REQUEST } from './nfnetlink.js';
+import { configure, type NetlinkSocket, openNetfilterSocket } from './socket.js';
 
 /** Packets the kernel holds for a verdict; every one must get exactly one. */
 export interface PacketQueue extends EventEmitter {
@@ -39,17 +36,13 @@ export class QueueBindError extends Error {
 export async function openQueue(queue: number, maxlen = 1024): Promise<PacketQueue> {
   let socket: NetlinkSocket;
   try {
-    socket = createNetlink(NETLINK_NETFILTER, {
-      ref: false,
-      recvBufferSize: 1 << 20,
-      sendBufferSize: 1 << 16,
-    } as never);
+    socket = openNetfilterSocket({ ref: false, recvBufferSize: 1 << 20, sendBufferSize: 1 << 16 });
   } catch (cause) {
     throw new QueueBindError(`cannot open a netfilter netlink socket (root needed): ${String(cause)}`, { cause });
   }
-  const configure = async (body: Buffer, what: string) => {
+  const request = async (body: Buffer, what: string) => {
     try {
-      await socket.request(NFQNL_MSG_CONFIG, body, { flags: NLM_F_REQUEST | NLM_F_ACK, timeout: 2000 });
+      await configure(socket, NFQNL_MSG_CONFIG, body);
     } catch (cause) {
       socket.close();
       const busy = /EBUSY|EPERM/.test(String(cause));
@@ -61,8 +54,8 @@ export async function openQueue(queue: number, maxlen = 1024): Promise<PacketQue
       );
     }
   };
-  await configure(queueCommand(queue, NFQNL_CFG_CMD_BIND), 'bind');
-  await configure(queueParams(queue, 128, maxlen), 'copy mode');
+  await request(queueCommand(queue, NFQNL_CFG_CMD_BIND), 'bind');
+  await request(queueParams(queue, 128, maxlen), 'copy mode');
 
   const emitter = new EventEmitter() as PacketQueue;
   const verdict = (id: number, accept: boolean) =>

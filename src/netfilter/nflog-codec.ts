@@ -6,7 +6,6 @@ import { attr, nfgenmsg, readAttributes } from './nfnetlink.js';
  * Only what sesame needs: config commands, and from packets the prefix and source address.
  */
 
-export { NETLINK_NETFILTER } from './nfnetlink.js';
 const NFNL_SUBSYS_ULOG = 4;
 export const NFULNL_MSG_PACKET = NFNL_SUBSYS_ULOG << 8;
 export const NFULNL_MSG_CONFIG = (NFNL_SUBSYS_ULOG << 8) | 1;

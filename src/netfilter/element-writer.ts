@@ -1,16 +1,31 @@
 import { constants } from 'node:os';
-import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
-import { FirewallError } from '../exec.js';
-import { type ElementChange, encodeBatch, NLMSG_ERROR, replyErrno } from './element-batch.js';
+import { NLMSG_ERROR, replyErrno } from './nfnetlink.js';
+import { type ElementChange, encodeBatch } from './set-elements.js';
+import { type NetlinkSocket, openNetfilterSocket } from './socket.js';
 
 /** Writes set-element changes to the kernel; the daemon's fast path for grants. */
 export interface ElementWriter {
-  /** One kernel transaction per call (per 256 changes); rejects with FirewallError. */
+  /** One kernel transaction per call (per 256 changes); rejects with NetlinkError. */
   write(changes: readonly ElementChange[]): Promise<void>;
   close(): void;
 }
 
-const NETLINK_NETFILTER = 12;
+/**
+ * A netlink request that failed: the socket could not be opened, the kernel refused a batch
+ * (then nothing of it was applied) or did not answer. `detail` is worded as nft words it.
+ */
+export class NetlinkError extends Error {
+  override readonly name = 'NetlinkError';
+  readonly code = 'E_NETLINK';
+  constructor(
+    readonly operation: string,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${operation} failed: ${detail}`, options);
+  }
+}
+
 /** Changes per batch: keeps each message's element list far below netlink's 64 KiB attribute limit. */
 const BATCH_CHANGES = 256;
 const REPLY_TIMEOUT_MS = 2000;
@@ -37,14 +52,14 @@ export class NetlinkElementWriter implements ElementWriter {
     });
   }
 
-  /** Throws FirewallError when the socket can't be opened (not root, no netfilter). */
+  /** Throws NetlinkError when the socket can't be opened (not root, no netfilter). */
   static open(): NetlinkElementWriter {
     try {
       return new NetlinkElementWriter(
-        createNetlink(NETLINK_NETFILTER, { ref: false, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
+        openNetfilterSocket({ ref: false, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 }),
       );
     } catch (cause) {
-      throw new FirewallError('netlink', null, `cannot open a netfilter netlink socket: ${String(cause)}`, { cause });
+      throw new NetlinkError('netlink', `cannot open a netfilter netlink socket: ${String(cause)}`, { cause });
     }
   }
 
@@ -69,7 +84,7 @@ export class NetlinkElementWriter implements ElementWriter {
           for (const s of seqs) this.pending.delete(s);
           if (this.pending.size === 0) this.socket.unref();
           if (problem === undefined) resolve();
-          else reject(new FirewallError(`netlink ${describe(changes)}`, null, problem));
+          else reject(new NetlinkError(`netlink ${describe(changes)}`, problem));
         },
       };
       for (const s of seqs) this.pending.set(s, batch);
