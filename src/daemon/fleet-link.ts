@@ -1,7 +1,8 @@
 import { readSecretFile } from '../config/secret-file.js';
 import type { Door, Plan } from '../core/door.js';
 import { grantsPerPort } from '../core/kernel-names.js';
-import { type FleetChange, FleetNode } from '../fleet/fleet-node.js';
+import { FleetNode } from '../fleet/fleet-node.js';
+import type { FleetChange } from '../fleet/fleet-reader.js';
 import { writeFleetStatus } from '../fleet/fleet-status.js';
 import type { ReplayCacheLike } from '../fleet/shared-replay.js';
 import type { GrantOptions } from '../sources/door-source.js';

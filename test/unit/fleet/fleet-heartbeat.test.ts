@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
 import { type Heartbeat, receiveHeartbeat, signHeartbeat } from '../../../src/core/fleet-heartbeat.js';
 import { fleetMessage, signFleetMessage } from '../../../src/core/fleet-message.js';
 import type { FleetSettings } from '../../../src/core/fleet-settings.js';
 import { FleetNode } from '../../../src/fleet/fleet-node.js';
 import type { FleetStatus } from '../../../src/fleet/fleet-status.js';
+import { fakeRedis, fakeServer } from './fake-redis.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 const NOW = 1_800_000_000_000;
@@ -61,56 +60,10 @@ describe('fleet heartbeats', () => {
   });
 });
 
-/**
- * Just enough of Redis for a FleetNode's heartbeats: TIME, SET/MGET/SCAN on one shared map, a
- * stream that never has anything (XREAD waits a little and returns nothing).
- */
-function fakeRedis(store: Map<string, string>): Redis {
-  const c = Object.assign(new EventEmitter(), {
-    status: 'wait',
-    async connect() {
-      c.status = 'ready';
-      setImmediate(() => c.emit('ready'));
-    },
-    disconnect() {
-      c.status = 'end';
-      c.emit('close');
-    },
-    async time() {
-      const ms = Date.now();
-      return [String(Math.floor(ms / 1000)), String((ms % 1000) * 1000)];
-    },
-    async set(key: string, value: string) {
-      store.set(key, value);
-      return 'OK';
-    },
-    async mget(keys: string[]) {
-      return keys.map((k) => store.get(k) ?? null);
-    },
-    async scan(_cursor: string, _match: string, pattern: string) {
-      const prefix = pattern.replace(/\*$/, '');
-      return ['0', [...store.keys()].filter((k) => k.startsWith(prefix))];
-    },
-    async xread() {
-      await new Promise((r) => setTimeout(r, 20));
-      return null;
-    },
-    async xrevrange() {
-      return [];
-    },
-    async xrange() {
-      return [];
-    },
-    pipeline() {
-      return { set: () => {}, xadd: () => {}, exec: async () => [] };
-    },
-  });
-  return c as unknown as Redis;
-}
-
 describe('fleet heartbeats between nodes', () => {
   test('a forged heartbeat in Redis is dropped and logged, and the node does not show in status', async () => {
     const store = new Map<string, string>();
+    const server = fakeServer(store);
     const settings = (node: string): FleetSettings => ({
       redis: { host: '198.18.0.99', port: 6379, db: 0, tls: false },
       cluster: 'prod',
@@ -138,7 +91,7 @@ describe('fleet heartbeats between nodes', () => {
         log: (_level, event, fields) => {
           if (name === 'a') logs.push({ event, fields });
         },
-        redis: () => fakeRedis(store),
+        redis: () => fakeRedis(server),
         heartbeatMs: 30,
         ...(onStatus ? { onStatus } : {}),
       });

@@ -1,0 +1,27 @@
+import type { FleetSettings } from '../core/fleet-settings.js';
+import type { FleetClock } from './fleet-clock.js';
+import type { FleetKeys } from './redis-keys.js';
+
+export type FleetLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  event: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+/** What every part of a fleet node shares: who it is, the key, the Redis key names, the clock, the log. */
+export interface FleetContext {
+  readonly settings: FleetSettings;
+  /** The fleet key (the same on every node). */
+  readonly key: Uint8Array;
+  readonly keys: FleetKeys;
+  readonly clock: FleetClock;
+  readonly localNow: () => number;
+  readonly log: FleetLog;
+}
+
+/** Reads Redis's `TIME` into the fleet clock (the call's midpoint is taken as the reading). */
+export async function syncClock(ctx: FleetContext, c: { time(): Promise<unknown[]> }): Promise<void> {
+  const sent = ctx.localNow();
+  const reply = await c.time();
+  ctx.clock.record(reply.map(String), sent, ctx.localNow());
+}
