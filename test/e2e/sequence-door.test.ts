@@ -19,6 +19,8 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     const l = await doorLab(WEB, { services: [80] });
     try {
       assert.equal(await l.connect(l.clients[0], 80), 'timeout');
+      await l.knock(l.clients[0], ['6000', '7000', '8000', '9000']);
+      assert.equal(await l.connect(l.clients[0], 80), 'open', 'positive control: the same connect after a knock');
     } finally {
       l.destroy();
     }
@@ -33,6 +35,9 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
         assert.equal(r.result, 'refused', `port ${port}`);
         assert.ok(r.ms < 500, `port ${port} refused in ${r.ms} ms, not after a timeout`);
       }
+      await l.knock(l.clients[0], ['6000', '7000', '8000', '9000']);
+      const opened = await connectFrom(l.lab, l.clients[0], l.server.v4, 80, 3000);
+      assert.equal(opened.result, 'open', 'positive control: the same probe after a knock');
     } finally {
       l.destroy();
     }
@@ -57,6 +62,8 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     try {
       await l.knock(l.clients[0], ['6000', '8000', '7000', '9000']);
       assert.equal(await l.connect(l.clients[0], 80), 'timeout');
+      await l.knock(l.clients[0], ['6000', '7000', '8000', '9000']);
+      assert.equal(await l.connect(l.clients[0], 80), 'open', 'positive control: the right order opens');
     } finally {
       l.destroy();
     }
@@ -66,9 +73,12 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     const l = await doorLab(WEB, { services: [80] });
     try {
       await l.knock(l.clients[0], ['6000', '7000']);
+      // the behaviour under test: the knock takes longer than `within` (3 s)
       await sleep(3300);
       await l.knock(l.clients[0], ['8000', '9000']);
       assert.equal(await l.connect(l.clients[0], 80), 'timeout');
+      await l.knock(l.clients[0], ['6000', '7000', '8000', '9000']);
+      assert.equal(await l.connect(l.clients[0], 80), 'open', 'positive control: the same knock within 3 s opens');
     } finally {
       l.destroy();
     }
@@ -114,6 +124,8 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
     try {
       const alice = l.clients[0];
       await l.knock(alice, ['6000', '7000', '8000', '9000']);
+      const knockedAt = Date.now();
+      assert.equal(await l.connect(alice, 80), 'open', 'positive control: new connects work during the grant');
       const session = l.lab.spawn(alice, 'nc', [l.server.v4, '80']);
       let echoed = '';
       session.stdout!.on('data', (d) => {
@@ -121,7 +133,8 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
       });
       session.stdin!.write('before\n');
       await eventually(() => echoed.includes('80:before'), 2000);
-      await sleep(4500);
+      // the behaviour under test: the grant's `for` (4 s) runs out
+      await sleep(Math.max(0, knockedAt + 4500 - Date.now()));
       assert.equal(await l.connect(alice, 80), 'timeout', 'the grant expired in the kernel');
       session.stdin!.write('after\n');
       assert.ok(await eventually(() => echoed.includes('80:after'), 2000), 'the established session still answers');
@@ -155,6 +168,7 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
       await l.knock(bob, ['6000', '7000', '8000', '9000']);
       assert.equal(await l.connect(bob, 80), 'open', 'a new knock works without the daemon');
       assert.equal(await l.connect(alice, 80), 'open');
+      // the behaviour under test: the grant's `for` (4 s) runs out with no daemon
       await sleep(Math.max(0, openedAt + 4300 - Date.now()));
       assert.equal(await l.connect(alice, 80), 'timeout', "alice's grant expired on time without the daemon");
     } finally {
@@ -173,6 +187,7 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
       await l.startDaemon();
       assert.match(l.daemon!.output(), /"kept":1/);
       assert.equal(await l.connect(alice, 80), 'open', 'still open after the restart');
+      // the behaviour under test: the grant ends at its original time (10 s after the knock)
       await sleep(Math.max(0, openedAt + 10300 - Date.now()));
       assert.equal(await l.connect(alice, 80), 'timeout', 'and it still ends at the original time');
     } finally {
@@ -241,6 +256,13 @@ describe('port-sequence door: what a knocker sees', { skip: e2eSkip() }, () => {
         assert.doesNotMatch(scan.stdout, /\bopen\b/);
         assert.equal(await l.connect(alice, 80), 'timeout', 'the scan did not open the door');
         assert.doesNotMatch(await l.nft(['list', 'set', 'inet', 'sesame', 'web_open_4']), /elements/);
+        // positive control: after a knock the same two checks see a grant (from bob: the scan put
+        // alice in the sweep guard, which holds her knocks back for 10 s)
+        const bob = l.clients[1];
+        await l.knock(bob, ['6000', '7000', '8000', '9000']);
+        assert.equal(await l.connect(bob, 80), 'open');
+        const set = await l.nft(['list', 'set', 'inet', 'sesame', 'web_open_4']);
+        assert.match(set, new RegExp(`elements = \\{ ${bob.v4.replaceAll('.', '\\.')} `), set);
       } finally {
         l.destroy();
       }
@@ -329,6 +351,10 @@ describe('a bad config', { skip: e2eSkip() }, () => {
           /No such file or directory/,
           'nothing was loaded',
         );
+        // positive control: the same check sees the table once a good config is served
+        writeFileSync(l.config, WEB);
+        await l.startDaemon();
+        assert.match(await l.nft(['list', 'table', 'inet', 'sesame']), /table inet sesame/);
       } finally {
         l.destroy();
       }
