@@ -1,6 +1,7 @@
 import type { PortSpec, TcpFlagMatch } from '../core/door.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
+import type { InterfaceCheck } from './host-interfaces.js';
 import { atoi, parseKnockdSequence } from './knockd-sequence.js';
 
 /**
@@ -81,7 +82,12 @@ const OPTION_KEYS = ['USESYSLOG', 'LOGFILE', 'PIDFILE', 'INTERFACE'];
 type MutableDoor = { -readonly [K in keyof KnockdDoor]: KnockdDoor[K] } & { lines: Record<string, number> };
 
 /** Parses knockd.conf text; throws ConfigError listing every bad line. `file` names it in messages. */
-export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf {
+/** `checkInterface` checks `Interface =` against the host; the default accepts any name. */
+export function parseKnockdConf(
+  text: string,
+  file = 'knockd.conf',
+  checkInterface: InterfaceCheck = () => null,
+): KnockdConf {
   const problems: ConfigProblem[] = [];
   const options: { -readonly [K in keyof KnockdOptions]: KnockdOptions[K] } = { useSyslog: false };
   const doors: MutableDoor[] = [];
@@ -151,7 +157,11 @@ export function parseKnockdConf(text: string, file = 'knockd.conf'): KnockdConf 
       else if (key === 'PIDFILE') options.pidFile = value;
       else if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(value))
         problem(line, keyText, `bad interface name ${JSON.stringify(value)}; expected e.g. eth0`, column);
-      else options.interface = value;
+      else {
+        const missing = checkInterface(value);
+        if (missing !== null) problem(line, keyText, missing, column);
+        else options.interface = value;
+      }
       return;
     }
 

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type KnockdConf, type KnockdDoor, type KnockdOptions, parseKnockdConf } from './knockd-conf.js';
 import { OneTimeFileError, oneTimeDoor, readOneTimeFile } from './one-time-file.js';
 import { configSchema } from './schema.js';
+import { hostInterface } from './host-interfaces.js';
 
 /** A knockd.conf turned into sesame's plan, plus what sesame does differently, for the log. */
 export interface KnockdPlan {
@@ -16,7 +17,7 @@ export interface KnockdPlan {
 /** Reads and translates a knockd.conf. Throws ConfigError (file:line) and changes nothing. */
 export function loadKnockdConf(file: string): KnockdPlan {
   const text = readConfigText(file);
-  return knockdPlan(parseKnockdConf(text, file));
+  return knockdPlan(parseKnockdConf(text, file, hostInterface));
 }
 
 /**

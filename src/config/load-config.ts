@@ -9,9 +9,10 @@ import { type NameCollision, nameCollisions } from '../core/kernel-names.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
 import { DOOR_KINDS } from './doors/index.js';
 import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
-import { configSchema } from './schema.js';
+import { type ConfigInput, configSchema } from './schema.js';
 import { spaListen } from './spa-listen.js';
 import { secretFileTooOpen } from './secret-file.js';
+import { hostInterface, type InterfaceCheck } from './host-interfaces.js';
 
 export interface LoadOptions {
   /**
@@ -20,6 +21,11 @@ export interface LoadOptions {
    */
   readonly readableSecrets?: 'refuse' | 'warn';
   readonly warn?: (problem: ConfigProblem) => void;
+  /**
+   * How `interface:` names are checked (default: against this host's interfaces). Commands
+   * that read a config on a client host (`knock`, `token`) pass `anyInterface`.
+   */
+  readonly checkInterface?: InterfaceCheck;
 }
 
 /** Reads and validates a sesame.yaml file. Throws ConfigError listing every problem. */
@@ -92,6 +98,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
     problems.push(at(['doors'], tooManyDoors(Object.keys(cfg.doors).length)));
   for (const c of nameCollisions(doors)) problems.push(at(['doors', c.second], collisionMessage(c), true));
   problems.push(...httpProblems(doors, cfg.http !== undefined, at));
+  problems.push(...interfaceProblems(cfg, opts.checkInterface ?? hostInterface, at));
   for (const p of secretFileProblems(input, at)) {
     if (opts.readableSecrets === 'warn') opts.warn?.(p);
     else problems.push(p);
@@ -344,4 +351,25 @@ function locate(
   }
   if (offset === 0 && path.length === 0) return { line: 1, col: 1 };
   return lines.linePos(offset);
+}
+
+/**
+ * An interface this host lacks would leave a door that never opens (its knocks are matched on
+ * that interface only), so it is a load error at the line that names it.
+ */
+function interfaceProblems(
+  cfg: ConfigInput,
+  check: InterfaceCheck,
+  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
+): ConfigProblem[] {
+  const named: { path: PropertyKey[]; name: string }[] = [];
+  if (cfg.interface) named.push({ path: ['interface'], name: cfg.interface });
+  for (const [door, raw] of Object.entries(cfg.doors)) {
+    const name = (raw as { interface?: unknown }).interface;
+    if (typeof name === 'string') named.push({ path: ['doors', door, 'interface'], name });
+  }
+  return named.flatMap((n) => {
+    const problem = check(n.name);
+    return problem === null ? [] : [at(n.path, problem)];
+  });
 }

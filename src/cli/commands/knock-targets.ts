@@ -19,7 +19,8 @@ export interface KnockCliOptions {
  */
 export async function configDoors(file: string): Promise<readonly Door[]> {
   const { loadConfigFile } = await import('../../config/load-config.js');
-  return loadConfigFile(file).doors;
+  const { anyInterface } = await import('../../config/host-interfaces.js');
+  return loadConfigFile(file, { checkInterface: anyInterface }).doors;
 }
 
 /** Turns `PORT[/proto]...` or `PORT[:proto]...` (knockd) or a door name into knocks. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { anyInterface } from '../../config/host-interfaces.js';
 import { loadConfigFile } from '../../config/load-config.js';
 import { readSecretFile, SecretFileError } from '../../config/secret-file.js';
 import type { TokenKind } from '../../core/door.js';
@@ -30,7 +31,7 @@ export function doorSecret(
     if (o.secretFile) return { name: door, kinds: ['hmac', 'totp'], key: readSecretFile(o.secretFile) };
     if (!o.config)
       throw new CliError('E_USAGE', "pass -c sesame.yaml (or --secret-file FILE) to find the door's secret", 2);
-    const d = loadConfigFile(o.config).doors.find((x) => x.name === door);
+    const d = loadConfigFile(o.config, { checkInterface: anyInterface }).doors.find((x) => x.name === door);
     if (!d) throw new CliError('E_USAGE', `no door "${door}" in ${o.config}`, 2);
     if (d.kind !== 'http' || !d.http.secretFile || d.http.tokens.length === 0) {
       throw new CliError(

@@ -10,7 +10,6 @@ import {
   type Chain,
   ctNew,
   IptablesCompileError,
-  iif,
   portMatches,
   recentRemove,
   recentSeen,
@@ -111,14 +110,15 @@ function natTable(rules: readonly string[]): string[] {
 
 /**
  * Grant holders return to INPUT; every other packet (not only new connections: FIN/NULL/Xmas
- * probes too) gets the door's reply. Knock ports get no rule: their packets go on to INPUT.
+ * probes too) gets the door's reply, on every interface (a door's `interface` limits where knocks
+ * count, see nft/compile.ts). Knock ports get no rule: their packets go on to INPUT.
  */
 function protect(door: Door, part: IptablesFragment, f: Family, which: 'grant' | 'deny'): string[] {
   return byProto(door.open).flatMap(([proto, ports]) =>
     portMatches(proto, ports).map((m) =>
       which === 'grant'
-        ? `${iif(door)}${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`
-        : `${iif(door)}${m} ${verdict(door.reply, proto, f)}`,
+        ? `${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`
+        : `${m} ${verdict(door.reply, proto, f)}`,
     ),
   );
 }

@@ -22,7 +22,6 @@ import {
   declaredName,
   FAMILIES,
   fmtPort,
-  iif,
   indent,
   portSet,
   RESETS_PER_RULE,
@@ -175,21 +174,22 @@ function emptyFragment(): NftFragment {
 
 /**
  * Accept for addresses holding a grant; every other packet to the port is dropped or rejected
- * (established connections were accepted before, so they outlive the grant).
+ * (established connections were accepted before, so they outlive the grant). A door's
+ * `interface` limits where knocks count, not where the port is hidden or a grant lets its
+ * holder in (as knockd's commands do): with the drop bound to the interface, every other one
+ * (a second NIC, wg0, lo) reached the port without a knock.
  */
 function protectRules(door: Door, names: DoorNames, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
   if (which === 'grant' && grantsPerPort(door)) return perPortGrantRules(door, names);
   if (which === 'deny') {
-    return groups.map(([proto, ports]) => `${iif(door)}${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`);
+    return groups.map(([proto, ports]) => `${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`);
   }
   return [
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
     ...FAMILIES.flatMap((f) =>
-      groups.map(
-        ([proto, ports]) => `${iif(door)}${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} accept`,
-      ),
+      groups.map(([proto, ports]) => `${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} accept`),
     ),
   ];
 }

@@ -19,7 +19,7 @@ export function perPortGrantRules(door: Door, names: DoorNames): string[] {
   if (door.open.length === 0) return [];
   return [
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for the ports an SPA packet asked for`,
-    ...FAMILIES.map((f) => `${iif(door)}${saddr(f)} . meta l4proto . th dport @${names.grant(f)} accept`),
+    ...FAMILIES.map((f) => `${saddr(f)} . meta l4proto . th dport @${names.grant(f)} accept`),
   ];
 }
 

@@ -78,6 +78,19 @@ describe('sesame.yaml', () => {
     assert.match(p, /sesame\.yaml:3:5 doors\.a: a door needs `open` ports/);
   });
 
+  test('interface door fails open: an interface this host lacks is refused at its line', () => {
+    const global = configProblems('interface: nosuchnic0\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n');
+    assert.match(
+      global[0],
+      /^sesame\.yaml:1:\d+ interface: no network interface "nosuchnic0" on this host \(it has .*\blo\b/,
+    );
+    const perDoor = configProblems('doors:\n  w:\n    knock: [1, 2]\n    open: [80]\n    interface: nosuchnic0\n');
+    assert.match(perDoor[0], /^sesame\.yaml:5:\d+ doors\.w\.interface: no network interface "nosuchnic0"/);
+    // the same check sees an interface that is there: lo is on every host
+    const plan = parseConfig('interface: lo\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n');
+    assert.equal(plan.doors[0].interface, 'lo');
+  });
+
   test('YAML syntax errors are placed too', () => {
     const [p] = problems('doors:\n  web:\n    knock: [1, 2\n');
     assert.match(p, /^sesame\.yaml:\d+:\d+: /);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../../src/config/config-error.js';
+import { hostInterface } from '../../../src/config/host-interfaces.js';
 import { parseAcceptRule, recognisePair } from '../../../src/config/iptables-pattern.js';
 import { parseKnockdConf } from '../../../src/config/knockd-conf.js';
 import { knockdToYaml } from '../../../src/config/knockd-import.js';
@@ -229,6 +230,20 @@ describe('knockd.conf as a plan', () => {
     );
     assert.equal(plan.doors[0].interface, 'eth1');
     assert.match(notes.join('\n'), /Target 10\.0\.0\.5 is not matched/);
+  });
+
+  test('interface door fails open: an Interface this host lacks is refused at its line', () => {
+    const conf = (nic: string) => `[options]\n  Interface = ${nic}\n[d]\nsequence = 1,2\ncommand = true\n`;
+    assert.throws(
+      () => parseKnockdConf(conf('nosuchnic0'), 'knockd.conf', hostInterface),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        err.problems[0].line === 2 &&
+        /no network interface "nosuchnic0" on this host/.test(err.problems[0].message),
+    );
+    // the same check sees an interface that is there: lo is on every host
+    assert.equal(parseKnockdConf(conf('lo'), 'knockd.conf', hostInterface).options.interface, 'lo');
   });
 
   test('section names become valid, unique door names', () => {

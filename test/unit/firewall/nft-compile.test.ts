@@ -117,9 +117,16 @@ describe('sequence door rules', () => {
     for (const s of sets) assert.match(s, /size 65536;/);
   });
 
-  test('an interface limits knocks and protection to it', () => {
-    const r = compileNft(parseConfig('interface: eth1\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n'));
+  test('interface door fails open (regression): its ports are hidden on every interface, knocks count on the named one only', () => {
+    const yaml = 'interface: eth1\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n';
+    const r = compileNft(parseConfig(yaml, 'sesame.yaml', { checkInterface: () => null }));
     assert.match(r, /iifname "eth1" tcp dport \{ 1, 2 \} jump w_knock/);
-    assert.match(r, /iifname "eth1" tcp dport 80 drop/);
+    assert.match(
+      r,
+      /^\s*ip saddr @w_open_4 tcp dport 80 accept$/m,
+      'a grant holder gets in on any interface, as with knockd',
+    );
+    assert.match(r, /^\s*tcp dport 80 drop$/m, 'the drop is on every interface (a second NIC, wg0, lo)');
+    assert.doesNotMatch(r, /iifname "eth1" tcp dport 80 drop/);
   });
 });
