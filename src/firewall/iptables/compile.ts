@@ -6,15 +6,7 @@ import type { IptablesFragment } from './fragment.js';
 import { hitsIptables } from './hits.js';
 import { sequenceIptables } from './sequence.js';
 import { sharedIptables } from './shared.js';
-import {
-  type Chain,
-  ctNew,
-  IptablesCompileError,
-  portMatches,
-  recentRemove,
-  recentSeen,
-  verdict,
-} from './syntax.js';
+import { type Chain, ctNew, IptablesCompileError, portMatches, recentRemove, recentSeen, verdict } from './syntax.js';
 
 const { main: MAIN_CHAIN, knocks: KNOCKS_CHAIN, sweep: SWEEP_CHAIN, nat: NAT_CHAIN } = IPT_CHAIN;
 
