@@ -89,7 +89,9 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
       problems.push(...issues(result.error, ['doors', name], at));
       continue;
     }
-    doors.push(kinds[0].build(name, result.data, { interface: cfg.interface }));
+    doors.push(
+      kinds[0].build(name, result.data, { interface: cfg.interface, trusted_interfaces: cfg.trusted_interfaces }),
+    );
   }
   const fleet = parseFleet(cfg.fleet, at);
   if (Array.isArray(fleet)) problems.push(...fleet);

@@ -51,6 +51,8 @@ interface DoorBase {
   readonly forMs: number;
   readonly reply: Reply;
   readonly interface?: string;
+  /** Interfaces where the door's ports are reachable without a knock (a LAN, `lo`). */
+  readonly trustedInterfaces?: readonly string[];
   readonly run?: RunCommands;
   /** `fleet: false`: this door's grants stay on this node (default: shared when `fleet` is set). */
   readonly fleet?: boolean;

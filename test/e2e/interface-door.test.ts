@@ -83,6 +83,20 @@ describe('interface doors', { skip: e2eSkip() }, () => {
     }
   });
 
+  test('trusted_interfaces: a LAN reaches the port without a knock, the knock interface still needs one', async () => {
+    const l = await doorLab(`${DOOR('br0')}trusted_interfaces: [eth1]\n`, { services: [80] });
+    try {
+      const side = addSecondNic(l);
+      const [alice] = l.clients;
+      assert.equal((await connectFrom(l.lab, side, SIDE_SERVER, 80, 1000)).result, 'open', 'open on eth1');
+      assert.equal(await l.connect(alice, 80), 'timeout', 'closed on br0 before the knock');
+      await l.knock(alice, ['6000', '7000', '8000']);
+      assert.equal(await l.connect(alice, 80), 'open', 'the knock on br0 opens');
+    } finally {
+      l.destroy();
+    }
+  });
+
   test('a config naming an interface this host lacks is refused at its line and loads nothing', async () => {
     const l = await doorLab(DOOR('ens3'), { services: [80], daemon: false });
     try {

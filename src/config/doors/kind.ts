@@ -20,6 +20,7 @@ export interface DoorKind {
 /** Top-level settings a door takes when it doesn't set its own. */
 export interface DoorDefaults {
   readonly interface?: string;
+  readonly trusted_interfaces?: readonly string[];
 }
 
 /** The fields every door kind shares in sesame.yaml: what opens, for how long, how others are answered. */
@@ -28,6 +29,7 @@ export const doorBaseFields = (defaultForMs: number) => ({
   for: duration('for').default(defaultForMs),
   reply: replySchema,
   interface: interfaceSchema.optional(),
+  trusted_interfaces: z.array(interfaceSchema).optional(),
   run: runSchema.optional(),
   fleet: doorFleetSchema,
 });
@@ -38,6 +40,7 @@ export interface DoorBaseInput {
   readonly for: number;
   readonly reply: Reply;
   readonly interface?: string;
+  readonly trusted_interfaces?: readonly string[];
   readonly run?: RunCommands;
   readonly fleet?: boolean;
 }
@@ -58,11 +61,15 @@ export function doorBase(
     forMs: d.for,
     reply: d.reply,
     interface: d.interface ?? defaults.interface,
+    ...trusted(d.trusted_interfaces ?? defaults.trusted_interfaces),
     run: d.run,
     // only `fleet: false` is kept: a door's grants are shared by default when `fleet` is set
     ...(d.fleet === false ? { fleet: false } : {}),
   };
 }
+
+// an empty list is the same as none, so rulesets and goldens don't change for it
+const trusted = (names: readonly string[] | undefined) => (names?.length ? { trustedInterfaces: names } : {});
 
 /** A door that grants needs ports to open, a command to run, or both. */
 export function needsOpenOrRun(

@@ -1,7 +1,7 @@
 import type { Door, Family, Plan } from '../../core/door.js';
 import { type DoorNames, IPT_CHAIN, planNames, SWEEP_HASHLIMIT } from '../../core/kernel-names.js';
 import { byProto } from '../nft/syntax.js';
-import { commentText } from '../ruleset-text.js';
+import { commentText, interfaceName } from '../ruleset-text.js';
 import type { IptablesFragment } from './fragment.js';
 import { hitsIptables } from './hits.js';
 import { sequenceIptables } from './sequence.js';
@@ -107,10 +107,14 @@ function natTable(rules: readonly string[]): string[] {
  */
 function protect(door: Door, part: IptablesFragment, f: Family, which: 'grant' | 'deny'): string[] {
   return byProto(door.open).flatMap(([proto, ports]) =>
-    portMatches(proto, ports).map((m) =>
+    portMatches(proto, ports).flatMap((m) =>
       which === 'grant'
-        ? `${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`
-        : `${m} ${verdict(door.reply, proto, f)}`,
+        ? [
+            `${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`,
+            // trusted_interfaces: the door's ports without a knock there
+            ...(door.trustedInterfaces ?? []).map((i) => `-i ${interfaceName(i)} ${m} -j RETURN`),
+          ]
+        : [`${m} ${verdict(door.reply, proto, f)}`],
     ),
   );
 }

@@ -8,7 +8,7 @@ import {
   sweepSet,
   TABLE,
 } from '../../core/kernel-names.js';
-import { commentText } from '../ruleset-text.js';
+import { commentText, interfaceName } from '../ruleset-text.js';
 import type { NftFragment } from './fragment.js';
 import { compileOneTimeDoor } from './one-time.js';
 import { compileHitDoor } from './hits.js';
@@ -182,14 +182,29 @@ function emptyFragment(): NftFragment {
 function protectRules(door: Door, names: DoorNames, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
-  if (which === 'grant' && grantsPerPort(door)) return perPortGrantRules(door, names);
   if (which === 'deny') {
     return groups.map(([proto, ports]) => `${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`);
   }
+  const grants = grantsPerPort(door)
+    ? perPortGrantRules(door, names)
+    : [
+        `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
+        ...FAMILIES.flatMap((f) =>
+          groups.map(([proto, ports]) => `${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} accept`),
+        ),
+      ];
+  return [...grants, ...trustedRules(door, groups)];
+}
+
+/**
+ * `trusted_interfaces`: the door's ports without a knock on those interfaces. It has to be
+ * sesame's own rule: an accept in another table doesn't stop this table's drop.
+ */
+function trustedRules(door: Door, groups: ReturnType<typeof byProto>): string[] {
+  if (!door.trustedInterfaces) return [];
+  const names = door.trustedInterfaces.map((n) => `"${interfaceName(n)}"`).join(', ');
   return [
-    `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
-    ...FAMILIES.flatMap((f) =>
-      groups.map(([proto, ports]) => `${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} accept`),
-    ),
+    `# door ${door.name}: open without a knock on ${door.trustedInterfaces.join(', ')}`,
+    ...groups.map(([proto, ports]) => `iifname { ${names} } ${proto} dport ${portSet(ports)} accept`),
   ];
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { Door } from '../../../src/core/door.js';
+import { compileIptables } from '../../../src/firewall/iptables/compile.js';
 import { compileNft } from '../../../src/firewall/nft/compile.js';
 import { GOLDEN_DIR, goldenCases } from '../../golden-cases.js';
 
@@ -128,5 +129,23 @@ describe('sequence door rules', () => {
     );
     assert.match(r, /^\s*tcp dport 80 drop$/m, 'the drop is on every interface (a second NIC, wg0, lo)');
     assert.doesNotMatch(r, /iifname "eth1" tcp dport 80 drop/);
+  });
+
+  test("trusted_interfaces accept the door's ports there before the drop; a door may name its own", () => {
+    const yaml =
+      'trusted_interfaces: [lo, eth1]\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80, 22]\n  s:\n    knock: [3, 4]\n    open: [8080]\n    trusted_interfaces: []\n';
+    const r = compileNft(parseConfig(yaml, 'sesame.yaml', { checkInterface: () => null }));
+    const accept = r.indexOf('iifname { "lo", "eth1" } tcp dport { 22, 80 } accept');
+    assert.ok(accept > 0, r);
+    assert.ok(accept < r.indexOf('tcp dport { 22, 80 } drop'), 'before the drop');
+    assert.doesNotMatch(r, /iifname .* tcp dport 8080 accept/, 'an empty list of its own: none');
+  });
+
+  test('trusted_interfaces under iptables: a RETURN per interface before the drop', () => {
+    const yaml = 'trusted_interfaces: [eth1]\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n';
+    const r = compileIptables(parseConfig(yaml, 'sesame.yaml', { checkInterface: () => null }), 4);
+    const ret = r.indexOf('-i eth1 -p tcp --dport 80 -j RETURN');
+    assert.ok(ret > 0, r);
+    assert.ok(ret < r.indexOf('-p tcp --dport 80 -j DROP'), 'before the drop');
   });
 });
