@@ -8,8 +8,9 @@
 // - netfilter alone speaks netlink: only it imports the `netlink` package (or its submodules);
 // - nothing imports cli; lab (namespaces for tests and the demo) is imported only by cli;
 // - core imports no Node I/O module (it is pure: time, files and sockets come in as parameters);
-// - no import cycles between files (runtime imports; a type-only import is erased and orders nothing).
-// Type-only imports count too: an interface belongs to the layer of its implementations.
+// - no import cycles between files, type-only imports included (a cycle of types is still two files
+//   that can't be read apart; shared contracts go down to core/contracts.ts).
+// Type-only imports count for the layers too: an interface belongs to the layer of its implementations.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -78,10 +79,8 @@ export function importsOf(text) {
             .split(',')
             .map((n) => n.trim())
             .filter(Boolean);
-    // `import type {...}` or `import {type A, type B}`: erased at build time, no load order
-    const typeOnly = Boolean(m[1]) || (parts !== null && parts.length > 0 && parts.every((n) => n.startsWith('type ')));
     const names = parts?.map((n) => n.replace(/^type\s+/, '').split(/\s+as\s+/)[0]) ?? null;
-    return { spec: m[3] ?? m[4], names, typeOnly };
+    return { spec: m[3] ?? m[4], names };
   });
 }
 
@@ -99,7 +98,7 @@ export function checkImports(files) {
   for (const { path, text } of files) {
     const from = layerOf(path);
     const edges = [];
-    for (const { spec, names, typeOnly } of importsOf(text)) {
+    for (const { spec, names } of importsOf(text)) {
       if (!spec.startsWith('.')) {
         const mod = spec.replace(/^node:/, '');
         if ((spec === NETLINK_PACKAGE || spec.startsWith(`${NETLINK_PACKAGE}/`)) && from !== 'netfilter')
@@ -109,7 +108,7 @@ export function checkImports(files) {
         continue;
       }
       const target = join(dirname(path), spec).replace(/\.js$/, '.ts');
-      if (!typeOnly) edges.push(target);
+      edges.push(target);
       const to = layerOf(target);
       if (!from || !to || from === to) continue;
       if (EXCEPTIONS.some((e) => e.from === path && e.to === target)) continue;

@@ -1,5 +1,6 @@
 import { collisionMessage, MAX_DOORS, readConfigText, tooManyDoors } from './load-config.js';
 import { nameCollisions } from '../core/kernel-names.js';
+import { DOOR_NAME_MAX } from '../core/door-name.js';
 import { DEFAULT_FLAGS, type Door, type Plan, type RunCommands } from '../core/door.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type KnockdConf, type KnockdDoor, type KnockdOptions, parseKnockdConf } from './knockd-conf.js';
@@ -120,13 +121,13 @@ export function runCommands(k: KnockdDoor): RunCommands | undefined {
   return Object.keys(run).length > 0 ? run : undefined;
 }
 
-/** A knockd section name as a sesame door name: letters, digits, _ and -, at most 24, unique. */
+/** A knockd section name as a sesame door name (core/door-name.ts), unique among `taken`. */
 export function doorName(section: string, taken: Set<string>): string {
   let base = section.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^[^A-Za-z]+/, '');
   if (base === '') base = 'door';
-  base = base.slice(0, 24);
+  base = base.slice(0, DOOR_NAME_MAX);
   let name = base;
-  for (let i = 2; taken.has(name); i++) name = `${base.slice(0, 24 - String(i).length - 1)}_${i}`;
+  for (let i = 2; taken.has(name); i++) name = `${base.slice(0, DOOR_NAME_MAX - String(i).length - 1)}_${i}`;
   taken.add(name);
   return name;
 }

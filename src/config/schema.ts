@@ -6,6 +6,7 @@ import { parsePortSpec } from '../core/port-spec.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
 import { readOneTimeFile } from './one-time-file.js';
 import { spaListenSchema } from './spa-listen.js';
+import { DOOR_NAME, DOOR_NAME_RULE } from '../core/door-name.js';
 
 /**
  * The sesame.yaml schema. Field parsers return readable messages; `load-config.ts`
@@ -39,8 +40,6 @@ export const portList = z.array(port()).min(1, 'expected at least one port');
 const flags = parsed((v) =>
   typeof v === 'string' ? parseTcpFlags(v) : `expected a string like "syn,!ack", got ${JSON.stringify(v)}`,
 );
-
-const doorName = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
 
 /**
  * A knock sequence: a list of ports, or `{ports, within, flags}`. A port may repeat (knockd
@@ -165,10 +164,7 @@ export const configSchema = z.strictObject({
   // validated by fleet-schema.ts, with its own paths and file checks
   fleet: z.record(z.string(), z.unknown()).optional(),
   // Each door is validated by the schema of its kind (see door-kinds.ts).
-  doors: z.record(
-    z.string().regex(doorName, 'door names are 1-24 letters, digits, _ or -, starting with a letter'),
-    z.record(z.string(), z.unknown()),
-  ),
+  doors: z.record(z.string().regex(DOOR_NAME, `door names are ${DOOR_NAME_RULE}`), z.record(z.string(), z.unknown())),
 });
 
 export type ConfigInput = z.infer<typeof configSchema>;

@@ -1,5 +1,6 @@
 import type { FilterDefinition } from './fail2ban/filter.js';
 import type { FleetSettings } from './fleet-settings.js';
+import type { PortSpec, Proto } from './port-spec.js';
 import type { SpaPolicy } from './spa/policy.js';
 
 /**
@@ -7,14 +8,10 @@ import type { SpaPolicy } from './spa/policy.js';
  * Plain frozen data, no I/O. Durations are integer milliseconds.
  */
 
-export type Proto = 'tcp' | 'udp';
+// A port and its protocol live in port-spec.ts (policy.ts needs them without the door model).
+export type { PortSpec, Proto };
 export type Family = 4 | 6;
 export type Reply = 'drop' | 'reject';
-
-export interface PortSpec {
-  readonly port: number;
-  readonly proto: Proto;
-}
 
 export const TCP_FLAGS = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg'] as const;
 export type TcpFlag = (typeof TCP_FLAGS)[number];

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Door, formatPort, type PortSpec } from './door.js';
 import { ipFamily } from './ip-address.js';
+import { isDoorName } from './door-name.js';
 
 /**
  * Fleet messages: a grant or revocation one node made, for every other node of the cluster.
@@ -57,7 +58,6 @@ export const MAX_MESSAGE_CHARS = 4096;
 /** How far in the future `issuedAt` may be: fleet-clock offsets are measured to a few ms, this is generous. */
 export const MAX_FUTURE_MS = 5_000;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const DOOR_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
 const PORT = /^\d{1,5}\/(tcp|udp)$/;
 /** Only characters an address can have: no zone (`%eth0`), no spaces, no nft syntax. */
@@ -190,7 +190,7 @@ function shape(body: unknown): FleetMessage | string {
   const keys = Object.keys(b).sort().join(',');
   if (keys !== 'address,door,expiresAt,id,issuedAt,kind,origin,ports') return `unexpected fields ${keys}`;
   if (b.kind !== 'grant' && b.kind !== 'revoke') return 'kind';
-  if (typeof b.door !== 'string' || !DOOR_NAME.test(b.door)) return 'door';
+  if (!isDoorName(b.door)) return 'door';
   if (typeof b.address !== 'string') return 'address';
   if (!Array.isArray(b.ports) || b.ports.length > 64 || !b.ports.every((p) => typeof p === 'string' && PORT.test(p)))
     return 'ports';

@@ -1,4 +1,5 @@
 import type { Door, Family, Plan } from './door.js';
+import { DOOR_NAME, DOOR_NAME_RULE } from './door-name.js';
 
 /**
  * Every name sesame gives a kernel object, in one place: the nft table, its sets and chains,
@@ -57,13 +58,11 @@ export const recentList = (set: string) => `sesame_${set}`;
  * inside quoted NFLOG prefixes, so nothing else may reach kernel text (config validation
  * and the knockd importer already keep to this; this is the last line).
  */
-const SAFE_DOOR_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
-
 export class UnsafeNameError extends Error {
   override readonly name = 'UnsafeNameError';
   readonly code = 'E_NAME';
   constructor(readonly doorName: string) {
-    super(`door name ${JSON.stringify(doorName)} can't be a kernel name: 1-24 letters, digits, _ or -, first a letter`);
+    super(`door name ${JSON.stringify(doorName)} can't be a kernel name: ${DOOR_NAME_RULE}`);
   }
 }
 
@@ -122,13 +121,13 @@ export interface IptablesDoorChains {
 
 /** A door's grant set (what the daemon adds grants to by door name). */
 export function grantSet(door: string, f: Family): string {
-  if (!SAFE_DOOR_NAME.test(door)) throw new UnsafeNameError(door);
+  if (!DOOR_NAME.test(door)) throw new UnsafeNameError(door);
   return `${door}_open_${f}`;
 }
 
 /** The kernel names of door `name`, which is `index`-th in its plan (iptables needs the index). */
 export function doorNames(name: string, index: number): DoorNames {
-  if (!SAFE_DOOR_NAME.test(name)) throw new UnsafeNameError(name);
+  if (!DOOR_NAME.test(name)) throw new UnsafeNameError(name);
   const set = (suffix: string, f: Family) => `${name}_${suffix}_${f}`;
   const base = name.length <= IPT_NAMED_BASE_MAX ? `S-${name}` : `S${index}`;
   const chain = (suffix: string) => {

@@ -1,4 +1,9 @@
-import type { PortSpec, Proto } from './door.js';
+export type Proto = 'tcp' | 'udp';
+
+export interface PortSpec {
+  readonly port: number;
+  readonly proto: Proto;
+}
 
 /**
  * Parses `22`, `"7000/udp"` or knockd's `"7000:udp"`. Returns an error text on failure.

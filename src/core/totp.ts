@@ -68,7 +68,7 @@ export function totp(key: Uint8Array, nowMs: number): string {
  * Checks `code` against the steps `now-window .. now+window` (clock drift between phone and
  * server) and returns the matching step, or null. Every candidate is computed and compared
  * in constant time, so the time taken says nothing about which step (if any) matched.
- * Refusing a step that was already used is the caller's job (see knock-token.ts ReplayCache).
+ * Refusing a step that was already used is the caller's job (see ReplayCache in contracts.ts).
  */
 export function verifyTotp(key: Uint8Array, code: string, nowMs: number, window = 1): number | null {
   const given = Buffer.from(code.padEnd(TOTP_DIGITS, '\0').slice(0, 16));

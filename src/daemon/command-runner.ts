@@ -1,5 +1,5 @@
+import type { Logger } from '../core/contracts.js';
 import type { CommandRun } from './daemon-events.js';
-import type { Logger } from './logger.js';
 import { type CommandResult, runShell } from './run-command.js';
 
 export interface DoorCommand {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isDoorName } from '../core/door-name.js';
 
 /**
  * The control socket's protocol (`STATE_DIR/control.sock`, root only): one JSON request line,
@@ -20,8 +21,6 @@ export type ControlReply =
   | { readonly ok: true; readonly expiresAt?: number; readonly had?: boolean }
   | { readonly ok: false; readonly error: string };
 
-const DOOR_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
-
 /** Checks an address for a grant: one IPv4 or IPv6 address, no prefix, no zone. */
 export function grantAddress(text: string): string | null {
   return isIP(text) !== 0 && !text.includes('%') ? text : null;
@@ -39,7 +38,7 @@ export function parseControlRequest(line: string): ControlRequest | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'request is not an object';
   const r = v as Record<string, unknown>;
   if (r.op !== 'grant' && r.op !== 'revoke') return 'op must be "grant" or "revoke"';
-  if (typeof r.door !== 'string' || !DOOR_NAME.test(r.door)) return 'door must be a door name';
+  if (!isDoorName(r.door)) return 'door must be a door name';
   if (typeof r.address !== 'string' || !grantAddress(r.address)) return 'address must be one IPv4 or IPv6 address';
   if (r.op === 'revoke') return { op: 'revoke', door: r.door, address: r.address };
   if (r.forMs !== undefined && !validGrantMs(r.forMs)) return `forMs must be an integer from 1000 to ${MAX_GRANT_MS}`;

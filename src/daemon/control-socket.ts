@@ -1,7 +1,6 @@
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Daemon } from './daemon.js';
-import type { Logger } from './logger.js';
 import {
   type ControlReply,
   type ControlRequest,
@@ -9,6 +8,7 @@ import {
   parseControlReply,
   parseControlRequest,
 } from './control-protocol.js';
+import type { Clock, Logger } from '../core/contracts.js';
 
 /** What the control socket asks of the daemon. Errors thrown here go back to the client as text. */
 export interface ControlHandler {
@@ -105,7 +105,7 @@ export function sendControl(path: string, request: ControlRequest): Promise<Cont
 }
 
 /** The daemon's side: manual grants go through its grant API (queue, log, `run` commands). */
-export function daemonControl(daemon: Daemon, now: () => number = Date.now): ControlHandler {
+export function daemonControl(daemon: Daemon, now: Clock = Date.now): ControlHandler {
   const door = (name: string) => {
     const d = daemon.door(name);
     if (!d) throw new Error(`no door "${name}" in the running config`);

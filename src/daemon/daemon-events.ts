@@ -1,5 +1,5 @@
+import type { Logger } from '../core/contracts.js';
 import type { GrantEvent, RefusalEvent, RevokeEvent, Unsubscribe } from '../sources/door-source.js';
-import type { Logger } from './logger.js';
 
 /** A door command that ran (`run.start` or `run.stop`), by result. */
 export interface CommandRun {

@@ -10,10 +10,10 @@ import { GrantLifecycle } from './grant-lifecycle.js';
 import type { GrantStore } from './grant-store.js';
 import { GrantWatcher } from './grant-watcher.js';
 import { KernelKnocks } from './kernel-knocks.js';
-import type { Logger } from './logger.js';
 import { OneTimeSwap } from './one-time-swap.js';
 import type { CommandResult } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
+import type { Clock, Logger } from '../core/contracts.js';
 
 /** The firewall operations the daemon uses (the nftables backend; a fake in unit tests). */
 export interface DaemonFirewall {
@@ -37,7 +37,7 @@ export interface DaemonDeps {
   readonly openPackets: (group: number) => Promise<PacketSource>;
   readonly store: GrantStore;
   readonly logger: Logger;
-  readonly now?: () => number;
+  readonly now?: Clock;
   /** Door commands running at once, at most (default 8). */
   readonly commandLimit?: number;
   /** Runs one door command (default: /bin/sh -c, see run-command.ts); a fake in unit tests. */
@@ -69,7 +69,7 @@ export class Daemon {
   readonly events: DaemonEvents;
   /** Fleet mode: this node's grants go to the other nodes, theirs come here (null without `fleet:`). */
   private fleet: FleetLink | null = null;
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(
     private readonly load: ConfigLoader,

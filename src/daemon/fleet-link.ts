@@ -1,13 +1,12 @@
 import { readSecretFile } from '../config/secret-file.js';
+import type { Logger, ReplayCache } from '../core/contracts.js';
 import type { Door, Plan } from '../core/door.js';
 import { grantsPerPort } from '../core/kernel-names.js';
 import { FleetNode } from '../fleet/fleet-node.js';
 import type { FleetChange } from '../fleet/fleet-reader.js';
 import { writeFleetStatus } from '../fleet/fleet-status.js';
-import type { ReplayCacheLike } from '../fleet/shared-replay.js';
 import type { GrantOptions } from '../sources/door-source.js';
 import type { DaemonEvents } from './daemon-events.js';
-import type { Logger } from './logger.js';
 
 /** What the fleet needs from the daemon. */
 export interface FleetHost {
@@ -19,7 +18,7 @@ export interface FleetHost {
 export interface FleetLink {
   stop(): Promise<void>;
   /** Wraps a source's local replay cache so used tokens are refused on every node. */
-  readonly sharedReplay: (local: ReplayCacheLike) => ReplayCacheLike;
+  readonly sharedReplay: (local: ReplayCache) => ReplayCache;
 }
 
 /**

@@ -7,9 +7,9 @@ import type { CommandRunner } from './command-runner.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { GrantStore } from './grant-store.js';
 import type { GrantWatcher } from './grant-watcher.js';
-import type { Logger } from './logger.js';
 import { expandCommand } from './run-command.js';
 import { stopDecision } from './stop-policy.js';
+import type { Clock, Logger } from '../core/contracts.js';
 
 export interface GrantLifecycleDeps {
   readonly watcher: GrantWatcher;
@@ -17,7 +17,7 @@ export interface GrantLifecycleDeps {
   readonly events: DaemonEvents;
   readonly store: GrantStore;
   readonly logger: Logger;
-  readonly now: () => number;
+  readonly now: Clock;
   /** The loaded config's door `name`: recorded stop commands run only for doors in it. */
   readonly door: (name: string) => Door | undefined;
 }

@@ -1,14 +1,14 @@
 import { GrantBook, type WatchedGrant } from '../core/grant-book.js';
 import type { Grant } from '../firewall/nftables.js';
 import type { GrantStore } from './grant-store.js';
-import type { Logger } from './logger.js';
+import type { Clock, Logger } from '../core/contracts.js';
 
 export interface WatcherDeps {
   /** The kernel's grants of these doors; throws when the kernel can't be asked. */
   readonly list: (doors: readonly string[]) => Promise<readonly Grant[]>;
   readonly store: GrantStore;
   readonly logger: Logger;
-  readonly now: () => number;
+  readonly now: Clock;
   /** A grant the kernel no longer holds: log it, run its stop, then `store.closed(g)`. */
   readonly expired: (g: WatchedGrant) => void;
 }

@@ -4,15 +4,15 @@ import type { LoggedPacket } from '../netfilter/nflog-codec.js';
 import type { PacketSource } from '../netfilter/nflog.js';
 import type { DaemonEvents, NflogEvent } from './daemon-events.js';
 import type { GrantLifecycle } from './grant-lifecycle.js';
-import type { Logger } from './logger.js';
 import type { OneTimeSwap } from './one-time-swap.js';
+import type { Clock, Logger } from '../core/contracts.js';
 
 export interface KernelKnocksDeps {
   readonly events: DaemonEvents;
   readonly grants: GrantLifecycle;
   readonly oneTime: OneTimeSwap;
   readonly logger: Logger;
-  readonly now: () => number;
+  readonly now: Clock;
   /** The loaded config's door `name` (a log prefix names a door). */
   readonly door: (name: string) => Door | undefined;
 }

@@ -1,10 +1,7 @@
-/** Event log: one line per event, text for a terminal or JSON for collectors. */
-export type LogFormat = 'text' | 'json';
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+import type { Logger } from '../core/contracts.js';
 
-export interface Logger {
-  log(level: Level, event: string, fields?: Record<string, unknown>): void;
-}
+/** Event log (core/contracts.ts Logger): one line per event, text for a terminal or JSON for collectors. */
+export type LogFormat = 'text' | 'json';
 
 export function createLogger(
   format: LogFormat,

@@ -1,6 +1,6 @@
+import type { Logger } from '../core/contracts.js';
 import { createServer, type Server } from 'node:http';
 import type { DaemonEventKind, DaemonEventMap } from './daemon-events.js';
-import type { Logger } from './logger.js';
 import { grantLabels, refusalLabels, runLabels } from './metric-labels.js';
 
 export interface MetricsOptions {

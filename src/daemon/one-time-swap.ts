@@ -1,7 +1,7 @@
 import { useOneTimeSequence } from '../config/one-time-file.js';
+import type { Logger } from '../core/contracts.js';
 import type { OneTimeDoor, Plan } from '../core/door.js';
 import type { FirewallQueue } from './firewall-queue.js';
-import type { Logger } from './logger.js';
 
 /** The firewall operations a swap uses (the daemon's firewall). */
 export interface SwapFirewall {

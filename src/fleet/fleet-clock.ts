@@ -1,3 +1,4 @@
+import type { Clock } from '../core/contracts.js';
 /**
  * The fleet clock: Redis's own (`TIME`). Each node measures its offset to it when it connects
  * and with every heartbeat, and writes every message time on that clock. A receiver compares
@@ -9,7 +10,7 @@ export class FleetClock {
   private offsetMs = 0;
   private measured = false;
 
-  constructor(private readonly localNow: () => number = Date.now) {}
+  constructor(private readonly localNow: Clock = Date.now) {}
 
   /** Fleet-clock now. */
   now(): number {

@@ -1,12 +1,7 @@
+import type { Clock, LogFn } from '../core/contracts.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
 import type { FleetClock } from './fleet-clock.js';
 import type { FleetKeys } from './redis-keys.js';
-
-export type FleetLog = (
-  level: 'debug' | 'info' | 'warn' | 'error',
-  event: string,
-  fields?: Record<string, unknown>,
-) => void;
 
 /** What every part of a fleet node shares: who it is, the key, the Redis key names, the clock, the log. */
 export interface FleetContext {
@@ -15,8 +10,8 @@ export interface FleetContext {
   readonly key: Uint8Array;
   readonly keys: FleetKeys;
   readonly clock: FleetClock;
-  readonly localNow: () => number;
-  readonly log: FleetLog;
+  readonly localNow: Clock;
+  readonly log: LogFn;
 }
 
 /** Reads Redis's `TIME` into the fleet clock (the call's midpoint is taken as the reading). */

@@ -1,4 +1,4 @@
-import type { FleetLog } from './fleet-context.js';
+import type { Clock, LogFn } from '../core/contracts.js';
 
 const LOG_PER_WINDOW = 20;
 const WINDOW_MS = 10_000;
@@ -13,8 +13,8 @@ export class FleetDrops {
   private window = { start: 0, logged: 0, suppressed: 0 };
 
   constructor(
-    private readonly log: FleetLog,
-    private readonly localNow: () => number,
+    private readonly log: LogFn,
+    private readonly localNow: Clock,
   ) {}
 
   dropped(reason: string, detail?: string, about: Record<string, string> = {}): void {

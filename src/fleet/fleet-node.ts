@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Door, PortSpec } from '../core/door.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
 import { FleetClock } from './fleet-clock.js';
-import { type FleetContext, type FleetLog, syncClock } from './fleet-context.js';
+import type { Clock, LogFn } from '../core/contracts.js';
+import { type FleetContext, syncClock } from './fleet-context.js';
 import { FleetDrops } from './fleet-drops.js';
 import { FleetPresence } from './fleet-presence.js';
 import { FleetPublisher } from './fleet-publisher.js';
@@ -20,10 +21,10 @@ export interface FleetDeps {
   readonly doors: () => readonly Door[];
   /** Writes a batch of received changes into the kernel grant sets. */
   readonly apply: (changes: readonly FleetChange[]) => Promise<void>;
-  readonly log: FleetLog;
+  readonly log: LogFn;
   /** Called after every heartbeat, for `sesame status`. */
   readonly onStatus?: (status: FleetStatus) => void;
-  readonly localNow?: () => number;
+  readonly localNow?: Clock;
   /** For tests: how to make a client. */
   readonly redis?: (role: string) => Redis;
   /** Heartbeat period; a node counts as gone after 5 of them. */
@@ -54,7 +55,7 @@ export class FleetNode {
   private since: number | null = null;
   private heartbeat?: NodeJS.Timeout;
   private readLoopDone?: Promise<void>;
-  private readonly localNow: () => number;
+  private readonly localNow: Clock;
   private readonly heartbeatMs: number;
 
   constructor(private readonly deps: FleetDeps) {

@@ -1,20 +1,10 @@
 import type { Redis } from 'ioredis';
+import type { LogFn, ReplayCache } from '../core/contracts.js';
 import type { FleetKeys } from './redis-keys.js';
 
 /** Extra time a used token is remembered in Redis, so nodes whose clocks differ still agree. */
 const CLOCK_MARGIN_MS = 60_000;
 const REDIS_WAIT_MS = 500;
-
-type Log = (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>) => void;
-
-/**
- * A cache of used tokens, the shape the sources use (`ReplayCache` in sources/replay): true for
- * the first use of `key` within `ttlMs`, false for a replay; may answer asynchronously.
- */
-export interface ReplayCacheLike {
-  use(key: string, ttlMs: number): boolean | Promise<boolean>;
-  close(): void | Promise<void>;
-}
 
 /**
  * Used tokens shared by the fleet: `SET <key> 1 NX PX <ttl>` succeeds on one node only, so a
@@ -27,7 +17,7 @@ export class SharedReplay {
   fallbacks = 0;
 
   /** `local` checked by this node and by the fleet: what sources get in fleet mode. */
-  wrap(local: ReplayCacheLike): ReplayCacheLike {
+  wrap(local: ReplayCache): ReplayCache {
     return { use: (key, ttlMs) => this.use(local, key, ttlMs), close: () => local.close() };
   }
 
@@ -36,12 +26,12 @@ export class SharedReplay {
       readonly redis: () => Redis | undefined;
       readonly keys: FleetKeys;
       readonly mode: 'shared' | 'shared-only';
-      readonly log: Log;
+      readonly log: LogFn;
     },
   ) {}
 
   /** Marks `key` used for `ttlMs`; false when it was used before here or anywhere in the fleet. */
-  async use(local: ReplayCacheLike, key: string, ttlMs: number): Promise<boolean> {
+  async use(local: ReplayCache, key: string, ttlMs: number): Promise<boolean> {
     const redis = this.deps.redis();
     if (!redis && this.deps.mode === 'shared-only') return this.refuse(key);
     if (!(await local.use(key, ttlMs))) return false;

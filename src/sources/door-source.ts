@@ -1,5 +1,5 @@
 import type { Door, Family, Plan, PortSpec } from '../core/door.js';
-import type { ReplayCache } from './replay/replay-cache.js';
+import type { Logger, ReplayCache } from '../core/contracts.js';
 
 /**
  * Where knocks the kernel can't check come from (HTTP tokens, access logs, shared-port
@@ -61,15 +61,11 @@ export interface RefusalEvent {
 
 export type Unsubscribe = () => void;
 
-/** The logger sources write to (the daemon's; see daemon/logger.ts for the formats). */
-export interface SourceLogger {
-  log(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields?: Record<string, unknown>): void;
-}
-
 /** What the daemon hands every source. */
 export interface GrantContext {
   readonly plan: Plan;
-  readonly logger: SourceLogger;
+  /** The daemon's event log (see daemon/logger.ts for the formats). */
+  readonly logger: Logger;
   /** The daemon's state folder (checked: owned by sesame's user, writable by no one else). */
   readonly stateDir: string;
   /**

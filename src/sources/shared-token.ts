@@ -8,7 +8,8 @@ import type { DoorSource, GrantContext } from './door-source.js';
 import type { LoggedPacket } from '../netfilter/nflog-codec.js';
 import { openNflog, type PacketSource } from '../netfilter/nflog.js';
 import { JournalReplayCache } from './replay/journal-replay-cache.js';
-import { MemoryReplayCache, type ReplayCache } from './replay/replay-cache.js';
+import { MemoryReplayCache } from './replay/replay-cache.js';
+import type { ReplayCache } from '../core/contracts.js';
 
 /** Enough for an IPv6 header, a TCP header with options, the prefix and a token line. */
 const COPY_RANGE = 256;

@@ -1,4 +1,4 @@
-import type { PortSpec } from '../door.js';
+import type { PortSpec } from '../port-spec.js';
 import type { SpaKey } from './packet.js';
 
 /**

@@ -9,6 +9,7 @@ import { parseKnock, type ReplyFormat, replyFormat } from './knock-request.js';
 import { PAGE_STYLE_HASH, renderPage } from './page.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Refusal, TokenVerifier } from './verifier.js';
+import type { Clock, LogFn } from '../../core/contracts.js';
 
 /** What opening a door gave: shown to the client. */
 export interface Opened {
@@ -27,10 +28,10 @@ export interface EndpointOptions {
   readonly numericCodes: boolean;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly open: (door: string, address: string) => Promise<Opened>;
-  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
   /** Every refused request, for the metrics (it is logged as well). */
   readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
-  readonly now?: () => number;
+  readonly now?: Clock;
   /** Every refusal is answered no sooner than this after the request arrived. */
   readonly refusalFloorMs?: number;
 }
@@ -59,7 +60,7 @@ export class KnockEndpoint {
   private readonly trusted;
   private readonly limiter: RateLimiter | null;
   private readonly paths: { name: string; hash: Buffer }[];
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(private readonly opts: EndpointOptions) {
     const handler = (req: IncomingMessage, res: ServerResponse) => {

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSecretFile } from '../../config/secret-file.js';
 import { formatPort, type HttpDoor } from '../../core/door.js';
-import type { ReplaySnapshot } from '../../core/knock-token.js';
+import type { ReplaySnapshot } from '../../core/expiring-keys.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import type { DoorSource, SourceFactory } from '../door-source.js';
 import { KnockEndpoint } from './endpoint.js';

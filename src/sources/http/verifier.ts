@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { TokenKind } from '../../core/door.js';
 import { HMAC_MAX_SKEW_MS, looksLikeHmacToken, nonceKey, totpKey, verifyHmacToken } from '../../core/knock-token.js';
 import { TOTP_STEP_MS, verifyTotp } from '../../core/totp.js';
-import { MemoryReplayCache, type ReplayCache } from '../replay/replay-cache.js';
+import type { ReplayCache } from '../../core/contracts.js';
+import { MemoryReplayCache } from '../replay/replay-cache.js';
 import { TotpFailureBudget } from './totp-budget.js';
 
 /** A door as the verifier sees it. */

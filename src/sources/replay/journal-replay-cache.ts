@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { ReplayCache as ExpiringKeys } from '../../core/knock-token.js';
-import type { ReplayCache } from './replay-cache.js';
+import type { Clock, ReplayCache } from '../../core/contracts.js';
+import { ExpiringKeys } from '../../core/expiring-keys.js';
 
 /** The journal can't be read or written; the message names the file and the cause. */
 export class ReplayJournalError extends Error {
@@ -17,7 +17,7 @@ export class ReplayJournalError extends Error {
 }
 
 export interface JournalOptions {
-  readonly now?: () => number;
+  readonly now?: Clock;
   readonly maxEntries?: number;
   /** Appends between compactions, at least (more when many entries are live). */
   readonly compactAfter?: number;
@@ -40,7 +40,7 @@ const READ = constants.O_RDONLY | constants.O_NOFOLLOW;
  */
 export class JournalReplayCache implements ReplayCache {
   private readonly keys: ExpiringKeys;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private readonly compactAfter: number;
   private fd: number;
   private appended = 0;

@@ -1,18 +1,5 @@
-import { ReplayCache as ExpiringKeys } from '../../core/knock-token.js';
-
-/**
- * Remembers one-time things (HMAC nonces, TOTP steps, SPA packets) so each is accepted once.
- * `use` may answer asynchronously, so a shared cache (Redis `SET key 1 NX PX ttl`) fits the
- * same contract; the local ones answer at once. Callers always `await` the answer.
- */
-export interface ReplayCache {
-  /**
-   * Marks `key` used for `ttlMs`. True for the first use, false while the key is remembered
-   * (a replay). Rejects when the use can't be recorded durably: callers then refuse.
-   */
-  use(key: string, ttlMs: number): boolean | Promise<boolean>;
-  close(): void | Promise<void>;
-}
+import type { Clock, ReplayCache } from '../../core/contracts.js';
+import { ExpiringKeys } from '../../core/expiring-keys.js';
 
 /** The in-process cache: forgets everything at exit (tests, the bench, daemonless tools). */
 export class MemoryReplayCache implements ReplayCache {
@@ -20,7 +7,7 @@ export class MemoryReplayCache implements ReplayCache {
 
   constructor(
     maxEntries = 100_000,
-    private readonly now: () => number = Date.now,
+    private readonly now: Clock = Date.now,
   ) {
     this.keys = new ExpiringKeys(maxEntries);
   }

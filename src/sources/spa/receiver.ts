@@ -4,8 +4,8 @@ import { formatPort } from '../../core/door.js';
 import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
 import { checkWire } from '../../core/spa/packet.js';
 import type { GrantOptions } from '../door-source.js';
-import type { ReplayCache } from '../replay/replay-cache.js';
 import type { RefusalLog } from './refusal-log.js';
+import type { Clock, LogFn, ReplayCache } from '../../core/contracts.js';
 
 /** How a packet arrived, for logs. */
 export type SpaTransport = 'udp' | 'tcp' | 'http';
@@ -17,8 +17,8 @@ export interface SpaReceiverDeps {
   readonly refusals: RefusalLog;
   /** Every refused packet, for the metrics (the log above says only the first of a flood). */
   readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
-  readonly log: (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
-  readonly now?: () => number;
+  readonly log: LogFn;
+  readonly now?: Clock;
 }
 
 export type SpaOutcome =
@@ -32,7 +32,7 @@ export type SpaOutcome =
  */
 export class SpaReceiver {
   private readonly gate: SpaGate;
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(private readonly deps: SpaReceiverDeps) {
     this.gate = new SpaGate(deps.doors);

@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/contracts.js';
 /**
  * Logs each refused SPA packet once, with its reason, and stays quiet under a flood: at
  * most `burst` lines per `windowMs`; past that, refusals are counted by reason and one
@@ -7,7 +8,7 @@
 export interface RefusalLogOptions {
   readonly burst?: number;
   readonly windowMs?: number;
-  readonly now?: () => number;
+  readonly now?: Clock;
 }
 
 type Log = (event: string, fields: Record<string, unknown>) => void;
@@ -15,7 +16,7 @@ type Log = (event: string, fields: Record<string, unknown>) => void;
 export class RefusalLog {
   private readonly burst: number;
   private readonly windowMs: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private windowStart = 0;
   private logged = 0;
   private suppressed = new Map<string, number>();

@@ -1,5 +1,6 @@
 import type { PortSpec } from '../../core/door.js';
 import type { QueuedPacket } from '../../netfilter/nfqueue-codec.js';
+import type { Clock } from '../../core/contracts.js';
 
 /**
  * Zero-RTT for clients that connect right after their SPA packet (the stock `fwknop` does:
@@ -16,7 +17,7 @@ export interface SynHoldOptions {
   readonly verdict: (id: number, accept: boolean) => void;
   /** How long a SYN may wait for its SPA packet's grant (default 500 ms). */
   readonly deadlineMs?: number;
-  readonly now?: () => number;
+  readonly now?: Clock;
 }
 
 interface Waiting {
@@ -33,7 +34,7 @@ export class SynHold {
   private readonly waiting = new Map<string, Waiting[]>();
   private readonly recent = new Map<string, { ports: Set<string>; until: number }>();
   private readonly deadlineMs: number;
-  private readonly now: () => number;
+  private readonly now: Clock;
 
   constructor(private readonly opts: SynHoldOptions) {
     this.deadlineMs = opts.deadlineMs ?? 500;

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  makeHmacToken,
-  nonceKey,
-  parseHmacToken,
-  ReplayCache,
-  verifyHmacToken,
-} from '../../../src/core/knock-token.js';
+import { makeHmacToken, parseHmacToken, verifyHmacToken } from '../../../src/core/knock-token.js';
 
 const KEY = Buffer.from('0123456789abcdef0123');
 const NOW = 1_700_000_000_000;
@@ -36,27 +30,5 @@ describe('HMAC knock tokens', () => {
     assert.equal(verifyHmacToken(KEY, other, 'ssh', NOW), null);
     assert.equal(verifyHmacToken(Buffer.from('another key 12345678'), t, 'ssh', NOW), null);
     assert.equal(verifyHmacToken(KEY, 'garbage', 'ssh', NOW), null);
-  });
-});
-
-describe('ReplayCache', () => {
-  test('a key is usable once until it expires', () => {
-    const c = new ReplayCache();
-    assert.equal(c.use(nonceKey('ssh', 'n1'), NOW, NOW + 60_000), true);
-    assert.equal(c.use(nonceKey('ssh', 'n1'), NOW + 1, NOW + 60_000), false);
-    assert.equal(c.use(nonceKey('ssh', 'n2'), NOW + 1, NOW + 60_000), true);
-  });
-
-  test('survives a restart through its snapshot', () => {
-    const c = new ReplayCache();
-    c.use('k', NOW, NOW + 60_000);
-    const again = new ReplayCache(100, JSON.parse(JSON.stringify(c.snapshot(NOW))));
-    assert.equal(again.use('k', NOW + 10, NOW + 60_000), false);
-  });
-
-  test('stays within its bound', () => {
-    const c = new ReplayCache(10);
-    for (let i = 0; i < 100; i++) c.use(`k${i}`, NOW, NOW + 60_000 + i);
-    assert.equal(c.size, 10);
   });
 });

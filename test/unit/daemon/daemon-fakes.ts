@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Family, Plan, PortSpec } from '../../../src/core/door.js';
 import { Daemon, type DaemonDeps, type DaemonFirewall } from '../../../src/daemon/daemon.js';
-import type { Logger } from '../../../src/daemon/logger.js';
+import type { Logger } from '../../../src/core/contracts.js';
 import { GrantStore } from '../../../src/daemon/grant-store.js';
 import type { Grant } from '../../../src/firewall/nftables.js';
 import type { LoggedPacket } from '../../../src/netfilter/nflog-codec.js';

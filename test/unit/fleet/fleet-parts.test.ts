@@ -4,10 +4,11 @@ import type { Redis } from 'ioredis';
 import { FleetClock } from '../../../src/fleet/fleet-clock.js';
 import { backoffMs } from '../../../src/fleet/redis-connection.js';
 import { fleetKeys } from '../../../src/fleet/redis-keys.js';
-import { type ReplayCacheLike, SharedReplay } from '../../../src/fleet/shared-replay.js';
+import type { ReplayCache } from '../../../src/core/contracts.js';
+import { SharedReplay } from '../../../src/fleet/shared-replay.js';
 
 /** A local cache that remembers keys (no expiry needed here). */
-function localCache(): ReplayCacheLike & { keys: Set<string> } {
+function localCache(): ReplayCache & { keys: Set<string> } {
   const keys = new Set<string>();
   return { keys, use: (k) => (keys.has(k) ? false : (keys.add(k), true)), close: () => {} };
 }

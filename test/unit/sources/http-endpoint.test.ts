@@ -49,7 +49,7 @@ async function start(
       opened.push({ door, address });
       return { door, address, until: NOW + 120_000, ports: ['22'] };
     },
-    log: (level, event, fields) => logs.push({ level, event, fields }),
+    log: (level, event, fields = {}) => logs.push({ level, event, fields }),
     refused: (e) => refused.push(e),
     now: () => NOW,
     refusalFloorMs: 0,

@@ -12,7 +12,8 @@ import {
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { JournalReplayCache, ReplayJournalError } from '../../../src/sources/replay/journal-replay-cache.js';
-import { MemoryReplayCache, type ReplayCache } from '../../../src/sources/replay/replay-cache.js';
+import type { ReplayCache } from '../../../src/core/contracts.js';
+import { MemoryReplayCache } from '../../../src/sources/replay/replay-cache.js';
 import { tempDir } from '../../e2e/support.js';
 
 const dirs: string[] = [];
