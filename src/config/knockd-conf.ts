@@ -1,3 +1,4 @@
+import { MAX_DURATION_MS } from '../core/duration.js';
 import type { PortSpec, TcpFlagMatch } from '../core/door.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
@@ -56,8 +57,7 @@ export interface KnockdConf {
 /** knockd's defaults (knockd.c: SEQ_TIMEOUT, CMD_TIMEOUT). */
 export const KNOCKD_SEQ_TIMEOUT = 25;
 export const KNOCKD_CMD_TIMEOUT = 10;
-/** Longest knockd time sesame takes: 24 days, the longest timer Node.js and every kernel's sets keep. */
-const MAX_SECONDS = 2_073_600;
+const MAX_SECONDS = MAX_DURATION_MS / 1000;
 
 /** Directive aliases knockd accepts, to one canonical key. */
 const ALIASES: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_FLAGS, type PortSpec, type Proto } from '../core/door.js';
-import { parseDuration } from '../core/duration.js';
+import { MAX_DURATION_MS, parseDuration } from '../core/duration.js';
 import { parsePortSpec } from '../core/port-spec.js';
 import { parseTcpFlags } from '../core/tcp-flags.js';
 import { readOneTimeFile } from './one-time-file.js';
@@ -30,7 +30,7 @@ export const duration = (what: string, min = 1) =>
     const ms = parseDuration(v);
     if (ms === null) return `bad duration ${JSON.stringify(v)}; expected e.g. 45s, 2m, 1500ms or seconds`;
     if (ms < min) return `${what} must be at least ${min}ms, got ${JSON.stringify(v)}`;
-    if (ms > 24 * 3_600_000) return `${what} longer than 24h is not supported, got ${JSON.stringify(v)}`;
+    if (ms > MAX_DURATION_MS) return `${what} longer than 24 days is not supported, got ${JSON.stringify(v)}`;
     return ms;
   });
 

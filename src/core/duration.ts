@@ -4,6 +4,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 
 /** Returns milliseconds, or null when the text is not a duration. */
+/** The longest duration sesame takes: 24 days, the longest timer Node.js and every kernel's sets keep. */
+export const MAX_DURATION_MS = 24 * 86_400_000;
+
 export function parseDuration(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null;
   if (typeof value !== 'string') return null;

@@ -24,3 +24,12 @@ export function parseTcpFlags(text: string): TcpFlagMatch | string {
 export function formatTcpFlags(flags: TcpFlagMatch): string {
   return [...flags.set, ...flags.clear.map((f) => `!${f}`)].join(',');
 }
+
+/**
+ * Whether packets of open connections can carry these flags (knockd's `TCPFlags = ack`, as on
+ * a game server's own port): without SYN required, a knock may be the ACK that ends a
+ * handshake, which the kernel already counts as an established connection.
+ */
+export function knocksOnOpenConnections(flags: TcpFlagMatch): boolean {
+  return !flags.set.includes('syn');
+}

@@ -1,6 +1,7 @@
 import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/door.js';
 import { byProto } from '../nft/syntax.js';
 import type { DoorNames, Machine } from '../../core/kernel-names.js';
+import { knocksOnOpenConnections } from '../../core/tcp-flags.js';
 import type { IptablesFragment } from './fragment.js';
 import { repeatedTcpPorts } from '../nft/sequence.js';
 import {
@@ -33,6 +34,11 @@ export function sequenceIptables(door: SequenceDoor, names: DoorNames, f: Family
     throw new IptablesCompileError(
       door.name,
       "a tcp port repeated in a sequence needs nftables (sesame serve or --format nft): iptables' recent lists can't tell a new knock from a retransmitted SYN",
+    );
+  if (machines.some(([, seq]) => knocksOnOpenConnections(seq.flags)))
+    throw new IptablesCompileError(
+      door.name,
+      "tcp flags without syn need nftables (sesame serve or --format nft): their knocks can be packets of open connections, and iptables' recent lists would count every packet of one as a knock",
     );
   for (const [m, seq] of machines) {
     const complete =

@@ -114,6 +114,7 @@ export function compileTable(plan: Plan, kernel: KernelFeatures = {}): NftTable 
 
   const input = [
     'type filter hook input priority filter - 5; policy accept;',
+    ...parts.flatMap((p) => p.early),
     '# established traffic never touches knock state and survives grant expiry',
     'ct state established,related accept',
     `jump ${NFT_CHAIN.knocks}`,
@@ -169,7 +170,7 @@ function doorFragment(door: Door, plan: Plan, names: DoorNames): Partial<NftFrag
 }
 
 function emptyFragment(): NftFragment {
-  return { sets: [], chains: [], knocks: [], input: [], prerouting: [], progressSets: () => [] };
+  return { sets: [], chains: [], knocks: [], early: [], input: [], prerouting: [], progressSets: () => [] };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface NftFragment {
   readonly chains: string[];
   /** Rules in the `knocks` chain (after the sweep guard) that dispatch knock packets. */
   readonly knocks: string[];
+  /** Rules in `input` before the established-connection shortcut (knocks on open connections). */
+  readonly early: string[];
   /** Rules in `input` before any door's protection rules (e.g. hit counting on the service port). */
   readonly input: string[];
   /** Rules in a `nat prerouting` chain (shared-port redirects). */

@@ -1,4 +1,5 @@
-import type { Family, Plan, PortSpec, Sequence, SequenceDoor } from '../../core/door.js';
+import type { Family, Plan, PortSpec, Proto, Sequence, SequenceDoor } from '../../core/door.js';
+import { knocksOnOpenConnections } from '../../core/tcp-flags.js';
 import { nftDuration } from '../../core/duration.js';
 import type { DoorNames, Machine } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
@@ -38,14 +39,31 @@ export function compileSequenceDoor(
     }
   }
   const knockPorts = [...door.knock.ports, ...(door.close?.ports ?? [])];
+  const dispatch = (proto: Proto, ports: number[]) =>
+    `${iif(door)}${protoMatch(proto, ports)} jump ${names.knockChain}`;
+  // new connections come through `knocks`; the per-connection seen set keeps an open
+  // connection's packets to one knock
+  const onOpen = openConnectionPorts(door);
   return {
     sets,
     chains: [chainDecl(names.knockChain, rules)],
-    knocks: byProto(knockPorts).map(
-      ([proto, ports]) => `${iif(door)}${protoMatch(proto, ports)} jump ${names.knockChain}`,
-    ),
+    knocks: byProto(knockPorts).map(([proto, ports]) => dispatch(proto, ports)),
+    early: onOpen.length
+      ? [
+          `# door ${door.name}: TCPFlags without syn, so knocks can be packets of open connections`,
+          `ct state established,related ${dispatch('tcp', onOpen)}`,
+        ]
+      : [],
     progressSets: (f) => progressSets(door, f, names),
   };
+}
+
+/** The tcp knock ports of sequences whose flags a packet of an open connection can carry. */
+function openConnectionPorts(door: SequenceDoor): number[] {
+  const seqs = [door.knock, ...(door.close ? [door.close] : [])].filter((s) => knocksOnOpenConnections(s.flags));
+  return [...new Set(seqs.flatMap((s) => s.ports.filter((p) => p.proto === 'tcp').map((p) => p.port)))].sort(
+    (a, b) => a - b,
+  );
 }
 
 /**

@@ -51,6 +51,19 @@ describe('real knockd.conf files from public repositories (test/fixtures/knockd,
     });
   }
 
+  // three files knockd accepts whose import `check` refused: a trailing comma (port 0), port 0
+  // itself, and a seq_timeout past a day
+  for (const [name, sequence] of [
+    ['trailing', 'sequence = 7201,7202,\nseq_timeout = 5'],
+    ['zero', 'sequence = 0,7402'],
+    ['long', 'sequence = 7301,7302\nseq_timeout = 100000'],
+  ])
+    test(`import output passes check: ${name}`, () => {
+      const conf = parseKnockdConf(`[${name}]\n${sequence}\ncommand = echo %IP%\n\n[ok]\nsequence = 7000,8000\n`);
+      const plan = parseConfig(knockdToYaml(conf), 'imported.yaml');
+      assert.ok(plan.doors.some((d) => d.name === 'ok'));
+    });
+
   test('a door without commands imports as a valid log-only door', () => {
     const conf = parseKnockdConf('[logme]\nsequence = 7000,8000\n');
     const yaml = knockdToYaml(conf);

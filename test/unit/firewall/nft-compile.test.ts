@@ -141,6 +141,18 @@ describe('sequence door rules', () => {
     assert.doesNotMatch(r, /iifname .* tcp dport 8080 accept/, 'an empty list of its own: none');
   });
 
+  test('TCPFlags without syn: the knock dispatch sees open connections, ahead of the established shortcut', () => {
+    const yaml =
+      'doors:\n  w:\n    knock: [7000, 7001]\n    flags: ack\n    open: [80]\n  s:\n    knock: [7100, 7101]\n    open: [81]\n';
+    const plan = parseConfig(yaml, 'sesame.yaml', { checkInterface: () => null });
+    const r = compileNft(plan);
+    const early = r.indexOf('ct state established,related tcp dport { 7000, 7001 } jump w_knock');
+    assert.ok(early > 0, r);
+    assert.ok(early < r.indexOf('ct state established,related accept'));
+    assert.doesNotMatch(r, /ct state established,related tcp dport \{ 7100/, 'a syn door: new connections only');
+    assert.throws(() => compileIptables(plan, 4), /tcp flags without syn need nftables/);
+  });
+
   test('trusted_interfaces under iptables: a RETURN per interface before the drop', () => {
     const yaml = 'trusted_interfaces: [eth1]\ndoors:\n  w:\n    knock: [1, 2]\n    open: [80]\n';
     const r = compileIptables(parseConfig(yaml, 'sesame.yaml', { checkInterface: () => null }), 4);
