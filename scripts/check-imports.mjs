@@ -8,6 +8,7 @@
 // - netfilter alone speaks netlink: only it imports the `netlink` package (or its submodules);
 // - nothing imports cli; lab (namespaces for tests and the demo) is imported only by cli;
 // - core imports no Node I/O module (it is pure: time, files and sockets come in as parameters);
+// - cli runs no firewall program (nft, iptables...) itself: it asks the firewall backend;
 // - no import cycles between files, type-only imports included (a cycle of types is still two files
 //   that can't be read apart; shared contracts go down to core/contracts.ts).
 // Type-only imports count for the layers too: an interface belongs to the layer of its implementations.
@@ -61,6 +62,18 @@ export const IO_MODULES = [
 /** The npm package only the netfilter layer may import (any submodule too). */
 export const NETLINK_PACKAGE = 'netlink';
 
+/** Firewall programs: only the firewall layer runs them; the CLI asks the backend (src/firewall/). */
+export const FIREWALL_PROGRAM = /^(?:nft|ip6?tables(?:-[a-z]+)*|ebtables|arptables)$/;
+
+/** A process started with a literal program: `spawn('nft', ...)`, `execFile("/usr/sbin/nft", ...)`. */
+const RUN_CALL = /\b(?:spawn|spawnSync|execFile|execFileSync|exec|execSync)\s*\(\s*(['"`])([^'"`]+)\1/g;
+
+/** The firewall programs a file starts itself (by literal name or path). */
+export function firewallRuns(text) {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  return [...code.matchAll(RUN_CALL)].map((m) => m[2].split('/').pop()).filter((p) => FIREWALL_PROGRAM.test(p));
+}
+
 /** Pure helpers of an I/O module that core may use (address syntax and CIDR matching). */
 export const PURE_EXPORTS = { net: ['isIP', 'isIPv4', 'isIPv6', 'BlockList'] };
 
@@ -98,6 +111,9 @@ export function checkImports(files) {
   for (const { path, text } of files) {
     const from = layerOf(path);
     const edges = [];
+    if (from === 'cli')
+      for (const program of firewallRuns(text))
+        problems.push(`${path}: runs ${program} itself: ask the firewall backend (src/firewall/) instead`);
     for (const { spec, names } of importsOf(text)) {
       if (!spec.startsWith('.')) {
         const mod = spec.replace(/^node:/, '');

@@ -54,6 +54,11 @@ export class FirewallError extends Error {
     super(firewallErrorMessage(command, exitCode, stderr, options.signal ?? null, options.hint), options);
     this.signal = options.signal ?? null;
   }
+
+  /** False when the program never ran (not installed, not executable): no exit code, no signal. */
+  get ran(): boolean {
+    return this.exitCode !== null || this.signal !== null;
+  }
 }
 
 function firewallErrorMessage(

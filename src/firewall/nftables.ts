@@ -7,6 +7,7 @@ import { type ElementWriter, NetlinkError } from '../netfilter/element-writer.js
 import { type ElementChange, elementKey } from '../netfilter/set-elements.js';
 import { compileNft, type KernelFeatures } from './nft/compile.js';
 import { replaceDoor } from './nft/replace-door.js';
+import { type GrantSetInfo, listedDoors, parseGrantSetInfo } from './nft/table-listing.js';
 import { REMOVE_TABLE, replaceTable } from './nft/replace-table.js';
 
 /** A live grant read from the kernel. */
@@ -19,6 +20,12 @@ export interface Grant {
   readonly timeoutMs: number;
   /** For per-port grant sets (SPA doors): the one port this element opens. */
   readonly port?: PortSpec;
+}
+
+/** sesame's table as the kernel holds it. */
+export interface TableListing {
+  readonly doors: readonly string[];
+  readonly grants: readonly Grant[];
 }
 
 /** A grant to add or refresh: one element, or one per port for per-port grant sets. */
@@ -46,6 +53,11 @@ export class Nftables {
     private readonly nft = 'nft',
     private readonly elements?: ElementWriter,
   ) {}
+
+  /** The daemon's backend: nft for loads, `elements` (netlink), when open, for grants. */
+  static withElements(elements: ElementWriter | undefined): Nftables {
+    return new Nftables(execFile, 'nft', elements);
+  }
 
   /**
    * Replaces sesame's table with `plan`'s ruleset in one transaction, carrying over the grants
@@ -115,9 +127,31 @@ export class Nftables {
    * exist; any other failure (not root, nft crashed) throws FirewallError, so a caller never
    * mistakes "can't read" for "no grants".
    */
-  async listGrants(): Promise<Grant[]> {
+  async listGrants(): Promise<readonly Grant[]> {
+    return (await this.listTable())?.grants ?? [];
+  }
+
+  /**
+   * sesame's table as loaded, in one listing: its doors and their grants (`sesame status`).
+   * Null only when the table does not exist; other failures throw FirewallError.
+   */
+  async listTable(): Promise<TableListing | null> {
     const json = await this.query(['-j', 'list', 'table', 'inet', TABLE]);
-    return json === null ? [] : parseGrants(json);
+    return json === null ? null : { doors: listedDoors(json), grants: parseGrants(json) };
+  }
+
+  /** Door `door`'s grant set for `family` as loaded; null when it isn't (no such door loaded). */
+  async grantSetInfo(door: string, family: Family): Promise<GrantSetInfo | null> {
+    const json = await this.query(['-j', 'list', 'set', 'inet', TABLE, grantSet(door, family)]);
+    return json === null ? null : parseGrantSetInfo(json);
+  }
+
+  /** The host's whole nftables ruleset as `nft -j` JSON text, every tool's tables (`sesame doctor`). */
+  async listRuleset(): Promise<string> {
+    const args = ['-j', 'list', 'ruleset'];
+    const r = await this.spawn(args);
+    if (r.code !== 0) throw this.failure(args, r);
+    return r.stdout;
   }
 
   /**

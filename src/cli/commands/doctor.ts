@@ -4,7 +4,9 @@ import type { Plan } from '../../core/door.js';
 import { diagnose, type Finding, type HostFacts } from '../../core/doctor/diagnose.js';
 import { parseIptablesSave } from '../../core/doctor/iptables-walk.js';
 import { parseNftRuleset } from '../../core/doctor/nft-walk.js';
-import { execFile } from '../../firewall/exec.js';
+import { execFile, FirewallError } from '../../firewall/exec.js';
+import { legacyIptablesRules } from '../../firewall/iptables/legacy-save.js';
+import { Nftables } from '../../firewall/nftables.js';
 import { CliError } from '../cli-error.js';
 
 export interface DoctorOptions {
@@ -38,32 +40,22 @@ function format(findings: readonly Finding[]): string {
 /** Everything diagnose() needs, read once. Only "does not exist" reads as absent. */
 export async function readHost(opts: Pick<DoctorOptions, 'config' | 'stateDir'>): Promise<HostFacts> {
   const plan: Plan | null = existsSync(opts.config) ? loadConfigFile(opts.config, { readableSecrets: 'warn' }) : null;
-  const nft = await execFile('nft', ['-j', 'list', 'ruleset']).catch(() => null);
-  if (!nft) throw new CliError('E_DOCTOR', 'cannot run nft: is nftables installed?', 1);
-  if (nft.code !== 0)
-    throw new CliError('E_DOCTOR', `nft -j list ruleset failed: ${nft.stderr.trim()} (run as root)`, 1);
+  const ruleset = await new Nftables().listRuleset().catch((err: unknown) => {
+    if (!(err instanceof FirewallError)) throw err;
+    if (!err.ran) throw new CliError('E_DOCTOR', 'cannot run nft: is nftables installed?', 1);
+    throw new CliError('E_DOCTOR', `nft -j list ruleset failed: ${err.stderr.trim()} (run as root)`, 1);
+  });
   return {
     plan,
-    nft: parseNftRuleset(nft.stdout),
-    legacy4: parseIptablesSave(await optionalTool('iptables-legacy-save')),
-    legacy6: parseIptablesSave(await optionalTool('ip6tables-legacy-save')),
+    nft: parseNftRuleset(ruleset),
+    legacy4: parseIptablesSave(await legacyIptablesRules(4)),
+    legacy6: parseIptablesSave(await legacyIptablesRules(6)),
     listeners: [...(await listeners('tcp')), ...(await listeners('udp'))],
     sysctl: Object.fromEntries(SYSCTLS.map((k) => [k, readProc(`/proc/sys/${k.replaceAll('.', '/')}`)])),
     nflogGroups: nflogGroups(),
     stateDir: stateDir(opts.stateDir),
     secrets: plan ? secretFiles(plan) : [],
   };
-}
-
-/** A tool that may not be installed (iptables-legacy): absent means no rules there. */
-async function optionalTool(tool: string): Promise<string> {
-  try {
-    const r = await execFile(tool, []);
-    return r.code === 0 ? r.stdout : '';
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
 }
 
 async function listeners(proto: 'tcp' | 'udp'): Promise<{ proto: 'tcp' | 'udp'; port: number }[]> {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Family } from '../../core/door.js';
 import { humanDuration, parseDuration } from '../../core/duration.js';
+import { isDoorName } from '../../core/door-name.js';
 import { grantSet, TABLE } from '../../core/kernel-names.js';
 import {
   CONTROL_SOCKET,
@@ -10,7 +11,6 @@ import {
   validGrantMs,
 } from '../../daemon/control-protocol.js';
 import { sendControl } from '../../daemon/control-socket.js';
-import { execFile } from '../../firewall/exec.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { CliError } from '../cli-error.js';
 
@@ -43,10 +43,11 @@ export async function grantCommand(door: string, address: string, opts: GrantCli
     const until = r.expiresAt ? ` until ${new Date(r.expiresAt).toLocaleTimeString('en-GB')}` : '';
     return `${door} open for ${addr}${until} (by the running daemon)`;
   }
-  const set = await grantSetOf(door, familyOf(addr));
+  const nft = new Nftables();
+  const set = await grantSetOf(nft, door, familyOf(addr));
   const ms = forMs ?? set.timeoutMs;
   if (!ms) throw new CliError('E_GRANT', `door "${door}" has no grant lifetime in the kernel; pass --for`, 2);
-  await new Nftables().grant(door, familyOf(addr), addr, ms);
+  await nft.grant(door, familyOf(addr), addr, ms);
   return `${door} open for ${addr} for ${humanDuration(ms)} (in the kernel; no daemon at ${socket}, so nothing logged it)`;
 }
 
@@ -62,8 +63,9 @@ export async function revokeCommand(
   let had: boolean;
   if (reply) had = accepted(reply).had !== false;
   else {
-    await grantSetOf(door, familyOf(addr));
-    had = await new Nftables().revoke(door, familyOf(addr), addr);
+    const nft = new Nftables();
+    await grantSetOf(nft, door, familyOf(addr));
+    had = await nft.revoke(door, familyOf(addr), addr);
   }
   if (!had) throw new CliError('E_NO_GRANT', `${door} had no grant for ${addr}`, 1);
   return `${door} closed for ${addr}${reply ? ' (by the running daemon)' : ''}`;
@@ -83,25 +85,15 @@ function accepted(reply: ControlReply): Extract<ControlReply, { ok: true }> {
 }
 
 /** The door's grant set as loaded: it must exist and hold plain addresses. */
-async function grantSetOf(door: string, family: Family): Promise<{ timeoutMs: number }> {
-  let name: string;
-  try {
-    name = grantSet(door, family);
-  } catch {
-    throw new CliError('E_USAGE', `"${door}" is not a door name`, 2);
-  }
-  const r = await execFile('nft', ['-j', 'list', 'set', 'inet', TABLE, name]);
-  if (r.code !== 0) {
-    if (/No such file or directory/.test(r.stderr))
-      throw new CliError(
-        'E_NO_DOOR',
-        `no door "${door}" is loaded (no set ${name} in table inet ${TABLE}); see sesame status`,
-        1,
-      );
-    throw new CliError('E_FIREWALL', `nft list set ${name} failed: ${r.stderr.trim()}`, 1);
-  }
-  const set = (JSON.parse(r.stdout).nftables ?? []).find((i: { set?: unknown }) => i.set)?.set;
-  if (set?.type !== 'ipv4_addr' && set?.type !== 'ipv6_addr')
-    throw new CliError('E_GRANT', `door "${door}" grants per port; grant it with the daemon running`, 1);
-  return { timeoutMs: (set.timeout ?? 0) * 1000 };
+async function grantSetOf(nft: Nftables, door: string, family: Family): Promise<{ timeoutMs: number }> {
+  if (!isDoorName(door)) throw new CliError('E_USAGE', `"${door}" is not a door name`, 2);
+  const set = await nft.grantSetInfo(door, family);
+  if (!set)
+    throw new CliError(
+      'E_NO_DOOR',
+      `no door "${door}" is loaded (no set ${grantSet(door, family)} in table inet ${TABLE}); see sesame status`,
+      1,
+    );
+  if (set.perPort) throw new CliError('E_GRANT', `door "${door}" grants per port; grant it with the daemon running`, 1);
+  return set;
 }

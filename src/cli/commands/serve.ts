@@ -11,7 +11,6 @@ import type { Logger } from '../../core/contracts.js';
 import { createLogger, type LogFormat } from '../../daemon/logger.js';
 import type { Metrics } from '../../daemon/metrics.js';
 import { wireMetrics } from '../../daemon/metrics-wiring.js';
-import { execFile } from '../../firewall/exec.js';
 import { type ElementWriter, NetlinkElementWriter } from '../../netfilter/element-writer.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../netfilter/nflog.js';
@@ -62,7 +61,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     logger.log('warn', 'readable-secret', { where: formatProblem(p), note: 'allowed by --allow-readable-secrets' });
   for (const p of readableSecrets.splice(0)) readableSecretWarn.log(p);
   const elements = openElementWriter(logger);
-  const firewall = new Nftables(execFile, 'nft', elements);
+  const firewall = Nftables.withElements(elements);
   const daemon = new Daemon(load, {
     firewall,
     openPackets: (group) => openNflog(group),

@@ -3,10 +3,11 @@ import { describe, test } from 'node:test';
 import { CliError } from '../../../src/cli/cli-error.js';
 import { status } from '../../../src/cli/commands/status.js';
 import type { Exec } from '../../../src/firewall/exec.js';
+import { Nftables } from '../../../src/firewall/nftables.js';
 
-const nft =
-  (code: number, stdout: string, stderr = ''): Exec =>
-  async () => ({ code, stdout, stderr });
+/** The nftables backend over a fake nft that answers every call with this. */
+const nft = (code: number, stdout: string, stderr = ''): Nftables =>
+  new Nftables(async () => ({ code, stdout, stderr }));
 
 const TABLE_JSON = JSON.stringify({
   nftables: [
@@ -52,7 +53,7 @@ describe('sesame status', () => {
     const missing: Exec = async () => {
       throw Object.assign(new Error('spawn nft ENOENT'), { code: 'ENOENT' });
     };
-    await assert.rejects(status({ json: false }, missing), /cannot run nft \(is nftables installed\?\)/);
+    await assert.rejects(status({ json: false }, new Nftables(missing)), /cannot run nft \(is nftables installed\?\)/);
     await assert.rejects(status({ json: false }, nft(139, '', '')), /failed \(exit 139\): no error output/);
   });
 });

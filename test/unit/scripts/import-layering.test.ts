@@ -45,6 +45,20 @@ describe('import layering (npm run lint)', () => {
     assert.deepEqual(problems, ['import cycle: src/core/door.ts -> src/core/spa/policy.ts -> src/core/door.ts']);
   });
 
+  test('the CLI runs no firewall program itself; the firewall layer may, and a compile format name is no run', () => {
+    const problems = checkImports([
+      { path: 'src/cli/commands/status.ts', text: "const r = await execFile('nft', ['-j', 'list', 'ruleset']);" },
+      { path: 'src/cli/commands/grant.ts', text: 'spawn("/usr/sbin/iptables-legacy-save", [])' },
+      { path: 'src/cli/commands/doctor.ts', text: "await execFile('ss', ['-Hln']);\n// execFile('nft') ran here once" },
+      { path: 'src/cli/commands/compile.ts', text: "if (format === 'nft' || format === 'iptables-restore') run();" },
+      { path: 'src/firewall/nftables.ts', text: "await execFile('nft', ['-f', '-'])" },
+    ]);
+    assert.deepEqual(problems, [
+      'src/cli/commands/status.ts: runs nft itself: ask the firewall backend (src/firewall/) instead',
+      'src/cli/commands/grant.ts: runs iptables-legacy-save itself: ask the firewall backend (src/firewall/) instead',
+    ]);
+  });
+
   test('core importing node I/O is refused; node:crypto and isIP are fine', () => {
     const problems = checkImports([
       file('src/core/a.ts', 'node:fs', 'node:crypto'),
