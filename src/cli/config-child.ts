@@ -7,6 +7,7 @@ import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import { loadFwknopAccess } from '../config/fwknop-plan.js';
 import { loadKnockdConf } from '../config/knockd-plan.js';
 import { loadConfigFile } from '../config/load-config.js';
+import { SesameError } from '../core/sesame-error.js';
 import type { ConfigAnswer, ConfigRequest, LoadedConfig } from './config-request.js';
 
 function load(req: ConfigRequest, warnings: ConfigProblem[]): LoadedConfig {
@@ -32,9 +33,11 @@ function answer(): ConfigAnswer {
     return { loaded: load(req, warnings), warnings };
   } catch (err) {
     if (err instanceof ConfigError) return { problems: err.problems, warnings };
-    const e = err as Error & { code?: unknown };
     return {
-      failure: { message: e?.message ?? String(err), code: typeof e?.code === 'string' ? e.code : undefined },
+      failure: {
+        message: err instanceof Error ? err.message : String(err),
+        code: err instanceof SesameError ? err.code : undefined,
+      },
       warnings,
     };
   }

@@ -3,20 +3,22 @@ import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import type { ConfigAnswer, ConfigRequest, LoadedConfig } from './config-request.js';
+import { SesameError } from '../core/sesame-error.js';
 
 // One folder down from the tree's root in both layouts: dist/src/cli/ and the bundle's lib/cli/
 // (whose chunks sit in lib/chunks/), so this URL finds the child either way.
 const CHILD = fileURLToPath(new URL('../cli/config-child.js', import.meta.url));
 const TIMEOUT_MS = 120_000;
 
-/** The config child failed in a way that is not a config problem (crashed, killed, timed out). */
-export class ConfigProcessError extends Error {
+/**
+ * The config child failed in a way that is not a config problem (crashed, killed, timed out),
+ * or with another sesame error, whose code it carries (E_SECRET, E_ONE_TIME...).
+ */
+export class ConfigProcessError extends SesameError {
+  static override readonly code = 'E_CONFIG_PROCESS';
   override readonly name = 'ConfigProcessError';
-  constructor(
-    message: string,
-    readonly code = 'E_CONFIG_PROCESS',
-  ) {
-    super(message);
+  constructor(message: string, code?: string) {
+    super(message, code === undefined ? {} : { code });
   }
 }
 

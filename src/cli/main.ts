@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/config-error.js';
+import { SesameError } from '../core/sesame-error.js';
 import { CliError } from './cli-error.js';
 import { COMPILE_FORMATS } from './commands/compile-formats.js';
 
@@ -292,8 +293,8 @@ export async function runMain(argv = process.argv): Promise<number> {
       process.stderr.write(`sesame: ${err.message}\n`);
       return err.exitCode;
     }
-    // sesame's typed errors carry an E_ code and a message written for the user
-    if (err instanceof Error && /^E_/.test(String((err as { code?: unknown }).code))) {
+    // sesame's own errors carry a stable code and a message written for the user; others are bugs
+    if (err instanceof SesameError) {
       process.stderr.write(`sesame: ${err.message}\n`);
       return 1;
     }

@@ -1,3 +1,5 @@
+import { SesameError } from '../core/sesame-error.js';
+
 /**
  * `~/.fwknoprc` stanzas, the file the fwknop client reads (`fwknop -n NAME`): `[default]`
  * and named sections of `VARIABLE value` lines. Pure: text in, the merged stanza out.
@@ -5,9 +7,9 @@
 
 export type FwknopRc = Readonly<Record<string, string>>;
 
-export class FwknopRcError extends Error {
+export class FwknopRcError extends SesameError {
+  static override readonly code = 'E_FWKNOPRC';
   override readonly name = 'FwknopRcError';
-  readonly code = 'E_FWKNOPRC';
 }
 
 /** The `[name]` stanza over `[default]`; throws FwknopRcError when there is no such stanza. */

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { SesameError } from '../core/sesame-error.js';
 
 /**
  * The client side of shared-port doors, and the relay that makes `sesame knock` usable as
@@ -54,9 +55,9 @@ export interface RelayOptions {
 }
 
 /** Thrown when no connection reached the expected service. */
-export class RelayError extends Error {
+export class RelayError extends SesameError {
+  static override readonly code = 'E_RELAY';
   override readonly name = 'RelayError';
-  readonly code = 'E_RELAY';
 }
 
 /** Connects to address:port and relays `input`/`output` until the connection closes. */

@@ -1,3 +1,5 @@
+import { SesameError } from '../core/sesame-error.js';
+
 /** One problem in a config file, placed at file:line:column with the field path. */
 export interface ConfigProblem {
   readonly file: string;
@@ -14,9 +16,9 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** A config that failed validation. Nothing was applied. */
-export class ConfigError extends Error {
+export class ConfigError extends SesameError {
+  static override readonly code = 'E_CONFIG';
   override readonly name = 'ConfigError';
-  readonly code = 'E_CONFIG';
   constructor(readonly problems: readonly ConfigProblem[]) {
     super(problems.map(formatProblem).join('\n'));
   }

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { OneTimeDoor, PortSpec, Sequence } from '../core/door.js';
 import { parseKnockdSequence } from './knockd-sequence.js';
+import { SesameError } from '../core/sesame-error.js';
 
 /**
  * knockd's one_time_sequences file: one sequence a line (`7000,8000:udp,9000`), lines that
@@ -47,9 +48,9 @@ export function scanOneTimeSequences(bytes: Buffer): OneTimeScan {
 }
 
 /** Thrown when the sequence file can't be read; config loaders place it at the directive. */
-export class OneTimeFileError extends Error {
+export class OneTimeFileError extends SesameError {
+  static override readonly code = 'E_ONE_TIME';
   override readonly name = 'OneTimeFileError';
-  readonly code = 'E_ONE_TIME';
 }
 
 /** Reads `file` and returns its active line (null when all are used) and skipped lines. */

@@ -1,13 +1,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { base32Decode } from '../core/totp.js';
+import { SesameError } from '../core/sesame-error.js';
 
 /** Fewer bits than this can be brute-forced offline from one sniffed HMAC token (RFC 4226 asks for 128). */
 export const MIN_SECRET_BYTES = 16;
 
 /** A secret file that can't be used; the message says what to do. */
-export class SecretFileError extends Error {
+export class SecretFileError extends SesameError {
+  static override readonly code = 'E_SECRET';
   override readonly name = 'SecretFileError';
-  readonly code = 'E_SECRET';
   constructor(
     readonly file: string,
     message: string,

@@ -1,5 +1,6 @@
 import type { Door, Family, Plan } from './door.js';
 import { DOOR_NAME, DOOR_NAME_RULE } from './door-name.js';
+import { SesameError } from './sesame-error.js';
 
 /**
  * Every name sesame gives a kernel object, in one place: the nft table, its sets and chains,
@@ -58,9 +59,9 @@ export const recentList = (set: string) => `sesame_${set}`;
  * inside quoted NFLOG prefixes, so nothing else may reach kernel text (config validation
  * and the knockd importer already keep to this; this is the last line).
  */
-export class UnsafeNameError extends Error {
+export class UnsafeNameError extends SesameError {
+  static override readonly code = 'E_NAME';
   override readonly name = 'UnsafeNameError';
-  readonly code = 'E_NAME';
   constructor(readonly doorName: string) {
     super(`door name ${JSON.stringify(doorName)} can't be a kernel name: ${DOOR_NAME_RULE}`);
   }

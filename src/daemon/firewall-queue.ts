@@ -1,7 +1,9 @@
+import { SesameError } from '../core/sesame-error.js';
+
 /** Thrown for a change queued after the queue was closed (the daemon is stopping). */
-export class QueueClosedError extends Error {
+export class QueueClosedError extends SesameError {
+  static override readonly code = 'E_STOPPING';
   override readonly name = 'QueueClosedError';
-  readonly code = 'E_STOPPING';
   constructor(what: string) {
     super(`${what}: sesame is stopping, the firewall is no longer changed`);
   }

@@ -14,11 +14,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { SesameError } from '../core/sesame-error.js';
 
 /** The state folder or a file in it is unsafe to trust; the message says how to fix it. */
-export class StateDirError extends Error {
+export class StateDirError extends SesameError {
+  static override readonly code = 'E_STATE';
   override readonly name = 'StateDirError';
-  readonly code = 'E_STATE';
 }
 
 const uid = () => process.getuid?.() ?? 0;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { SesameError } from '../core/sesame-error.js';
 
 export interface ExecResult {
   /** Exit code; null when the program was ended by a signal. */
@@ -41,9 +42,9 @@ export const execFile: Exec = (file, args, input, opts = {}) =>
  * A firewall command that failed: keeps the command, exit code (or the signal that ended it)
  * and stderr, and says what to do when the program crashed instead of refusing.
  */
-export class FirewallError extends Error {
+export class FirewallError extends SesameError {
+  static override readonly code = 'E_FIREWALL';
   override readonly name = 'FirewallError';
-  readonly code = 'E_FIREWALL';
   readonly signal: NodeJS.Signals | null;
   constructor(
     readonly command: string,

@@ -1,3 +1,5 @@
+import { SesameError } from '../core/sesame-error.js';
+
 /**
  * User text that ends up inside a generated ruleset (nft or iptables-restore). Both formats
  * are line based, so a newline in a config path or an interface name would start a line of
@@ -16,9 +18,9 @@ export function commentText(text: string): string {
 }
 
 /** User text that can't be made safe by escaping (nft strings have no escapes). */
-export class RulesetTextError extends Error {
+export class RulesetTextError extends SesameError {
+  static override readonly code = 'E_RULESET_TEXT';
   override readonly name = 'RulesetTextError';
-  readonly code = 'E_RULESET_TEXT';
   constructor(
     readonly what: string,
     readonly text: string,

@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import { NLMSG_ERROR, replyErrno } from './nfnetlink.js';
 import { type ElementChange, encodeBatch } from './set-elements.js';
 import { type NetlinkSocket, openNetfilterSocket } from './socket.js';
+import { SesameError } from '../core/sesame-error.js';
 
 /** Writes set-element changes to the kernel; the daemon's fast path for grants. */
 export interface ElementWriter {
@@ -14,9 +15,9 @@ export interface ElementWriter {
  * A netlink request that failed: the socket could not be opened, the kernel refused a batch
  * (then nothing of it was applied) or did not answer. `detail` is worded as nft words it.
  */
-export class NetlinkError extends Error {
+export class NetlinkError extends SesameError {
+  static override readonly code = 'E_NETLINK';
   override readonly name = 'NetlinkError';
-  readonly code = 'E_NETLINK';
   constructor(
     readonly operation: string,
     readonly detail: string,

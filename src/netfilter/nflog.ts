@@ -9,6 +9,7 @@ import {
   NFULNL_MSG_PACKET,
 } from './nflog-codec.js';
 import { configure, type NetlinkSocket, openNetfilterSocket } from './socket.js';
+import { SesameError } from '../core/sesame-error.js';
 
 /** Something that delivers logged packets; the daemon only needs this much. */
 export interface PacketSource extends EventEmitter {
@@ -20,9 +21,9 @@ export interface PacketSource extends EventEmitter {
 }
 
 /** Thrown when the NFLOG group can't be bound, usually because another sesame holds it. */
-export class NflogBindError extends Error {
+export class NflogBindError extends SesameError {
+  static override readonly code = 'E_NFLOG';
   override readonly name = 'NflogBindError';
-  readonly code = 'E_NFLOG';
 }
 
 /**

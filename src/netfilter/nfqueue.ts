@@ -12,6 +12,7 @@ import {
 } from './nfqueue-codec.js';
 import { NLM_F_REQUEST } from './nfnetlink.js';
 import { configure, type NetlinkSocket, openNetfilterSocket } from './socket.js';
+import { SesameError } from '../core/sesame-error.js';
 
 /** Packets the kernel holds for a verdict; every one must get exactly one. */
 export interface PacketQueue extends EventEmitter {
@@ -23,9 +24,9 @@ export interface PacketQueue extends EventEmitter {
 }
 
 /** The queue can't be bound, usually because another program holds it. */
-export class QueueBindError extends Error {
+export class QueueBindError extends SesameError {
+  static override readonly code = 'E_NFQUEUE';
   override readonly name = 'QueueBindError';
-  readonly code = 'E_NFQUEUE';
 }
 
 /**

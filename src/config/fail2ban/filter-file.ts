@@ -2,6 +2,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { FilterDefinition } from '../../core/fail2ban/filter.js';
 import type { UseDns } from '../../core/fail2ban/regex.js';
 import { IniError, type IniSection, parseIni } from './ini.js';
+import { SesameError } from '../../core/sesame-error.js';
 
 /**
  * Reads a fail2ban filter (filter.d/NAME.conf) the way fail2ban's client does
@@ -29,7 +30,8 @@ export interface FilterFile extends FilterDefinition {
   readonly files: readonly string[];
 }
 
-export class FilterFileError extends Error {
+export class FilterFileError extends SesameError {
+  static override readonly code = 'E_FILTER_FILE';
   constructor(message: string) {
     super(message);
     this.name = 'FilterFileError';

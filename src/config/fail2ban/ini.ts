@@ -1,3 +1,5 @@
+import { SesameError } from '../../core/sesame-error.js';
+
 /**
  * Python's configparser as fail2ban configures it (client/configparserinc.py): `[section]`
  * headers, `key = value` or `key: value` (keys lower-cased), continuation lines indented more
@@ -12,7 +14,8 @@ export interface IniFile {
   readonly sections: Map<string, IniSection>;
 }
 
-export class IniError extends Error {
+export class IniError extends SesameError {
+  static override readonly code = 'E_INI';
   constructor(
     readonly line: number,
     message: string,

@@ -1,5 +1,6 @@
 import { type DateTemplate, dateTemplates, findDate } from './date-detector.js';
 import { Fail2banRegex, type RegexMatch, type UseDns } from './regex.js';
+import { SesameError } from '../sesame-error.js';
 
 /**
  * fail2ban's line processing (server/filter.py processLine/findFailure): the date is cut out,
@@ -34,7 +35,8 @@ export interface Failure {
   readonly groups: Readonly<Record<string, unknown>>;
 }
 
-export class FilterCompileError extends Error {
+export class FilterCompileError extends SesameError {
+  static override readonly code = 'E_FILTER_REGEX';
   constructor(
     readonly key: 'failregex' | 'ignoreregex' | 'prefregex' | 'datepattern',
     readonly regexSource: string,

@@ -1,3 +1,5 @@
+import { SesameError } from '../sesame-error.js';
+
 /**
  * Python `re` syntax (as fail2ban compiles it, Python 3.11) translated to a JavaScript RegExp
  * with the same meaning, or refused with the construct named. Pure.
@@ -23,7 +25,8 @@ export interface TranslatedRegex {
   readonly groupNames: readonly string[];
 }
 
-export class PythonRegexError extends Error {
+export class PythonRegexError extends SesameError {
+  static override readonly code = 'E_PYTHON_REGEX';
   constructor(
     message: string,
     readonly position: number,

@@ -2,13 +2,14 @@ import type { Door, Family, Proto, Reply, TcpFlagMatch } from '../../core/door.j
 import { humanDuration } from '../../core/duration.js';
 import { recentList } from '../../core/kernel-names.js';
 import { interfaceName } from '../ruleset-text.js';
+import { SesameError } from '../../core/sesame-error.js';
 
 /** Small pure helpers that spell iptables-restore syntax; shared by the door compilers in this folder. */
 
 /** A door the iptables backend can't express (e.g. a time that isn't whole seconds). */
-export class IptablesCompileError extends Error {
+export class IptablesCompileError extends SesameError {
+  static override readonly code = 'E_COMPILE';
   override readonly name = 'IptablesCompileError';
-  readonly code = 'E_COMPILE';
   constructor(
     readonly door: string,
     message: string,

@@ -2,11 +2,12 @@ import type { Plan } from '../../core/door.js';
 import { grantSets, TABLE_REF } from '../../core/kernel-names.js';
 import { compileTable, type KernelFeatures, type NftObject } from './compile.js';
 import { indent } from './syntax.js';
+import { SesameError } from '../../core/sesame-error.js';
 
 /** The loaded table can't become the new plan's by replacing one door's part (see replaceDoor). */
-export class DoorSwapError extends Error {
+export class DoorSwapError extends SesameError {
+  static override readonly code = 'E_SWAP';
   override readonly name = 'DoorSwapError';
-  readonly code = 'E_SWAP';
   constructor(door: string, set: string) {
     super(
       `replacing door ${door}'s rules would re-create set ${set}, which is not ${door}'s knock state; ` +

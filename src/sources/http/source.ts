@@ -7,11 +7,12 @@ import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import type { DoorSource, SourceFactory } from '../door-source.js';
 import { KnockEndpoint } from './endpoint.js';
 import { TokenVerifier } from './verifier.js';
+import { SesameError } from '../../core/sesame-error.js';
 
 /** Names the config field in a start failure, so the message says what to fix. */
-export class HttpEndpointError extends Error {
+export class HttpEndpointError extends SesameError {
+  static override readonly code = 'E_HTTP';
   override readonly name = 'HttpEndpointError';
-  readonly code = 'E_HTTP';
 }
 
 function readTls(file: string, field: string): Buffer {

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import type { Clock, ReplayCache } from '../../core/contracts.js';
 import { ExpiringKeys } from '../../core/expiring-keys.js';
+import { SesameError } from '../../core/sesame-error.js';
 
 /** The journal can't be read or written; the message names the file and the cause. */
-export class ReplayJournalError extends Error {
+export class ReplayJournalError extends SesameError {
+  static override readonly code = 'E_REPLAY_JOURNAL';
   override readonly name = 'ReplayJournalError';
-  readonly code = 'E_REPLAY_JOURNAL';
   constructor(
     readonly file: string,
     message: string,

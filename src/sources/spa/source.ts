@@ -9,11 +9,12 @@ import { startSpaListeners } from './listeners.js';
 import { SpaReceiver } from './receiver.js';
 import { RefusalLog } from './refusal-log.js';
 import { SynHold } from './syn-hold.js';
+import { SesameError } from '../../core/sesame-error.js';
 
 /** A listener could not start; the message names the transport and port. */
-export class SpaListenError extends Error {
+export class SpaListenError extends SesameError {
+  static override readonly code = 'E_SPA_LISTEN';
   override readonly name = 'SpaListenError';
-  readonly code = 'E_SPA_LISTEN';
 }
 
 /**
