@@ -143,6 +143,8 @@ export function buildCli(out: (text: string) => void): Command {
       'check this host for what would defeat a door (other firewalls, listeners, sysctls, files); exit 1 on problems',
     )
     .option('-c, --config <file>', 'sesame.yaml', '/etc/sesame/sesame.yaml')
+    .option('--knockd-conf <file>', 'check the doors of a knockd.conf that serve runs as it is (instead of -c)')
+    .option('--fwknop-access <file>', "check the stanzas of fwknopd's access.conf that serve runs (instead of -c)")
     .option('--state-dir <dir>', "the daemon's state dir", '/var/lib/sesame')
     .option('--json', 'machine-readable output', false)
     .action(async (o) => (await commands.doctor()).doctor(o, out));

@@ -113,6 +113,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
     setSize: cfg.set_size,
     scanGuard: cfg.scan_guard === false ? null : cfg.scan_guard,
     logFormat: cfg.log?.format,
+    ...(cfg.grant_mark ? { grantMark: cfg.grant_mark } : {}),
     ...(cfg.metrics ? { metrics: { listen: cfg.metrics.listen } } : {}),
     ...(spaListen(doors, cfg.spa) ? { spaListen: spaListen(doors, cfg.spa) } : {}),
     ...(fleet && !Array.isArray(fleet) ? { fleet } : {}),

@@ -144,6 +144,8 @@ export const metricsSchema = z.strictObject({
 export const configSchema = z.strictObject({
   interface: interfaceSchema.optional(),
   trusted_interfaces: z.array(interfaceSchema).optional(),
+  // a packet mark for grant holders, so a firewall kept beside sesame can let them through
+  grant_mark: z.number().int().min(1).max(0xffffffff).optional(),
   log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
   nflog_group: z.number().int().min(1).max(65535).default(7331),
   set_size: z

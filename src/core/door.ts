@@ -185,6 +185,11 @@ export interface Plan {
   readonly fleet?: FleetSettings;
   /** Prometheus `/metrics` listener (top-level `metrics:`), when configured. */
   readonly metrics?: { readonly listen: { readonly host: string; readonly port: number } };
+  /**
+   * `grant_mark`: bits set on the packets of grant holders (`meta mark`), so a firewall kept
+   * beside sesame, whose drop sesame's accept can't undo, can accept them before its drop.
+   */
+  readonly grantMark?: number;
   /** Where the config came from, for messages. */
   readonly source: string;
 }

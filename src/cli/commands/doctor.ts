@@ -1,16 +1,18 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { loadFwknopAccess } from '../../config/fwknop-plan.js';
+import { loadKnockdConf } from '../../config/knockd-plan.js';
 import { loadConfigFile } from '../../config/load-config.js';
 import type { Plan } from '../../core/door.js';
 import { diagnose, type Finding, type HostFacts } from '../../core/doctor/diagnose.js';
-import { parseIptablesSave } from '../../core/doctor/iptables-walk.js';
-import { parseNftRuleset } from '../../core/doctor/nft-walk.js';
 import { execFile, FirewallError } from '../../firewall/exec.js';
-import { legacyIptablesRules } from '../../firewall/iptables/legacy-save.js';
-import { Nftables } from '../../firewall/nftables.js';
+import { readHostRulesets } from '../../firewall/host-rulesets.js';
 import { CliError } from '../cli-error.js';
 
 export interface DoctorOptions {
   readonly config: string;
+  /** A knockd.conf or fwknopd access.conf that `serve` runs as it is (instead of `config`). */
+  readonly knockdConf?: string;
+  readonly fwknopAccess?: string;
   readonly stateDir: string;
   readonly json: boolean;
 }
@@ -38,24 +40,34 @@ function format(findings: readonly Finding[]): string {
 }
 
 /** Everything diagnose() needs, read once. Only "does not exist" reads as absent. */
-export async function readHost(opts: Pick<DoctorOptions, 'config' | 'stateDir'>): Promise<HostFacts> {
-  const plan: Plan | null = existsSync(opts.config) ? loadConfigFile(opts.config, { readableSecrets: 'warn' }) : null;
-  const ruleset = await new Nftables().listRuleset().catch((err: unknown) => {
+export async function readHost(
+  opts: Pick<DoctorOptions, 'config' | 'knockdConf' | 'fwknopAccess' | 'stateDir'>,
+): Promise<HostFacts> {
+  const plan = loadPlan(opts);
+  const rulesets = await readHostRulesets().catch((err: unknown) => {
     if (!(err instanceof FirewallError)) throw err;
     if (!err.ran) throw new CliError('E_DOCTOR', 'cannot run nft: is nftables installed?', 1);
     throw new CliError('E_DOCTOR', `nft -j list ruleset failed: ${err.stderr.trim()} (run as root)`, 1);
   });
   return {
     plan,
-    nft: parseNftRuleset(ruleset),
-    legacy4: parseIptablesSave(await legacyIptablesRules(4)),
-    legacy6: parseIptablesSave(await legacyIptablesRules(6)),
+    ...rulesets,
     listeners: [...(await listeners('tcp')), ...(await listeners('udp'))],
     sysctl: Object.fromEntries(SYSCTLS.map((k) => [k, readProc(`/proc/sys/${k.replaceAll('.', '/')}`)])),
     nflogGroups: nflogGroups(),
     stateDir: stateDir(opts.stateDir),
-    secrets: plan ? secretFiles(plan) : [],
+    secrets: [
+      ...(plan ? secretFiles(plan) : []),
+      ...(opts.fwknopAccess ? fileMode(opts.fwknopAccess, 'the access.conf') : []),
+    ],
   };
+}
+
+/** The doors as `serve` would load them from the same options; null when no config exists. */
+function loadPlan(opts: Pick<DoctorOptions, 'config' | 'knockdConf' | 'fwknopAccess'>): Plan | null {
+  if (opts.knockdConf) return loadKnockdConf(opts.knockdConf).plan;
+  if (opts.fwknopAccess) return loadFwknopAccess(opts.fwknopAccess);
+  return existsSync(opts.config) ? loadConfigFile(opts.config, { readableSecrets: 'warn' }) : null;
 }
 
 async function listeners(proto: 'tcp' | 'udp'): Promise<{ proto: 'tcp' | 'udp'; port: number }[]> {
@@ -111,8 +123,10 @@ function secretFiles(plan: Plan): HostFacts['secrets'] {
     if (d.kind === 'shared') files.push({ path: d.shared.secretFile, what: `door "${d.name}"'s secret` });
   }
   if (plan.http?.tls) files.push({ path: plan.http.tls.key, what: "the web endpoint's TLS key" });
-  return files.flatMap((f) => {
-    const s = statSync(f.path, { throwIfNoEntry: false });
-    return s ? [{ ...f, mode: s.mode, uid: s.uid }] : [];
-  });
+  return files.flatMap((f) => fileMode(f.path, f.what));
+}
+
+function fileMode(path: string, what: string): HostFacts['secrets'] {
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s ? [{ path, what, mode: s.mode, uid: s.uid }] : [];
 }

@@ -11,6 +11,8 @@ import type { Logger } from '../../core/contracts.js';
 import { createLogger, type LogFormat } from '../../daemon/logger.js';
 import type { Metrics } from '../../daemon/metrics.js';
 import { wireMetrics } from '../../daemon/metrics-wiring.js';
+import { firewallFindings } from '../../core/doctor/diagnose.js';
+import { readHostRulesets } from '../../firewall/host-rulesets.js';
 import { type ElementWriter, NetlinkElementWriter } from '../../netfilter/element-writer.js';
 import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../netfilter/nflog.js';
@@ -69,6 +71,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     logger,
   });
   await daemon.start();
+  void warnKeptFirewalls(first, logger);
   // metrics (when configured) count the daemon's typed events: grants, refusals, commands, reloads, NFLOG reads
   let metrics: Metrics | undefined;
   if (first.metrics) {
@@ -107,6 +110,20 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
   elements?.close();
   if (pidFile) rmSync(pidFile, { force: true });
+}
+
+/**
+ * A drop in another table is final (nft runs every base chain), so it defeats every grant of a
+ * door on that port: said once at start, with doctor's fix (grant_mark lets a kept drop stay).
+ */
+async function warnKeptFirewalls(plan: Plan, logger: Logger): Promise<void> {
+  try {
+    const rulesets = await readHostRulesets();
+    for (const f of firewallFindings({ plan, ...rulesets }))
+      logger.log('warn', 'kept-firewall', { problem: f.text, fix: f.fix });
+  } catch (err) {
+    logger.log('warn', 'kept-firewall-unchecked', { reason: String((err as Error).message) });
+  }
 }
 
 /**

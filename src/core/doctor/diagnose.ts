@@ -2,7 +2,7 @@ import type { Door, Family, Plan, PortSpec, Proto } from '../door.js';
 import { formatPort } from '../door.js';
 import type { SaveTable } from './iptables-walk.js';
 import { iptablesOutcomes } from './iptables-walk.js';
-import { type NftRuleset, nftDrops, nftRedirects } from './nft-walk.js';
+import { type NftRuleset, nftDrops, nftRedirects, xtTables } from './nft-walk.js';
 import type { ChainOutcome, Probe } from './packet.js';
 
 /** What `sesame doctor` read from the host (cli/commands/doctor.ts reads it; this file judges it). */
@@ -13,6 +13,12 @@ export interface HostFacts {
   /** `iptables-legacy-save` / `ip6tables-legacy-save`, parsed; empty when legacy has no rules. */
   readonly legacy4: readonly SaveTable[];
   readonly legacy6: readonly SaveTable[];
+  /**
+   * `iptables-nft-save` / `ip6tables-nft-save`, parsed, when the nft ruleset holds xt matches it
+   * shows without their options (see nft-walk.ts xtTables); those tables are walked from here.
+   */
+  readonly xtables4: readonly SaveTable[];
+  readonly xtables6: readonly SaveTable[];
   /** Listening sockets: `tcp` listeners and bound `udp` sockets. */
   readonly listeners: readonly { readonly proto: Proto; readonly port: number }[];
   /** sysctl values by name (`net.ipv4.conf.all.rp_filter`); absent when unreadable. */
@@ -60,15 +66,23 @@ export function diagnose(f: HostFacts): Finding[] {
   return [...out.filter((x) => x.severity === 'problem'), ...out.filter((x) => x.severity === 'note')];
 }
 
-function firewallFindings(f: HostFacts): Finding[] {
+/** Other firewalls that drop or redirect a door's port: what `serve` also warns about at start. */
+export function firewallFindings(
+  f: Pick<HostFacts, 'plan' | 'nft' | 'legacy4' | 'legacy6' | 'xtables4' | 'xtables6'>,
+): Finding[] {
   if (!f.plan) return [];
+  const plan = f.plan;
   const seen = new Map<string, { o: ChainOutcome; doors: Set<string>; spec: PortSpec; families: Set<Family> }>();
-  for (const door of f.plan.doors) {
+  const xt = (family: Family) => (family === 4 ? f.xtables4 : f.xtables6);
+  const skip = f.nft && (f.xtables4.length || f.xtables6.length) ? xtTables(f.nft) : new Set<string>();
+  for (const door of plan.doors) {
     for (const spec of protectedPorts(door)) {
       for (const family of [4, 6] as const) {
-        const probe: Probe = { family, proto: spec.proto, port: spec.port };
+        // a grant holder's packet: it carries grant_mark, which a kept firewall may accept
+        const probe: Probe = { family, proto: spec.proto, port: spec.port, mark: plan.grantMark ?? 0 };
         const outcomes = [
-          ...(f.nft ? [...nftDrops(f.nft, probe), ...nftRedirects(f.nft, probe)] : []),
+          ...(f.nft ? [...nftDrops(f.nft, probe, skip), ...nftRedirects(f.nft, probe, skip)] : []),
+          ...iptablesOutcomes(xt(family), probe, 'iptables-nft'),
           ...iptablesOutcomes(family === 4 ? f.legacy4 : f.legacy6, probe),
         ];
         for (const o of outcomes) {
@@ -98,10 +112,25 @@ function firewallFindings(f: HostFacts): Finding[] {
     return {
       severity: 'problem' as const,
       text: `${o.chain} drops new ${port} connections (${fam}; ${o.by}). A drop in any table is final, so door "${door}" can't open port ${spec.port}: a knock opens nothing.`,
-      fix: `${allowFix(o, spec)} (sesame's own table keeps the port closed for everyone who hasn't knocked).`,
+      fix: `${allowFix(o, spec)} (sesame's own table keeps the port closed for everyone who hasn't knocked); or, to keep that drop for everyone else, ${markFix(o, plan.grantMark)}.`,
     };
   });
 }
+
+/** The kept-firewall allowance: sesame marks grant holders' packets, the other firewall accepts the mark. */
+function markFix(o: ChainOutcome, grantMark: number | undefined): string {
+  const m = `0x${(grantMark ?? DEFAULT_GRANT_MARK).toString(16)}`;
+  const set = grantMark ? '' : `set grant_mark: ${m} in sesame.yaml and `;
+  if (o.tool === 'iptables' || o.tool === 'iptables-legacy' || o.tool === 'docker' || o.tool === 'ufw') {
+    const tool = o.tool === 'iptables-legacy' ? 'iptables-legacy' : 'iptables';
+    return `${set}accept that mark first: ${tool} -I INPUT -m mark --mark ${m}/${m} -j ACCEPT (and ip6tables)`;
+  }
+  const [, family, table, chain] = /^table (\S+) (\S+), chain (\S+)$/.exec(o.chain) ?? [];
+  return `${set}accept that mark before the drop: nft insert rule ${family ?? 'inet'} ${table ?? 'TABLE'} ${chain ?? 'CHAIN'} meta mark and ${m} == ${m} accept`;
+}
+
+/** The mark doctor suggests when the config sets none (any bits unused on the host will do). */
+const DEFAULT_GRANT_MARK = 0x5e5a0000;
 
 function allowFix(o: ChainOutcome, spec: PortSpec): string {
   const p = `${spec.port}/${spec.proto}`;

@@ -42,26 +42,58 @@ function tokenize(line: string): string[] {
 }
 
 const BUILTIN = new Set(['INPUT', 'PREROUTING', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
-const HARMLESS_MODULES = new Set(['tcp', 'udp', 'comment', 'multiport', 'conntrack', 'state', 'addrtype', 'limit']);
+// modules whose options applies() reads itself, or that don't exclude a new connection from anyone
+const HARMLESS_MODULES = new Set([
+  'tcp',
+  'udp',
+  'comment',
+  'multiport',
+  'conntrack',
+  'state',
+  'addrtype',
+  'limit',
+  'mark',
+]);
 
-/** Whether the legacy `filter` INPUT chain drops the probe, and the nat PREROUTING chain redirects it. */
-export function iptablesOutcomes(tables: readonly SaveTable[], probe: Probe): ChainOutcome[] {
+/** Which iptables the save text came from: legacy x_tables, or iptables-nft's tables. */
+export type SaveSource = 'iptables-legacy' | 'iptables-nft';
+
+/** Whether the `filter` INPUT chain drops the probe, and the nat PREROUTING chain redirects it. */
+export function iptablesOutcomes(
+  tables: readonly SaveTable[],
+  probe: Probe,
+  source: SaveSource = 'iptables-legacy',
+): ChainOutcome[] {
+  // iptables-nft's tables are nft tables: named as nft-walk.ts names them, with the tool they came from
+  const tool = source === 'iptables-legacy' ? 'iptables-legacy' : toolOf(tables);
+  const label = (table: string, chain: string) =>
+    source === 'iptables-legacy'
+      ? `iptables-legacy ${table} ${chain}`
+      : `table ${probe.family === 4 ? 'ip' : 'ip6'} ${table}, chain ${chain}`;
+  const policy = (p: string) => (source === 'iptables-legacy' ? p : p.toLowerCase());
   const out: ChainOutcome[] = [];
   const filter = tables.find((t) => t.name === 'filter');
   if (filter) {
     const r = walk(filter, 'INPUT', probe, 'filter', 0);
     const verdict =
-      r ?? (filter.policies.get('INPUT') === 'DROP' ? { verdict: 'drop' as const, by: 'policy DROP' } : null);
+      r ??
+      (filter.policies.get('INPUT') === 'DROP' ? { verdict: 'drop' as const, by: `policy ${policy('DROP')}` } : null);
     if (verdict?.verdict === 'drop')
-      out.push({ verdict: 'drop', chain: 'iptables-legacy filter INPUT', by: verdict.by, tool: 'iptables-legacy' });
+      out.push({ verdict: 'drop', chain: label('filter', 'INPUT'), by: verdict.by, tool });
   }
   const nat = tables.find((t) => t.name === 'nat');
   if (nat) {
     const r = walk(nat, 'PREROUTING', probe, 'nat', 0);
-    if (r?.verdict === 'dnat')
-      out.push({ verdict: 'dnat', chain: 'iptables-legacy nat PREROUTING', by: r.by, tool: 'iptables-legacy' });
+    if (r?.verdict === 'dnat') out.push({ verdict: 'dnat', chain: label('nat', 'PREROUTING'), by: r.by, tool });
   }
   return out;
+}
+
+function toolOf(tables: readonly SaveTable[]): ChainOutcome['tool'] {
+  const chains = tables.flatMap((t) => [...t.policies.keys()]);
+  if (chains.some((c) => c.startsWith('ufw'))) return 'ufw';
+  if (chains.some((c) => c.startsWith('DOCKER'))) return 'docker';
+  return 'iptables';
 }
 
 type Result = { verdict: 'accept' | 'drop' | 'dnat'; by: string } | null;
@@ -127,6 +159,12 @@ function applies(args: readonly string[], p: Probe, mode: 'filter' | 'nat'): boo
         if (!is(v.split(',').includes('NEW'))) return false;
         i++;
         break;
+      case '--mark': {
+        const [value, mask = '0xffffffff'] = v.split('/');
+        if (!is(((p.mark ?? 0) & Number(mask)) >>> 0 === Number(value))) return false;
+        i++;
+        break;
+      }
       case '-m':
         if (!HARMLESS_MODULES.has(v) && mode === 'filter') return false;
         i++;

@@ -56,20 +56,41 @@ export function parseNftRuleset(json: string): NftRuleset {
 
 const key = (family: string, table: string, chain: string) => `${family} ${table} ${chain}`;
 
+/**
+ * Tables (`ip filter`) holding xt matches the JSON shows without their options (iptables-nft's
+ * `-m multiport --dports 22,80` is only `{"xt": {"name": "multiport"}}`): doctor walks those
+ * from `iptables-nft-save` instead (iptables-walk.ts).
+ */
+export function xtTables(rs: NftRuleset): Set<string> {
+  const out = new Set<string>();
+  for (const rules of rs.rules.values())
+    for (const r of rules)
+      if (r.expr.some((e) => e.xt?.type === 'match' && !OPAQUE_OK.includes(String(e.xt.name))))
+        out.add(`${r.family} ${r.table}`);
+  return out;
+}
+
+// iptables-nft keeps these as xt matches; they don't exclude a new connection from anyone
+const OPAQUE_OK = ['addrtype', 'comment', 'tcp', 'udp', 'limit'];
+
 /** Base chains of other tables on `hook` that see the probe's family. */
-function baseChains(rs: NftRuleset, probe: Probe, hook: string, type: string): Chain[] {
+function baseChains(rs: NftRuleset, probe: Probe, hook: string, type: string, skip: ReadonlySet<string>): Chain[] {
   const families = probe.family === 4 ? ['inet', 'ip'] : ['inet', 'ip6'];
   return rs.chains.filter(
     (c) =>
-      c.hook === hook && c.type === type && families.includes(c.family) && !(c.family === 'inet' && c.table === TABLE),
+      c.hook === hook &&
+      c.type === type &&
+      families.includes(c.family) &&
+      !(c.family === 'inet' && c.table === TABLE) &&
+      !skip.has(`${c.family} ${c.table}`),
   );
 }
 
-/** Every filter chain (prerouting and input hooks) that drops the probe. */
-export function nftDrops(rs: NftRuleset, probe: Probe): ChainOutcome[] {
+/** Every filter chain (prerouting and input hooks) that drops the probe; `skip`: tables walked elsewhere. */
+export function nftDrops(rs: NftRuleset, probe: Probe, skip: ReadonlySet<string> = new Set()): ChainOutcome[] {
   const out: ChainOutcome[] = [];
   for (const hook of ['prerouting', 'input']) {
-    for (const c of baseChains(rs, probe, hook, 'filter')) {
+    for (const c of baseChains(rs, probe, hook, 'filter', skip)) {
       const o = walkBase(rs, c, probe, 'filter');
       if (o.verdict === 'drop') out.push(o);
     }
@@ -78,8 +99,8 @@ export function nftDrops(rs: NftRuleset, probe: Probe): ChainOutcome[] {
 }
 
 /** Every nat prerouting chain that redirects the probe (DNAT, redirect): it never reaches sesame's input rules. */
-export function nftRedirects(rs: NftRuleset, probe: Probe): ChainOutcome[] {
-  return baseChains(rs, probe, 'prerouting', 'nat')
+export function nftRedirects(rs: NftRuleset, probe: Probe, skip: ReadonlySet<string> = new Set()): ChainOutcome[] {
+  return baseChains(rs, probe, 'prerouting', 'nat', skip)
     .map((c) => walkBase(rs, c, probe, 'nat'))
     .filter((o) => o.verdict === 'dnat');
 }
@@ -168,9 +189,7 @@ function evalStatement(
 function evalMatch(e: Json, p: Probe, mode: 'filter' | 'nat'): boolean | undefined {
   const unknown = mode === 'nat';
   if (e.xt?.type === 'match') {
-    const name = String(e.xt.name);
-    // iptables-nft keeps these as xt matches; they don't exclude a new connection from anyone
-    if (['addrtype', 'comment', 'tcp', 'udp', 'limit'].includes(name)) return true;
+    if (OPAQUE_OK.includes(String(e.xt.name))) return true;
     return unknown;
   }
   if ('limit' in e || 'counter' in e || 'log' in e) return undefined;
@@ -194,8 +213,13 @@ function evalMatch(e: Json, p: Probe, mode: 'filter' | 'nat'): boolean | undefin
     if (field === 'daddr') return !valueHas(right, '127.0.0.1') || negative;
     return unknown;
   }
+  const mark = p.mark ?? 0;
+  const masked = left?.['&'];
+  if (Array.isArray(masked) && masked[0]?.meta?.key === 'mark' && typeof masked[1] === 'number')
+    return test((mark & masked[1]) >>> 0 === Number(right));
   if (left?.meta) {
     const k = left.meta.key;
+    if (k === 'mark') return test(valueHas(right, mark));
     if (k === 'l4proto') return test(valueHas(right, p.proto));
     if (k === 'nfproto') return test(valueHas(right, p.family === 4 ? 'ipv4' : 'ipv6'));
     if (k === 'iifname' || k === 'iif') return negative; // the probe comes in on some outside interface

@@ -9,6 +9,8 @@ export interface Probe {
   readonly family: Family;
   readonly proto: Proto;
   readonly port: number;
+  /** The packet mark it carries: sesame's `grant_mark` for a grant holder's packet, else 0. */
+  readonly mark?: number;
 }
 
 /** The outcome in one firewall chain, and where it was decided (for the message and the fix). */

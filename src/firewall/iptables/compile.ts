@@ -39,8 +39,8 @@ export function compileIptables(plan: Plan, f: Family): string {
     `-j ${KNOCKS_CHAIN}`,
     ...parts.flatMap((p) => p.input),
     // every door's grant holders first, so two doors opening one port don't shut each other out
-    ...parts.flatMap((p) => protect(p.door, p, f, 'grant')),
-    ...parts.flatMap((p) => protect(p.door, p, f, 'deny')),
+    ...parts.flatMap((p) => protect(p.door, plan, p, f, 'grant')),
+    ...parts.flatMap((p) => protect(p.door, plan, p, f, 'deny')),
   ];
   const chains: Chain[] = [
     { name: MAIN_CHAIN, rules: main },
@@ -105,11 +105,14 @@ function natTable(rules: readonly string[]): string[] {
  * probes too) gets the door's reply, on every interface (a door's `interface` limits where knocks
  * count, see nft/compile.ts). Knock ports get no rule: their packets go on to INPUT.
  */
-function protect(door: Door, part: IptablesFragment, f: Family, which: 'grant' | 'deny'): string[] {
+function protect(door: Door, plan: Plan, part: IptablesFragment, f: Family, which: 'grant' | 'deny'): string[] {
+  const mark = plan.grantMark && `0x${plan.grantMark.toString(16)}`;
   return byProto(door.open).flatMap(([proto, ports]) =>
     portMatches(proto, ports).flatMap((m) =>
       which === 'grant'
         ? [
+            // grant_mark: marked for a kept firewall's accept, then back to INPUT
+            ...(mark ? [`${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j MARK --or-mark ${mark}`] : []),
             `${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`,
             // trusted_interfaces: the door's ports without a knock there
             ...(door.trustedInterfaces ?? []).map((i) => `-i ${interfaceName(i)} ${m} -j RETURN`),

@@ -121,7 +121,7 @@ export function compileTable(plan: Plan, kernel: KernelFeatures = {}): NftTable 
     ...parts.flatMap((p) => p.input),
     ...spaWait.input,
     // every door's grant holders first, so two doors opening one port don't shut each other out
-    ...parts.flatMap((p) => protectRules(p.door, p.names, 'grant')),
+    ...parts.flatMap((p) => protectRules(p.door, plan, p.names, 'grant')),
     ...(kernel.queue ? parts.flatMap((p) => spaHoldRules(p.door, plan)) : []),
     ...(parts.some((p) => p.door.open.length > 0)
       ? [
@@ -129,7 +129,7 @@ export function compileTable(plan: Plan, kernel: KernelFeatures = {}): NftTable 
           '# so the port answers the same whether a service listens behind it or not',
         ]
       : []),
-    ...parts.flatMap((p) => protectRules(p.door, p.names, 'deny')),
+    ...parts.flatMap((p) => protectRules(p.door, plan, p.names, 'deny')),
   ];
   const prerouting = parts.flatMap((p) => p.prerouting);
   const chains: NftObject[] = [
@@ -180,22 +180,27 @@ function emptyFragment(): NftFragment {
  * holder in (as knockd's commands do): with the drop bound to the interface, every other one
  * (a second NIC, wg0, lo) reached the port without a knock.
  */
-function protectRules(door: Door, names: DoorNames, which: 'grant' | 'deny'): string[] {
+function protectRules(door: Door, plan: Plan, names: DoorNames, which: 'grant' | 'deny'): string[] {
   if (door.open.length === 0) return [];
   const groups = byProto(door.open);
   if (which === 'deny') {
     return groups.map(([proto, ports]) => `${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`);
   }
+  const accept = grantAccept(plan);
   const grants = grantsPerPort(door)
-    ? perPortGrantRules(door, names)
+    ? perPortGrantRules(door, names, accept)
     : [
         `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for addresses that knocked`,
         ...FAMILIES.flatMap((f) =>
-          groups.map(([proto, ports]) => `${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} accept`),
+          groups.map(([proto, ports]) => `${saddr(f)} @${names.grant(f)} ${proto} dport ${portSet(ports)} ${accept}`),
         ),
       ];
   return [...grants, ...trustedRules(door, groups)];
 }
+
+/** A grant holder's verdict: accept, marked first with `grant_mark` for a kept firewall. */
+const grantAccept = (plan: Plan) =>
+  plan.grantMark ? `meta mark set meta mark or 0x${plan.grantMark.toString(16)} accept` : 'accept';
 
 /**
  * `trusted_interfaces`: the door's ports without a knock on those interfaces. It has to be

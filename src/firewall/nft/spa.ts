@@ -15,11 +15,11 @@ export function perPortGrantSetDecl(name: string, f: Family, timeoutMs: number, 
 }
 
 /** Accept rules for holders of a per-port grant (the deny rules are every door's). */
-export function perPortGrantRules(door: Door, names: DoorNames): string[] {
+export function perPortGrantRules(door: Door, names: DoorNames, accept = 'accept'): string[] {
   if (door.open.length === 0) return [];
   return [
     `# door ${door.name}: ${door.open.map(fmtPort).join(', ')} only for the ports an SPA packet asked for`,
-    ...FAMILIES.map((f) => `${saddr(f)} . meta l4proto . th dport @${names.grant(f)} accept`),
+    ...FAMILIES.map((f) => `${saddr(f)} . meta l4proto . th dport @${names.grant(f)} ${accept}`),
   ];
 }
 

@@ -15,6 +15,8 @@ const clean: HostFacts = {
   nft: null,
   legacy4: [],
   legacy6: [],
+  xtables4: [],
+  xtables6: [],
   listeners: [{ proto: 'tcp', port: 22 }],
   sysctl: { 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.default.rp_filter': '2' },
   nflogGroups: [],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Exec, type ExecResult, FirewallError } from '../../../src/firewall/exec.js';
-import { legacyIptablesRules } from '../../../src/firewall/iptables/legacy-save.js';
+import { iptablesRules } from '../../../src/firewall/iptables/iptables-save.js';
 import { Nftables } from '../../../src/firewall/nftables.js';
 
 /** A fake nft: every call answers `result`; the calls are recorded. */
@@ -71,13 +71,13 @@ describe('the questions the CLI asks the nftables backend', () => {
   test('legacy iptables rules: the save output, empty when the tool is missing or fails', async () => {
     const files: string[] = [];
     const ok: Exec = async (file) => (files.push(file), { code: 0, stdout: '*filter\nCOMMIT\n', stderr: '' });
-    assert.equal(await legacyIptablesRules(4, ok), '*filter\nCOMMIT\n');
-    assert.equal(await legacyIptablesRules(6, ok), '*filter\nCOMMIT\n');
+    assert.equal(await iptablesRules(4, 'legacy', ok), '*filter\nCOMMIT\n');
+    assert.equal(await iptablesRules(6, 'legacy', ok), '*filter\nCOMMIT\n');
     assert.deepEqual(files, ['iptables-legacy-save', 'ip6tables-legacy-save']);
-    assert.equal(await legacyIptablesRules(4, async () => ({ code: 1, stdout: 'x', stderr: 'no' })), '');
+    assert.equal(await iptablesRules(4, 'legacy', async () => ({ code: 1, stdout: 'x', stderr: 'no' })), '');
     const missing: Exec = async () => {
       throw Object.assign(new Error('spawn ENOENT'), { code: 'ENOENT' });
     };
-    assert.equal(await legacyIptablesRules(4, missing), '');
+    assert.equal(await iptablesRules(4, 'legacy', missing), '');
   });
 });
