@@ -129,8 +129,11 @@ describe('sesame grant / revoke', { skip: e2eSkip({ socat: 'socat' }) }, () => {
       assert.equal(await l.nft(['list', 'set', 'inet', 'sesame', 'web_open_4']), before, 'the grant set is unchanged');
       const g = await cli(l, ['grant', 'web', l.clients[1].v4]);
       assert.equal(g.code, 0, `the daemon still answers: ${g.stderr}`);
+      // positive control: a good grant through the same socket opens, for its address only
+      assert.equal(await l.connect(l.clients[1], 80), 'open', 'the good grant opens');
+      assert.equal(await l.connect(l.clients[0], 80), 'timeout', 'nothing opened for the address in the junk');
       await cli(l, ['revoke', 'web', l.clients[1].v4]);
-      assert.equal(await l.connect(l.clients[0], 80), 'timeout');
+      assert.equal(await l.connect(l.clients[1], 80), 'timeout', 'and the revoke closes it');
     } finally {
       l.destroy();
     }

@@ -25,6 +25,8 @@ async function synsAt(lab: Lab, client: Host, offsetsMs: number[], target = lab.
   return JSON.parse(r.stdout);
 }
 const results = (xs: Attempt[]) => xs.map((x) => x.result);
+/** The seed's right timing: the third SYN 4 s after the first. */
+const RIGHT = [0, 1000, 4000];
 
 for (const backend of BACKENDS) {
   describe(
@@ -33,19 +35,20 @@ for (const backend of BACKENDS) {
     () => {
       let lab: Lab;
       before(async () => {
-        lab = createLab({ clients: 6, name: `hits-${backend}-` });
+        // clients 6-9: each refusal test's positive control, the right timing from another address
+        lab = createLab({ clients: 10, name: `hits-${backend}-` });
         await startEchoServer(lab, lab.server, [22]);
         await loadDaemonless(lab, lab.server, SEED, backend);
       });
       after(() => lab?.destroy());
 
       test('SYNs at 0, 1 and 4 s: the third is answered, and the address stays open', async () => {
-        assert.deepEqual(results(await synsAt(lab, lab.clients[0], [0, 1000, 4000])), ['timeout', 'timeout', 'open']);
+        assert.deepEqual(results(await synsAt(lab, lab.clients[0], RIGHT)), ['timeout', 'timeout', 'open']);
         assert.equal((await connectFrom(lab, lab.clients[0], lab.server.v4, 22)).result, 'open');
       });
 
       test('the same over IPv6', async () => {
-        assert.deepEqual(results(await synsAt(lab, lab.clients[1], [0, 1000, 4000], lab.server.v6)), [
+        assert.deepEqual(results(await synsAt(lab, lab.clients[1], RIGHT, lab.server.v6)), [
           'timeout',
           'timeout',
           'open',
@@ -53,23 +56,30 @@ for (const backend of BACKENDS) {
       });
 
       test('SYNs at 0, 1 and 2 s (too fast) never get an answer', async () => {
-        assert.deepEqual(results(await synsAt(lab, lab.clients[2], [0, 1000, 2000])), [
-          'timeout',
-          'timeout',
-          'timeout',
+        const [fast, right] = await Promise.all([
+          synsAt(lab, lab.clients[2], [0, 1000, 2000]),
+          synsAt(lab, lab.clients[6], RIGHT),
         ]);
+        assert.deepEqual(results(fast), ['timeout', 'timeout', 'timeout']);
+        assert.deepEqual(results(right), ['timeout', 'timeout', 'open'], 'positive control: the right timing');
       });
 
       test('SYNs at 0, 1 and 6 s (too slow) never get an answer', async () => {
-        assert.deepEqual(results(await synsAt(lab, lab.clients[3], [0, 1000, 6000])), [
-          'timeout',
-          'timeout',
-          'timeout',
+        const [slow, right] = await Promise.all([
+          synsAt(lab, lab.clients[3], [0, 1000, 6000]),
+          synsAt(lab, lab.clients[7], RIGHT),
         ]);
+        assert.deepEqual(results(slow), ['timeout', 'timeout', 'timeout']);
+        assert.deepEqual(results(right), ['timeout', 'timeout', 'open'], 'positive control: the right timing');
       });
 
       test('a burst of 50 SYNs gets no answer', async () => {
-        const burst = results(await synsAt(lab, lab.clients[4], Array(50).fill(0)));
+        const [attempts, right] = await Promise.all([
+          synsAt(lab, lab.clients[4], Array(50).fill(0)),
+          synsAt(lab, lab.clients[8], RIGHT),
+        ]);
+        assert.deepEqual(results(right), ['timeout', 'timeout', 'open'], 'positive control: the right timing');
+        const burst = results(attempts);
         assert.equal(burst.length, 50);
         assert.ok(
           burst.every((r) => r === 'timeout'),
@@ -78,11 +88,22 @@ for (const backend of BACKENDS) {
       });
 
       test('nmap shows port 22 filtered', async () => {
-        const r = await lab.run(lab.clients[5], 'nmap', ['-n', '-Pn', '-sS', '-p', '22', lab.server.v4], {
-          timeoutMs: 30_000,
-        });
-        assert.match(r.stdout, /22\/tcp\s+filtered/, r.stdout + r.stderr);
-        assert.equal((await connectFrom(lab, lab.clients[5], lab.server.v4, 22, 900)).result, 'timeout');
+        const nmap = (client: Host) =>
+          lab.run(client, 'nmap', ['-n', '-Pn', '-sS', '-p', '22', lab.server.v4], { timeoutMs: 30_000 });
+        // the connect right after the scan: 3 s later it would be a correct third SYN
+        const scanThenConnect = async (client: Host) => {
+          const scan = await nmap(client);
+          return { scan, connect: (await connectFrom(lab, client, lab.server.v4, 22, 900)).result };
+        };
+        const [r, control] = await Promise.all([
+          scanThenConnect(lab.clients[5]),
+          // positive control: the same scan from an address that knocked right sees 22 open
+          synsAt(lab, lab.clients[9], RIGHT).then(() => nmap(lab.clients[9])),
+        ]);
+        assert.match(r.scan.stdout, /22\/tcp\s+filtered/, r.scan.stdout + r.scan.stderr);
+        assert.equal(r.connect, 'timeout');
+        assert.match(control.stdout, /22\/tcp\s+open/, control.stdout + control.stderr);
+        assert.equal((await connectFrom(lab, lab.clients[9], lab.server.v4, 22, 900)).result, 'open');
       });
     },
   );

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectFrom, sesame } from '../../src/lab/processes.js';
 import { makeKeys, type SpaLab, spaLab } from './spa-lab.js';
-import { e2eSkip, eventually, sleep, tempDir } from './support.js';
+import { e2eSkip, eventually, tempDir } from './support.js';
 
 const skip = e2eSkip({ fwknop: 'fwknop-client', socat: 'socat', sshd: 'openssh-server', ssh: 'openssh-client' });
 const keysDir = tempDir('sesame-spa-keys-');
@@ -48,6 +48,7 @@ describe('SPA doors: the stock fwknop client against sesame serve --fwknop-acces
     assert.equal(r.code, 0, r.out);
     const ssh = await s.sshd.ssh(c0(), { connectTimeoutS: 5, options: ['ConnectionAttempts=1'] });
     assert.ok(ssh.ok, ssh.stderr);
+    assert.equal((await port22()).result, 'open', 'the same probe sees the port open for the sender');
     assert.equal((await port22(c1())).result, 'timeout', 'another address stays shut out');
     const g = await s.grants('fwknop1');
     assert.deepEqual(
@@ -136,6 +137,9 @@ describe('SPA doors: the stock fwknop client against sesame serve --fwknop-acces
     assert.deepEqual(await s.grants('fwknop1'), []);
     assert.deepEqual(await s.grants('fwknop2'), []);
     assert.equal((await port22()).result, 'timeout');
+    // positive control: a good packet from the same client opens the same port
+    await s.fwknop(c0(), K1, ['-A', 'tcp/22', '-a', c0().v4]);
+    assert.equal((await port22(c0(), 1500)).result, 'open', 'a good packet opens');
   });
 
   test('garbage, truncated and 1,500+ byte packets are refused with the reason', async () => {
@@ -197,7 +201,9 @@ describe('SPA doors: the stock fwknop client against sesame serve --fwknop-acces
       (await s.grants('fwknop1')).map((g) => [g.family, g.address]),
       [[6, c0().v6]],
     );
-    assert.equal((await connectFrom(s.lab, c1(), s.lab.server.v6, 22, 900)).result, 'timeout');
+    const port22v6 = async (client = c0()) => (await connectFrom(s.lab, client, s.lab.server.v6, 22, 900)).result;
+    assert.equal(await port22v6(), 'open', 'the same probe sees it open for the sender');
+    assert.equal(await port22v6(c1()), 'timeout', 'and closed for another address');
   });
 
   test('the first SYN after the packet is accepted (10 of 10, no retransmit needed)', async () => {
@@ -246,8 +252,8 @@ describe("sesame's client against the stock fwknopd", { skip: skip || e2eSkip({ 
       let out = '';
       fwknopd.stdout?.on('data', (d) => (out += d));
       fwknopd.stderr?.on('data', (d) => (out += d));
-      assert.ok(await eventually(() => /Starting fwknopd|Sniffing interface/i.test(out), 10_000), out);
-      await sleep(500);
+      // printed once its pcap is open ("Starting fwknopd" alone comes before that)
+      assert.ok(await eventually(() => /Starting fwknopd main event loop/i.test(out), 10_000), out);
       assert.equal((await connectFrom(lab, c, lab.server.v4, 22, 900)).result, 'timeout');
       const r = await sesame(lab, c, ['knock', '--spa', lab.server.v4, '-A', 'tcp/22', '--keys', K1.file]);
       assert.equal(r.code, 0, r.stderr);

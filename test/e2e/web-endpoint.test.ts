@@ -68,17 +68,20 @@ doors:
     assert.equal(await w.connect(c0, 22), 'timeout', 'closed before the knock');
     const code = totp(sshKey, Date.now());
     const r = await post(0, 'ssh', code);
+    const openedAt = Date.now();
     assert.equal(r.status, 200, r.body);
     assert.match(r.body, /^ssh open for 198\.18\.0\.10 until \d\d:\d\d:\d\d$/);
     const login = await w.sshd.ssh(c0, { connectTimeoutS: 5 });
     assert.ok(login.ok, `ssh after the knock: ${login.stderr}`);
+    assert.equal(await w.connect(c0, 22), 'open', 'the same check sees the knocker in');
     assert.equal(await w.connect(c1, 22), 'timeout', 'another client stays out');
 
     const again = await post(1, 'ssh', code);
     assert.equal(again.status, 403, 'the same code again is refused, even from another address');
     assert.equal(await w.connect(c1, 22), 'timeout');
 
-    await sleep(4500);
+    // the behaviour under test: the grant's `for` (4 s) runs out
+    await sleep(Math.max(0, openedAt + 4500 - Date.now()));
     assert.equal(await w.connect(c0, 22), 'timeout', 'closed again after `for`');
   });
 
@@ -91,6 +94,11 @@ doors:
     assert.equal(r1.status, 403);
     assert.deepEqual(r2, r1, 'a wrong door answers exactly like a wrong code');
     assert.equal(await w.connect(w.lab.clients[2], 22), 'timeout');
+    // positive control: a right code from the same client opens the same port (the next step's
+    // code: this step's may have been used by the test above)
+    const right = await post(c2, 'ssh', totp(sshKey, Date.now() + 30_000));
+    assert.equal(right.status, 200, right.body);
+    assert.equal(await w.connect(w.lab.clients[2], 22), 'open');
 
     // both wait for the same refusal floor (endpoint.ts); tests assert answers, not timings
   });
