@@ -13,6 +13,7 @@ const commands = {
   check: () => import('./commands/check.js'),
   compile: () => import('./commands/compile.js'),
   demo: () => import('./commands/demo.js'),
+  audit: () => import('./commands/audit.js'),
   doctor: () => import('./commands/doctor.js'),
   grant: () => import('./commands/grant.js'),
   import: () => import('./commands/import.js'),
@@ -136,6 +137,17 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--json', 'machine-readable output', false)
     .option('--state-dir <dir>', "serve's state folder (fleet status)", '/var/lib/sesame')
     .action(async (o) => out(`${await (await commands.status()).status({ json: o.json, stateDir: o.stateDir })}\n`));
+
+  program
+    .command('audit')
+    .description('the audit log (every open, close and refusal, hash-chained); `audit verify` checks the chain')
+    .argument('[verify]', 'check that no line was changed, removed or cut')
+    .option('--user <name>', 'only lines of this user')
+    .option('--door <name>', 'only lines of this door')
+    .option('--since <duration>', 'only lines this recent, e.g. 1h')
+    .option('--json', 'the lines as written (JSON)', false)
+    .option('--state-dir <dir>', "serve's state folder", '/var/lib/sesame')
+    .action(async (what, o) => out(`${(await commands.audit()).audit(what, o)}\n`));
 
   program
     .command('doctor')

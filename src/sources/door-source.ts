@@ -57,6 +57,8 @@ export interface RefusalEvent {
   readonly door?: string;
   /** A short word: `bad-token`, `replayed token`, `rate-limited`... */
   readonly reason: string;
+  /** The knocker's address, when the source knows it (for the audit log). */
+  readonly address?: string;
 }
 
 export type Unsubscribe = () => void;

@@ -1,8 +1,10 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigProblem, formatProblem } from '../../config/config-error.js';
 import type { Plan, SpaListen } from '../../core/door.js';
+import { AuditLog, wireAudit } from '../../daemon/audit-log.js';
 import { CONTROL_SOCKET } from '../../daemon/control-protocol.js';
 import { daemonControl, serveControl } from '../../daemon/control-socket.js';
 import { type ConfigLoader, Daemon } from '../../daemon/daemon.js';
@@ -72,6 +74,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   });
   await daemon.start();
   void warnKeptFirewalls(first, logger);
+  // every open, close and refusal, hash-chained (sesame audit reads and verifies it)
+  const audit = AuditLog.open(opts.stateDir, logger);
+  const unwireAudit = audit && wireAudit(daemon.events, audit, first.fleet?.node ?? hostname());
   // metrics (when configured) count the daemon's typed events: grants, refusals, commands, reloads, NFLOG reads
   let metrics: Metrics | undefined;
   if (first.metrics) {
@@ -108,6 +113,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => void daemon.reload());
   });
+  unwireAudit?.();
+  audit?.close();
   elements?.close();
   if (pidFile) rmSync(pidFile, { force: true });
 }
