@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 # Debian packages the demo, the e2e tests and the benchmarks drive for real.
 PACKAGES=(nftables iproute2 iptables openssh-server openssh-client nmap knockd netcat-openbsd curl nginx
           logrotate chromium psmisc procps ca-certificates openssl python3 iputils-ping socat
-          fwknop-client fwknop-server redis-server fail2ban python3-pyinotify man-db groff-base)
+          fwknop-client fwknop-server redis-server fail2ban python3-pyinotify man-db groff-base
+          dpkg-dev binutils binutils-aarch64-linux-gnu lintian zsh)
 
 install_packages() {
   local missing=()

@@ -11,9 +11,12 @@ import { build } from 'esbuild';
 const root = new URL('..', import.meta.url).pathname;
 export const RUNTIME_EXTERNAL = ['netlink'];
 
-/** Writes DEST/lib/cli/bin.js (the `sesame` command), its chunks and the helper entries. */
+/**
+ * Writes DEST/lib/cli/bin.js (the `sesame` command), its chunks and the helper entries.
+ * Returns the folders of the npm packages it holds, as node_modules/NAME (for the .deb's copyright).
+ */
 export async function bundle(dest) {
-  await build({
+  const { metafile } = await build({
     absWorkingDir: root,
     entryPoints: [
       'dist/src/cli/bin.js',
@@ -34,10 +37,16 @@ export async function bundle(dest) {
     external: RUNTIME_EXTERNAL,
     legalComments: 'linked',
     logLevel: 'warning',
+    metafile: true,
     // bundled CommonJS packages (yaml, prom-client) call require() for node builtins
     banner: {
       js: "import { createRequire as __sesameRequire } from 'node:module'; const require = __sesameRequire(import.meta.url);",
     },
   });
   chmodSync(join(dest, 'lib/cli/bin.js'), 0o755);
+  const packages = Object.keys(metafile.inputs)
+    // from the first node_modules/ on: the paths are relative, and node_modules may be a symlink
+    .map((file) => /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file.slice(file.indexOf('node_modules/')))?.[1])
+    .filter(Boolean);
+  return [...new Set(packages)].sort();
 }

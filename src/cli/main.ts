@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { SesameError } from '../core/sesame-error.js';
 import { CliError } from './cli-error.js';
@@ -12,6 +12,7 @@ import { COMPILE_FORMATS } from './commands/compile-formats.js';
 const commands = {
   check: () => import('./commands/check.js'),
   compile: () => import('./commands/compile.js'),
+  completion: () => import('./commands/completion.js'),
   demo: () => import('./commands/demo.js'),
   audit: () => import('./commands/audit.js'),
   doctor: () => import('./commands/doctor.js'),
@@ -282,6 +283,12 @@ export function buildCli(out: (text: string) => void): Command {
     .requiredOption('-c, --config <file>', 'sesame.yaml')
     .addOption(new Option('-f, --format <format>', 'ruleset for').choices(COMPILE_FORMATS).default('nft'))
     .action(async (o) => out((await commands.compile()).compile(o.config, o.format)));
+
+  program
+    .command('completion')
+    .description('print a bash or zsh completion script: `source <(sesame completion bash)`')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .action(async (shell) => out((await commands.completion()).completionCommand(program, shell)));
 
   program
     .command('demo')
