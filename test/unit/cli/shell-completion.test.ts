@@ -4,8 +4,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { completionCommand } from '../../src/cli/commands/completion.js';
-import { buildCli } from '../../src/cli/main.js';
+import { completionCommand } from '../../../src/cli/commands/completion.js';
+import { buildCli } from '../../../src/cli/main.js';
 
 /**
  * `sesame completion bash|zsh` builds the scripts from commander's definition: bash is run
