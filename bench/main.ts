@@ -16,6 +16,7 @@ import { knockToOpen } from './scenarios/knock-to-open.js';
 import { noise } from './scenarios/noise.js';
 import { sharedLogin } from './scenarios/shared-login.js';
 import { spa } from './scenarios/spa.js';
+import { spaStanzas } from './scenarios/spa-stanzas.js';
 import { stateBound } from './scenarios/state-bound.js';
 import { webKnock } from './scenarios/web-knock.js';
 import { runScenarios } from './run-scenarios.js';
@@ -37,6 +38,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'shared-login': sharedLogin,
   fleet,
   spa,
+  'spa-stanzas': spaStanzas,
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));

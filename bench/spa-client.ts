@@ -79,9 +79,16 @@ async function tries(job: Extract<SpaClientJob, { mode: 'tries' }>) {
   return { tries: out };
 }
 
+function forgedPacket(): string {
+  const cipher = Buffer.concat([Buffer.from('Salted__'), randomBytes(8 + 16 * 8)]);
+  const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+  return b64(cipher).slice('U2FsdGVkX1'.length) + b64(randomBytes(32));
+}
+
 async function flood(job: Extract<SpaClientJob, { mode: 'flood' }>) {
-  // right length and alphabet, random bytes: every one fails the HMAC
-  const forged = Array.from({ length: 512 }, () => randomBytes(180).toString('base64').replace(/=+$/, ''));
+  // the shape of a real packet (Salted__ + salt + whole cipher blocks, then a sha256-sized
+  // HMAC), random bytes: every one passes the cheap checks and fails only the HMAC
+  const forged = Array.from({ length: 512 }, () => forgedPacket());
   const s = createSocket('udp4');
   const total = Math.round(job.rate * job.seconds);
   const started = performance.now();

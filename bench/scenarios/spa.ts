@@ -33,7 +33,7 @@ const FLOOD_RATE = 20_000;
 
 type SpaTool = 'sesame' | 'fwknopd';
 
-async function spaJob<T>(lab: Lab, host: Host, job: SpaClientJob): Promise<T> {
+export async function spaJob<T>(lab: Lab, host: Host, job: SpaClientJob): Promise<T> {
   const r = await lab.run(host, process.execPath, [SPA_CLIENT, JSON.stringify(job)], { timeoutMs: 600_000 });
   try {
     return JSON.parse(r.stdout) as T;
@@ -186,7 +186,7 @@ async function nftQueue(lab: Lab): Promise<boolean> {
   }
 }
 
-async function startSesame(lab: Lab, dir: string, access: string): Promise<ChildProcess> {
+export async function startSesame(lab: Lab, dir: string, access: string): Promise<ChildProcess> {
   return startDaemon(lab, lab.server, ['--fwknop-access', access, '--state-dir', dir, '--log-format', 'json']);
 }
 

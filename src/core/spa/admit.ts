@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Family, PortSpec, SpaDoor } from '../door.js';
 import type { SpaMessage } from './message.js';
-import { decryptSpaPacket, verifySpaHmac } from './packet.js';
+import { decryptSpaPacket, spaShape, verifySpaHmac } from './packet.js';
 
 /**
  * Which SPA door (access.conf stanza) a checked packet opens, as fwknopd's incoming_spa()
@@ -16,6 +16,7 @@ export type SpaRefusalReason =
   | 'replayed' // the HMAC matched, but this packet was seen before
   | 'expired' // ACCESS_EXPIRE passed
   | 'bad-hmac'
+  | 'over-budget' // the source spent its budget of HMAC checks; nothing was computed
   | 'undecryptable'
   | 'bad-message'
   | 'too-old' // timestamp outside max_age (either way)
@@ -46,6 +47,7 @@ const STAGE: Record<SpaRefusalReason, number> = {
   'no-stanza': 0,
   expired: 1,
   'bad-hmac': 2,
+  'over-budget': 2,
   replayed: 6,
   undecryptable: 3,
   'bad-message': 4,
@@ -58,6 +60,8 @@ const STAGE: Record<SpaRefusalReason, number> = {
 
 interface Compiled {
   readonly door: SpaDoor;
+  /** Stanzas with the same HMAC type and key share one check per packet. */
+  readonly hmacGroup: string;
   readonly sources: BlockList | null;
   readonly destinations: BlockList | null;
 }
@@ -95,6 +99,7 @@ export class SpaGate {
   constructor(doors: readonly SpaDoor[]) {
     this.doors = doors.map((door) => ({
       door,
+      hmacGroup: `${door.spa.key.hmacType}:${Buffer.from(door.spa.key.hmacKey).toString('hex')}`,
       sources: blockList(door.spa.sources),
       destinations: blockList(door.spa.destinations),
     }));
@@ -104,6 +109,10 @@ export class SpaGate {
    * Decides one packet (already through checkWire) from `peer` to `local` at `nowMs`.
    * `firstUse(ttlMs)` is called once, when the first stanza's HMAC matches: false (seen
    * before) refuses the packet as replayed. The HMAC keeps forgeries out of the cache.
+   * `spend(cost)` is asked once, before any HMAC is computed, for the number of HMACs this
+   * packet needs (one per distinct HMAC key among the stanzas it could open, after the
+   * free shape checks): false refuses it as over-budget, so a flood's cost per packet does
+   * not grow with the stanza count.
    */
   async admit(
     wire: string,
@@ -111,6 +120,7 @@ export class SpaGate {
     local: string | undefined,
     nowMs: number,
     firstUse: (ttlMs: number) => boolean | Promise<boolean>,
+    spend: (cost: number) => boolean = () => true,
   ): Promise<Admission> {
     const from = plainIp(peer);
     const to = local ? plainIp(local) : undefined;
@@ -124,15 +134,40 @@ export class SpaGate {
       if (STAGE[reason] >= STAGE[best.reason]) best = { ok: false, reason, detail, door };
     };
 
+    // the stanzas this packet could open, and what checking them costs
+    const candidates: Compiled[] = [];
+    const groups = new Set<string>();
     for (const c of this.doors) {
-      const { door } = c;
-      const p = door.spa;
+      const p = c.door.spa;
       if (!matches(c.sources, from) || !matches(c.destinations, to)) continue;
       if (p.expiresAtMs !== null && nowMs > p.expiresAtMs) {
-        refuse('expired', `stanza ${p.origin} expired`, door.name);
+        refuse('expired', `stanza ${p.origin} expired`, c.door.name);
         continue;
       }
-      const auth = verifySpaHmac(wire, p.key);
+      const shape = spaShape(wire, p.key.hmacType);
+      if (shape) {
+        refuse('bad-hmac', shape, c.door.name);
+        continue;
+      }
+      candidates.push(c);
+      groups.add(c.hmacGroup);
+    }
+    if (groups.size > 0 && !spend(groups.size))
+      return {
+        ok: false,
+        reason: 'over-budget',
+        detail: `source spent its budget of HMAC checks (this packet needs ${groups.size})`,
+      };
+    const checked = new Map<string, ReturnType<typeof verifySpaHmac>>();
+
+    for (const c of candidates) {
+      const { door } = c;
+      const p = door.spa;
+      let auth = checked.get(c.hmacGroup);
+      if (!auth) {
+        auth = verifySpaHmac(wire, p.key);
+        checked.set(c.hmacGroup, auth);
+      }
       if (!auth.ok) {
         refuse(auth.reason, auth.detail, door.name);
         continue;

@@ -20,6 +20,8 @@ export const MIN_PACKET_CHARS = 140;
 export const MAX_PACKET_CHARS = 1500;
 /** MIN_SPA_ENCODED_MSG_SIZE: what must be left once the HMAC is cut off. */
 const MIN_CIPHER_CHARS = 36;
+/** AES block: `Salted__` + salt is one, the ciphertext is whole ones. */
+const CIPHER_BLOCK = 16;
 
 export interface SpaKey {
   /** Rijndael key as bytes (KEY, or KEY_BASE64 decoded), 1..32 bytes. */
@@ -62,6 +64,20 @@ export function checkWire(data: Uint8Array | string): WireResult {
 export function openSpaPacket(wire: string, key: SpaKey): OpenResult {
   const auth = verifySpaHmac(wire, key);
   return auth.ok ? decryptSpaPacket(wire, key) : auth;
+}
+
+/**
+ * Why `wire` can't be a packet with a `type` HMAC, or null when its shape fits: the part
+ * before the HMAC must decode (with its cut prefix) to `Salted__`, salt and whole cipher
+ * blocks. Free (lengths only), so a packet of the wrong shape costs no HMAC.
+ */
+export function spaShape(wire: string, type: DigestType): string | null {
+  const chars = SALTED_B64.length + wire.length - DIGEST_B64_LEN[type];
+  if (wire.length - DIGEST_B64_LEN[type] < MIN_CIPHER_CHARS) return 'too short for its HMAC';
+  const bytes = Math.floor((chars * 3) / 4);
+  if (chars % 4 === 1 || bytes % CIPHER_BLOCK !== 0)
+    return `not whole cipher blocks before a ${type} HMAC (${bytes} bytes)`;
+  return null;
 }
 
 /** The HMAC check alone, constant time; nothing is decrypted. Never throws. */

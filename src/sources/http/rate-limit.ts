@@ -18,25 +18,32 @@ const GLOBAL = 'global';
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly global: Bucket;
+  private readonly global: Bucket | null;
   private readonly overflow: Bucket;
 
   constructor(
     private readonly attempts: number,
     private readonly perMs: number,
-    private readonly opts: { maxClients?: number; globalPerS?: number } = {},
+    /** `globalPerS: null`: no global bucket, clients are only counted against their own. */
+    private readonly opts: { maxClients?: number; globalPerS?: number | null } = {},
   ) {
-    const globalPerS = opts.globalPerS ?? 100;
-    this.global = { tokens: 2 * globalPerS, at: 0, size: 2 * globalPerS };
+    const globalPerS = opts.globalPerS === undefined ? 100 : opts.globalPerS;
+    this.global = globalPerS === null ? null : { tokens: 2 * globalPerS, at: 0, size: 2 * globalPerS };
     this.overflow = { tokens: attempts, at: 0, size: attempts };
   }
 
-  /** Takes one attempt for `address` (and the global budget); false when one of them has none left. */
-  take(address: string, nowMs: number): boolean {
-    const buckets = [this.global, ...clientKeys(address).map(([key, times]) => this.bucket(key, times, nowMs))];
+  /**
+   * Takes `cost` attempts for `address` (and the global budget); false, taking nothing, when
+   * one of them has fewer left.
+   */
+  take(address: string, nowMs: number, cost = 1): boolean {
+    const buckets = [
+      ...(this.global ? [this.global] : []),
+      ...clientKeys(address).map(([key, times]) => this.bucket(key, times, nowMs)),
+    ];
     for (const b of buckets) this.refill(b, nowMs);
-    if (buckets.some((b) => b.tokens < 1)) return false;
-    for (const b of buckets) b.tokens -= 1;
+    if (buckets.some((b) => b.tokens < cost)) return false;
+    for (const b of buckets) b.tokens -= cost;
     return true;
   }
 
@@ -44,7 +51,7 @@ export class RateLimiter {
   retryAfterS(address: string, nowMs: number): number {
     let waitMs = 0;
     const keys = clientKeys(address).map(([key]) => [key, this.buckets.get(key) ?? this.overflow] as const);
-    for (const [, b] of [[GLOBAL, this.global] as const, ...keys]) {
+    for (const [, b] of [...(this.global ? [[GLOBAL, this.global] as const] : []), ...keys]) {
       this.refill(b, nowMs);
       if (b.tokens < 1) waitMs = Math.max(waitMs, ((1 - b.tokens) * this.periodMs(b)) / b.size);
     }

@@ -4,6 +4,7 @@ import { formatPort } from '../../core/door.js';
 import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
 import { checkWire } from '../../core/spa/packet.js';
 import type { GrantOptions } from '../door-source.js';
+import { RateLimiter } from '../http/rate-limit.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { Clock, LogFn, ReplayCache } from '../../core/contracts.js';
 
@@ -19,7 +20,15 @@ export interface SpaReceiverDeps {
   readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
   readonly log: LogFn;
   readonly now?: Clock;
+  /**
+   * HMAC checks one source (an IPv4 address, an IPv6 /64; /56 and /48 get 4 and 16 times
+   * as many) may cost per second; past it, its packets are refused unchecked.
+   */
+  readonly hmacBudgetPerS?: number;
 }
+
+/** A user's packet costs one HMAC per distinct key (20 for 20 stanzas): room for 100 a second. */
+export const HMAC_BUDGET_PER_S = 2000;
 
 export type SpaOutcome =
   { ok: true; door: string; address: string; ports: readonly PortSpec[] } | { ok: false; reason: string };
@@ -33,10 +42,13 @@ export type SpaOutcome =
 export class SpaReceiver {
   private readonly gate: SpaGate;
   private readonly now: Clock;
+  private readonly budget: RateLimiter;
 
   constructor(private readonly deps: SpaReceiverDeps) {
     this.gate = new SpaGate(deps.doors);
     this.now = deps.now ?? Date.now;
+    // per source only: a global budget would let a flood spend everyone's
+    this.budget = new RateLimiter(deps.hmacBudgetPerS ?? HMAC_BUDGET_PER_S, 1000, { globalPerS: null });
   }
 
   async receive(
@@ -53,11 +65,20 @@ export class SpaReceiver {
     };
     const w = checkWire(data);
     if (!w.ok) return refuse(w.reason, { detail: w.detail });
-    // the packet as received (a trailing newline of a packet file aside) is the replay key
-    const key = `spa:${createHash('sha256').update(w.wire).digest('base64')}`;
+    // the packet as received (a trailing newline of a packet file aside) is the replay key,
+    // hashed only once an HMAC matched
+    const replayKey = () => `spa:${createHash('sha256').update(w.wire).digest('base64')}`;
+    const now = this.now();
     let a: Admission;
     try {
-      a = await this.gate.admit(w.wire, peer, local, this.now(), (ttlMs) => this.deps.replay.use(key, ttlMs));
+      a = await this.gate.admit(
+        w.wire,
+        peer,
+        local,
+        now,
+        (ttlMs) => this.deps.replay.use(replayKey(), ttlMs),
+        (cost) => this.budget.take(from, now, cost),
+      );
     } catch (err) {
       // the replay cache could not record the packet: refuse rather than risk a replay
       return refuse('replay-cache-error', { detail: String((err as Error).message) });
