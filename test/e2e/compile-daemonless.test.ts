@@ -63,6 +63,14 @@ for (const backend of BACKENDS) {
         assert.equal(r.result, 'refused', `port ${port}`);
         assert.ok(r.ms < 500, `port ${port} refused after ${r.ms} ms`);
       }
+      // positive control: after the knock the same probe gets through to both services
+      for (const port of [1111, 2222]) await nc(s.lab, c, port);
+      for (const port of [22, 8080])
+        assert.equal(
+          (await connectFrom(s.lab, c, s.lab.server.v4, port)).result,
+          'open',
+          `port ${port} after the knock`,
+        );
     });
 
     test('nc -z 1111 twice, 2222 twice: ssh and http open; nc -z 3333 closes both', async () => {
@@ -72,6 +80,7 @@ for (const backend of BACKENDS) {
       const ssh = await sshd.ssh(c);
       assert.ok(ssh.ok, `ssh: ${ssh.stderr}`);
       assert.equal((await curl(lab, c)).stdout, HTTP_BODY);
+      assert.equal((await connectFrom(lab, c, lab.server.v4, 22)).result, 'open', 'the probe below sees 22 open first');
       await nc(lab, c, 3333);
       assert.equal((await connectFrom(lab, c, lab.server.v4, 22)).result, 'refused');
       assert.equal((await connectFrom(lab, c, lab.server.v4, 8080)).result, 'refused');
@@ -94,6 +103,10 @@ for (const backend of BACKENDS) {
       await nc(lab, c, 2222);
       await nc(lab, c, 1111);
       assert.equal((await connectFrom(lab, c, lab.server.v4, 22)).result, 'refused');
+      // positive control: the right order from the same client opens
+      await nc(lab, c, 1111);
+      await nc(lab, c, 2222);
+      assert.equal((await connectFrom(lab, c, lab.server.v4, 22)).result, 'open', 'the right order opens');
     });
   });
 

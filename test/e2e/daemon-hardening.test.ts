@@ -48,6 +48,7 @@ describe('the daemon under attack (issue 14)', { skip: e2eSkip({ mkfifo: 'coreut
       await eventually(() => daemon.output().includes('"event":"open"'), 5000);
       daemon.kill('SIGTERM'); // the swap to line 2 is queued or running now
       assert.notEqual(await exited(daemon, 20_000), null, 'the daemon exits');
+      // the behaviour under test: a swap still in flight (an nft child) must not bring the table back
       await sleep(500);
       const table = await l.lab.run(l.server, 'nft', ['list', 'table', 'inet', 'sesame']);
       assert.notEqual(table.code, 0, `the table is gone after --flush:\n${table.stdout}`);

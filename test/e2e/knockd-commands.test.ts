@@ -61,6 +61,7 @@ describe(
         assert.equal(await eventually(async () => (await l.connect(client)) === 'open', 3000), true, 'port 80 opens');
         await eventually(() => /"event":"run-start"/.test(first.output()), 3000);
         first.kill('SIGKILL');
+        // the behaviour under test: cmd_timeout (10 s) passes with sesame dead
         await sleep(Math.max(0, knockedAt + 11_500 - Date.now()));
         assert.match(await l.rules(), ACCEPT_RULE, 'with sesame dead, nothing removed the rule (as with knockd)');
         assert.equal(await l.connect(client), 'open');

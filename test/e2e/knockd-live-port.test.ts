@@ -58,18 +58,20 @@ describe(
         const add = await lab.run(c, 'sh', ['-c', `echo '${lose}' | nft -f -`]);
         assert.equal(add.code, 0, add.stderr);
         const slow = curl();
+        // the behaviour under test: the answers are lost long enough for SYN retransmits
         await sleep(1500);
         await lab.run(c, 'nft', ['delete', 'table', 'inet', 'lose']);
         assert.equal(await slow, '200', 'the retransmitted SYN got through to nginx');
-        await sleep(500);
-        assert.equal(runs(), 2, 'one more run for that connection, not one per SYN');
+        assert.ok(await eventually(() => runs() >= 2, 3000), 'that connection was a knock');
 
         assert.equal(await curl(), '200');
-        assert.ok(await eventually(() => runs() === 3, 3000), 'a new connection is a new knock');
+        assert.ok(await eventually(() => runs() >= 3, 3000), 'a new connection is a new knock');
 
         daemon.kill('SIGTERM');
         await eventually(() => daemon.exitCode !== null || daemon.signalCode !== null, 5000);
         assert.equal(await curl(), '200', 'after sesame stops, nginx still answers');
+        // counted once sesame has stopped, so a run for a retransmit had every chance to show
+        assert.equal(runs(), 3, 'one run per connection, not one per SYN');
       } finally {
         lab.destroy();
         rmSync(dir, { recursive: true, force: true });

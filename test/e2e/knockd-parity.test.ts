@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { SERVER_V4 } from '../../src/lab/netns.js';
 import { connectFrom } from '../../src/lab/processes.js';
 import { type KnockdLab, knockdLab } from './knockd-lab.js';
-import { e2eSkip, eventually, sleep } from './support.js';
+import { e2eSkip, eventually } from './support.js';
 
 // Every door appends its name and the knocker to `ran`, so the test counts command runs.
 const CONF = (dir: string) => {
@@ -56,6 +56,19 @@ describe(
       ran()
         .split('\n')
         .filter((line) => line.startsWith(`${name} `)).length;
+    const opened = (door: string, address: string) =>
+      new RegExp(`"event":"open".*"door":"${door}".*"address":"${address.replaceAll('.', '\\.')}"`).test(
+        l.daemon?.output() ?? '',
+      );
+    /**
+     * Knocks the quiet door from `client` and waits for its open line: the kernel logs every
+     * door's openings to one NFLOG group, read in order, so any door the knocks before it
+     * opened is logged by then.
+     */
+    const settled = async (client: KnockdLab['clients'][number]) => {
+      await l.knock(client, [SERVER_V4, '7601', '7602']);
+      assert.ok(await eventually(() => opened('quiet', client.v4), 3000), `quiet opens for ${client.v4}`);
+    };
 
     before(async () => {
       l = await knockdLab(CONF, { clients: 4 });
@@ -80,8 +93,13 @@ describe(
       await l.knock(a, [SERVER_V4, '7301', '7302']);
       assert.ok(await eventually(() => runs('comment') === 1 && runs('unit') === 1 && runs('long') === 1, 3000), ran());
       await l.knock(a, [SERVER_V4, '7201', '7202']);
-      await sleep(500);
-      assert.equal(runs('trailing'), 0, 'the trailing comma is a knock on port 0: 7201,7202 alone does not open');
+      await settled(a);
+      assert.equal(
+        opened('trailing', a.v4),
+        false,
+        'the trailing comma is a knock on port 0: 7201,7202 alone does not open',
+      );
+      assert.equal(runs('trailing'), 0, 'and its command never ran');
     });
 
     test('a repeated port counts hit by hit: two connections to 7401, then 7402, open (tcp); two datagrams (udp)', async () => {
@@ -102,7 +120,8 @@ describe(
       assert.equal(once.result, 'timeout');
       await l.lab.run(c, 'nft', ['delete', 'table', 'inet', 'lose']);
       await l.knock(c, [SERVER_V4, '7402']);
-      await sleep(800);
+      await settled(c);
+      assert.equal(opened('repeat', c.v4), false, 'one connection whose SYN came twice is one knock');
       assert.equal(runs('repeat'), 1, 'still only client b opened the door');
       // positive control from the same client: two connections do count
       await l.knock(c, [SERVER_V4, '7401', '7401', '7402']);
@@ -112,7 +131,7 @@ describe(
     test('a door without commands loads and logs its knocks (knockd: OPEN SESAME, nothing run)', async () => {
       const [, , , d] = l.clients;
       await l.knock(d, [SERVER_V4, '7601', '7602']);
-      assert.ok(await eventually(() => /"open"[^\n]*"quiet"|"quiet"[^\n]*"open"/.test(l.daemon?.output() ?? ''), 3000));
+      assert.ok(await eventually(() => opened('quiet', d.v4), 3000), l.daemon?.output());
       assert.equal(runs('quiet'), 0);
     });
   },

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createLab } from '../../src/lab/netns.js';
-import { connectFrom, startDaemon, startEchoServer } from '../../src/lab/processes.js';
+import { connectFrom, startDaemon, startEchoServer, waitForLine } from '../../src/lab/processes.js';
 import { e2eSkip, eventually, sleep, tempDir } from './support.js';
 
 /**
@@ -50,14 +50,16 @@ describe('a knockd.conf door with TCPFlags = ack', { skip: e2eSkip({ knock: 'kno
         assert.equal(r.code, 0, r.stderr);
       };
 
-      const knockd = lab.spawn(lab.server, '/usr/sbin/knockd', ['-i', 'br0', '-c', conf]);
+      const knockd = lab.spawn(lab.server, '/usr/sbin/knockd', ['-v', '-i', 'br0', '-c', conf]);
+      // -v: knockd prints this once its pcap is open
+      await waitForLine(knockd, /^listening on br0/, 10_000);
       knockd.stdout?.resume();
       knockd.stderr?.resume();
-      await sleep(1000); // knockd prints nothing when it is ready; its pcap is open within this
       const under = async (tool: string) => {
         await knock(['7101', '7102']);
         await knock(['7000']);
         assert.ok(await eventually(() => runs('live') > 0, 3000), `${tool}: the ACK to the live port is a knock`);
+        // a window for a late run to show: the count below must be exactly one
         await sleep(500);
         assert.equal(runs('closed'), 0, `${tool}: SYNs to closed ports carry no ACK: no knock`);
         const live = runs('live');

@@ -45,6 +45,16 @@ describe(
 
         await l.knock(d, [SERVER_V4, '7000', '8000']);
         assert.equal(await l.connect(d), 'timeout', 'a tcp knock on the udp port does not count');
+        // positive control: the same client with the udp knock opens; knocks are read in order,
+        // so had the tcp knock counted, its command would have run first
+        await l.knock(d, [SERVER_V4, '7000:udp', '8000:tcp']);
+        assert.equal(await opens(d), true, 'the same sequence with 7000 as udp opens');
+        const runs = () =>
+          (l.daemon?.output() ?? '')
+            .split('\n')
+            .filter((line) => line.includes('"event":"run-start"') && line.includes(`"address":"${d.v4}"`));
+        assert.ok(await eventually(() => runs().length > 0, 3000), 'the start command is logged');
+        assert.equal(runs().length, 1, `one start command for ${d.v4}, from the udp knock:\n${runs().join('\n')}`);
       } finally {
         l.destroy();
       }

@@ -51,8 +51,17 @@ describe('token shared-port door under a flood of prefixed knocks', { skip: e2eS
       const flood = lab.run(mallory, process.execPath, ['-e', floodScript(lab.server.v4, tokenPrefix(KEY), 4, 5000)], {
         timeoutMs: 20_000,
       });
-      await new Promise((r) => setTimeout(r, 1500));
-      // alice's real token knock, in the middle of the flood
+      // alice's real token knock, in the middle of the flood: once the daemon has seen it
+      const flooding = await eventually(
+        () =>
+          daemon
+            .output()
+            .split('\n')
+            .some((l) => l.includes('token-refused') && l.includes(mallory.v4)),
+        10_000,
+        50,
+      );
+      assert.ok(flooding, `the flood reached the daemon:\n${daemon.output().slice(-2000)}`);
       const token = encodeTokenKnock(KEY, 'tok', Date.now());
       const knock = `const s = require('net').connect({ host: '${lab.server.v4}', port: 443 });
         s.on('connect', () => s.write(Buffer.from('${token.toString('hex')}', 'hex')));
