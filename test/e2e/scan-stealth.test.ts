@@ -85,6 +85,14 @@ for (const backend of ['daemon', 'iptables'] as const) {
     });
     after(() => l?.destroy());
 
+    /** The same scan of 80 (listener) and 8081 (none) from an address that just knocked. */
+    const knockedScan = async (type: ScanType) => {
+      const knocker = l.lab.clients[1];
+      const r = await sesame(l.lab, knocker, ['knock', l.target, ...KNOCK]);
+      assert.equal(r.code, 0, r.stderr);
+      return nmapScan(l.lab, knocker, l.target, type, '80,8081');
+    };
+
     test('nmap -sS -p 1-65535: knock ports are closed like the other closed ports, protected ports filtered with or without a listener', async () => {
       const [scanner] = l.lab.clients;
       const scan = await nmapScan(l.lab, scanner, l.target, '-sS', '1-65535');
@@ -99,6 +107,11 @@ for (const backend of ['daemon', 'iptables'] as const) {
       );
       // the scan did not open anything
       assert.equal((await connectFrom(l.lab, scanner, l.target, 80, 1000)).result, 'timeout');
+      // positive control: after a knock the same scan and the same probe see 80 open
+      const knocked = await knockedScan('-sS');
+      assert.equal(knocked.state(80), 'open', 'a knocker sees 80 open');
+      assert.equal(knocked.state(8081), 'closed', 'and 8081 closed, not filtered');
+      assert.equal((await connectFrom(l.lab, l.lab.clients[1], l.target, 80, 2000)).result, 'open');
     });
 
     for (const type of ['-sF', '-sN', '-sX'] as const satisfies readonly ScanType[]) {
@@ -110,6 +123,9 @@ for (const backend of ['daemon', 'iptables'] as const) {
           assert.equal(scan.state(port), 'closed', `port ${port}`);
         const states = new Set(PROTECTED.map((p) => scan.state(p)));
         assert.deepEqual([...states], ['open|filtered'], `protected ports ${PROTECTED.join(', ')} must look alike`);
+        // positive control: without the door in the way, the same scan tells 80 from 8081
+        const knocked = await knockedScan(type);
+        assert.notEqual(knocked.state(80), knocked.state(8081), `${type} from a knocker tells them apart`);
       });
     }
 

@@ -114,6 +114,22 @@ async function redirectSet(l: SharedLab, door: string, family: 4 | 6 = 4): Promi
     .join(',');
 }
 
+/** A direct connect to sshd's own port 22 from `client`. */
+async function direct22(l: SharedLab, client: Host, family: 4 | 6 = 4) {
+  return (await connectFrom(l.lab, client, serverAddress(l, family), 22, 1000)).result;
+}
+
+/**
+ * The positive control of every "no direct 22" check: with the server's rules flushed (sesame's
+ * table or iptables-nft's), the same connect reaches sshd. Last in a test: it removes the door.
+ */
+async function assertDirect22OpensUnhidden(l: SharedLab, client: Host, families: readonly (4 | 6)[] = [4]) {
+  const flush = await l.lab.run(l.lab.server, 'nft', ['flush', 'ruleset']);
+  assert.equal(flush.code, 0, flush.stderr);
+  for (const family of families)
+    assert.equal(await direct22(l, client, family), 'open', `IPv${family}: sshd answers on 22 once nothing hides it`);
+}
+
 describe(
   'shared-port door (443): a secret sends the next connection to sshd',
   { skip: e2eSkip({ nginx: 'nginx', sshd: 'openssh-server', curl: 'curl' }) },
@@ -123,8 +139,9 @@ describe(
       try {
         assert.ok(await getsSite(l, l.clients[0]));
         assert.ok(await getsSite(l, l.clients[1], 6));
-        assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v4, 22, 1000)).result, 'timeout');
-        assert.equal((await connectFrom(l.lab, l.clients[0], l.lab.server.v6, 22, 1000)).result, 'timeout');
+        assert.equal(await direct22(l, l.clients[0]), 'timeout');
+        assert.equal(await direct22(l, l.clients[0], 6), 'timeout');
+        await assertDirect22OpensUnhidden(l, l.clients[0], [4, 6]);
       } finally {
         l.destroy();
       }
@@ -139,13 +156,10 @@ describe(
         assert.ok(await getsSite(l, alice), 'one-shot: the next connection from alice gets the site');
         assert.ok(await getsSite(l, bob), 'bob never sent the secret');
         assert.equal(await redirectSet(l, 'ssh443'), '', 'the redirect was used up');
-        assert.equal(
-          (await connectFrom(l.lab, alice, l.lab.server.v4, 22, 1000)).result,
-          'timeout',
-          'still no direct 22',
-        );
+        assert.equal(await direct22(l, alice), 'timeout', 'still no direct 22');
         const log = await eventually(() => /"event":"open".*"door":"ssh443".*198\.18\.0\.10/.test(l.daemon!.output()));
         assert.ok(log, `the daemon logs the redirect:\n${l.daemon!.output()}`);
+        await assertDirect22OpensUnhidden(l, alice);
       } finally {
         l.destroy();
       }
@@ -197,6 +211,7 @@ describe(
         assert.equal(await getsSite(l, alice), false, 'still gone on the second connection');
         await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, 4, 'ssh logs in during the window');
         assert.ok(await getsSite(l, bob), 'other addresses get the site');
+        // the behaviour under test: the window (`for`: 4 s) runs out
         await sleep(Math.max(0, knocked + 4500 - Date.now()));
         assert.ok(await getsSite(l, alice), 'after `for` the knocker gets the site again');
       } finally {
@@ -213,7 +228,8 @@ describe(
         assert.ok(await getsSite(l, bob, 6));
         assert.equal(await sendRaw(l, alice, [Buffer.from('wrong-secret-bytes')], 6), 'open');
         assert.equal(await redirectSet(l, 'ssh443', 6), '');
-        assert.equal((await connectFrom(l.lab, alice, l.lab.server.v6, 22, 1000)).result, 'timeout');
+        assert.equal(await direct22(l, alice, 6), 'timeout');
+        await assertDirect22OpensUnhidden(l, alice, [6]);
       } finally {
         l.destroy();
       }
@@ -229,14 +245,11 @@ describe(
         const [alice, bob] = l.clients;
         const config = join(l.dir, 'sesame.yaml');
         await assertLogin(l, alice, `--then-connect %h %p ssh-knock -c ${config}`, 4, 'port knock, then ssh on 22');
+        assert.equal(await direct22(l, alice), 'open', 'the port knock opened 22 itself for alice');
         await assertLogin(l, bob, `--proxy %h ssh443 -c ${config}`, 4, 'shared door by name');
         await assertLogin(l, bob, `--then-connect %h %p ssh443 -c ${config}`, 6, 'a shared door goes through its port');
         assert.ok(await getsSite(l, bob));
-        assert.equal(
-          (await connectFrom(l.lab, bob, l.lab.server.v4, 22, 1000)).result,
-          'timeout',
-          'bob never port-knocked',
-        );
+        assert.equal(await direct22(l, bob), 'timeout', 'bob never port-knocked');
       } finally {
         l.destroy();
       }
@@ -284,9 +297,8 @@ for (const backend of BACKENDS) {
           const l = await sharedLab(ONESHOT, { daemonless: backend });
           try {
             const [alice, bob] = l.clients;
-            const server = family === 4 ? l.lab.server.v4 : l.lab.server.v6;
             assert.ok(await getsSite(l, alice, family));
-            assert.equal((await connectFrom(l.lab, alice, server, 22, 1000)).result, 'timeout', 'no direct 22');
+            assert.equal(await direct22(l, alice, family), 'timeout', 'no direct 22');
             assert.equal(
               await sendRaw(l, bob, [Buffer.from('open-sesame-0123456780')], family),
               'open',
@@ -300,6 +312,7 @@ for (const backend of BACKENDS) {
             assert.ok(await getsSite(l, bob, family), 'bob still gets the site');
             await assertLogin(l, alice, `--proxy %h 443 --secret-file ${l.secret}`, family);
             assert.ok(await getsSite(l, alice, family), 'one-shot');
+            await assertDirect22OpensUnhidden(l, alice, [family]);
           } finally {
             l.destroy();
           }

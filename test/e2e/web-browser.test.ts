@@ -52,6 +52,7 @@ doors:
         assert.match(seen.result, /^ssh open for 198\.18\.0\.10 until \d\d:\d\d:\d\d$/);
         const login = await w.sshd.ssh(c0, { connectTimeoutS: 5 });
         assert.ok(login.ok, `ssh from the browser's namespace: ${login.stderr}`);
+        assert.equal(await w.connect(c0, 22), 'open', 'the same check as before the knock sees it open');
       } finally {
         w.destroy();
       }
