@@ -31,6 +31,8 @@ async function npmPackage() {
   await bundle(stage);
   copyMan(join(stage, 'man'));
   cpSync(join(root, 'README.md'), join(stage, 'README.md'));
+  // the README links into docs/: ship the pages so the links work from the package too
+  cpSync(join(root, 'docs'), join(stage, 'docs'), { recursive: true });
   cpSync(join(root, 'LICENSE'), join(stage, 'LICENSE'));
   const runtime = Object.fromEntries(RUNTIME_EXTERNAL.map((name) => [name, pkg.dependencies[name]]));
   writeFileSync(
@@ -45,7 +47,7 @@ async function npmPackage() {
         type: 'module',
         bin: { sesame: 'lib/cli/bin.js' },
         man: ['man/sesame.8', 'man/sesame.yaml.5'],
-        files: ['lib', 'man'],
+        files: ['lib', 'man', 'docs'],
         engines: pkg.engines,
         os: ['linux'],
         dependencies: runtime,

@@ -166,7 +166,11 @@ export const configSchema = z.strictObject({
   // validated by fleet-schema.ts, with its own paths and file checks
   fleet: z.record(z.string(), z.unknown()).optional(),
   // Each door is validated by the schema of its kind (see door-kinds.ts).
-  doors: z.record(z.string().regex(DOOR_NAME, `door names are ${DOOR_NAME_RULE}`), z.record(z.string(), z.unknown())),
+  // `doors:` with every door commented out (the shipped config) is YAML's null: no doors
+  doors: z.preprocess(
+    (v) => v ?? {},
+    z.record(z.string().regex(DOOR_NAME, `door names are ${DOOR_NAME_RULE}`), z.record(z.string(), z.unknown())),
+  ),
 });
 
 export type ConfigInput = z.infer<typeof configSchema>;

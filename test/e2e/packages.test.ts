@@ -86,6 +86,7 @@ describe('npm tarball', { skip }, () => {
     const prefix = join(work, 'prefix');
     const tgz = join(pkgDir, `sesame-${version}.tgz`);
     const listing = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' });
+    assert.match(listing, /^package\/docs\/doors\.md$/m, "the README's docs/ links resolve in the package");
     assert.doesNotMatch(listing, /package\/(src|test|bench|node_modules)\//, 'no sources or tests in the tarball');
     const manifest = JSON.parse(execFileSync('tar', ['xzOf', tgz, 'package/package.json'], { encoding: 'utf8' }));
     assert.deepEqual(Object.keys(manifest.dependencies), ['netlink'], 'only the runtime dependency outside the bundle');
