@@ -1,7 +1,9 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createTcpServer, isIP, type Server as TcpServer } from 'node:net';
+import { createServer as createTcpServer, isIP, type Server as TcpServer, type Socket } from 'node:net';
 import type { SpaListen } from '../../core/door.js';
+import { clientKey } from '../http/rate-limit.js';
+import { plainIp } from '../../core/spa/admit.js';
 import type { SpaOutcome, SpaTransport } from './receiver.js';
 
 /**
@@ -20,6 +22,19 @@ export type Receive = (
 /** More than any SPA packet (1500); what a TCP connection may send before it is cut. */
 const MAX_TCP_BYTES = 2048;
 const TCP_IDLE_MS = 3000;
+
+/**
+ * What a connection may hold (TCP and HTTP listeners): connections open at once in all and per
+ * source (IPv4 address, IPv6 /64), and how long one may take to deliver its packet however
+ * slowly it sends (an idle timeout alone is reset by one byte every few seconds).
+ */
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  readonly maxPerSource: number;
+  readonly readDeadlineMs: number;
+}
+
+export const CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 512, maxPerSource: 8, readDeadlineMs: 5000 };
 /** The UDP answer to an accepted packet. */
 export const UDP_ACK = 'sesame spa ok\n';
 
@@ -33,6 +48,7 @@ export async function startSpaListeners(
   listen: SpaListen,
   receive: Receive,
   onError: (what: string, err: Error) => void,
+  limits: ConnectionLimits = CONNECTION_LIMITS,
 ): Promise<SpaListeners> {
   const closers: (() => Promise<void>)[] = [];
   const ports: { udp?: number; tcp?: number; http?: number } = {};
@@ -44,12 +60,12 @@ export async function startSpaListeners(
       closers.push(() => new Promise((r) => s.close(() => r())));
     }
     if (listen.tcp !== null) {
-      const s = tcp(receive, onError);
+      const s = tcp(receive, onError, limits);
       ports.tcp = await listenOn(s, listen.tcp, host);
       closers.push(() => closeServer(s));
     }
     if (listen.http !== null) {
-      const s = http(receive, onError);
+      const s = http(receive, onError, limits);
       ports.http = await listenOn(s, listen.http, host);
       closers.push(() => closeServer(s));
     }
@@ -87,8 +103,38 @@ function udp(
   });
 }
 
-function tcp(receive: Receive, onError: (what: string, err: Error) => void): TcpServer {
+/**
+ * Admits a new connection or destroys it at once: past the total or its source's share, and
+ * at its read deadline. Returns false for a connection that was destroyed.
+ */
+function connectionGuard(limits: ConnectionLimits): (sock: Socket) => boolean {
+  const perSource = new Map<string, number>();
+  let open = 0;
+  return (sock) => {
+    const source = clientKey(plainIp(sock.remoteAddress ?? ''));
+    const mine = perSource.get(source) ?? 0;
+    if (open >= limits.maxConnections || mine >= limits.maxPerSource) {
+      sock.destroy();
+      return false;
+    }
+    open++;
+    perSource.set(source, mine + 1);
+    const deadline = setTimeout(() => sock.destroy(), limits.readDeadlineMs);
+    sock.once('close', () => {
+      clearTimeout(deadline);
+      open--;
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left > 0) perSource.set(source, left);
+      else perSource.delete(source);
+    });
+    return true;
+  };
+}
+
+function tcp(receive: Receive, onError: (what: string, err: Error) => void, limits: ConnectionLimits): TcpServer {
+  const admit = connectionGuard(limits);
   return createTcpServer((sock) => {
+    if (!admit(sock)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
@@ -121,7 +167,7 @@ export function packetFromUrl(url: string): string {
   return path.replace(/-/g, '+').replace(/_/g, '/');
 }
 
-function http(receive: Receive, onError: (what: string, err: Error) => void): HttpServer {
+function http(receive: Receive, onError: (what: string, err: Error) => void, limits: ConnectionLimits): HttpServer {
   const server = createHttpServer({ maxHeaderSize: 8192, requestTimeout: 5000 }, (req, res) => {
     const reply = (code: number, text: string) => {
       res.writeHead(code, { 'content-type': 'text/plain', connection: 'close' });
@@ -134,6 +180,8 @@ function http(receive: Receive, onError: (what: string, err: Error) => void): Ht
       r.ok ? reply(200, 'ok') : reply(403, 'refused'),
     );
   });
+  const admit = connectionGuard(limits);
+  server.on('connection', (sock: Socket) => void admit(sock));
   server.on('error', (err) => onError('http', err));
   server.on('clientError', (_err, sock) => sock.destroy());
   return server;
