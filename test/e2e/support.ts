@@ -44,6 +44,8 @@ export const E2E_TOOLS: Readonly<Record<string, string>> = {
   fwknop: 'fwknop-client',
   fwknopd: 'fwknop-server',
   ss: 'iproute2',
+  debootstrap: 'debootstrap',
+  'systemd-nspawn': 'systemd-container',
 };
 
 /** Whether `tool` is on PATH (or in /usr/sbin, where Debian puts daemons a non-login PATH misses). */
