@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createLab } from '../../src/lab/netns.js';
-import { sesame } from '../../src/lab/processes.js';
+import { sesame, startDaemon } from '../../src/lab/processes.js';
 import { e2eSkip, tempDir } from './support.js';
 
 const BAD = `[options]
@@ -38,6 +38,16 @@ describe('a malformed knockd.conf', { skip: e2eSkip() }, () => {
       assert.equal(imported.code, 2);
       assert.match(imported.stderr, new RegExp(`${conf}:6:2`));
       assert.equal(imported.stdout, '', 'import prints no half-translated config');
+
+      // positive control: the same check sees a table once the lines are fixed
+      writeFileSync(conf, BAD.replace('80000', '8000').replace('seq_timout', 'seq_timeout').replace(',bogus', ''));
+      const daemon = await startDaemon(lab, lab.server, ['--knockd-conf', conf, '--state-dir', dir]);
+      try {
+        const loaded = await lab.run(lab.server, 'nft', ['list', 'table', 'inet', 'sesame']);
+        assert.equal(loaded.code, 0, `the fixed knockd.conf loads:\n${loaded.stderr}${daemon.output()}`);
+      } finally {
+        daemon.kill('SIGTERM');
+      }
     } finally {
       lab.destroy();
     }

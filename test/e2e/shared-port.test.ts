@@ -178,6 +178,8 @@ describe(
         assert.equal(await redirectSet(l, 'ssh443'), '');
         assert.equal((await sshThrough(l, l.clients[0], `--proxy %h 443 --secret-file ${wrong}`)).ok, false);
         assert.ok(await getsSite(l, l.clients[0]));
+        // positive control: the same ssh with the right secret logs in
+        await assertLogin(l, l.clients[0], `--proxy %h 443 --secret-file ${l.secret}`, 4, 'the right secret logs in');
       } finally {
         l.destroy();
       }
@@ -229,6 +231,9 @@ describe(
         assert.equal(await sendRaw(l, alice, [Buffer.from('wrong-secret-bytes')], 6), 'open');
         assert.equal(await redirectSet(l, 'ssh443', 6), '');
         assert.equal(await direct22(l, alice, 6), 'timeout');
+        // positive control: the right secret on the same kind of connection redirects
+        assert.equal(await sendRaw(l, alice, [Buffer.from(SECRET.trim())], 6), 'ECONNRESET');
+        assert.equal(await redirectSet(l, 'ssh443', 6), alice.v6, 'the right secret is a redirect');
         await assertDirect22OpensUnhidden(l, alice, [6]);
       } finally {
         l.destroy();
