@@ -107,14 +107,25 @@ describe('Prometheus metrics', { skip: e2eSkip({ curl: 'curl' }) }, () => {
     }
   });
 
-  test('without `metrics:` nothing listens on the metrics port', async () => {
-    const l = await doorLab('doors:\n  web:\n    knock: [6000, 7000]\n    within: 5s\n    open: [80]\n    for: 1m\n', {
-      services: [80],
-    });
+  test('without `metrics:` nothing listens on the metrics port; with it the same request is answered', async () => {
+    const doors = 'doors:\n  web:\n    knock: [6000, 7000]\n    within: 5s\n    open: [80]\n    for: 1m\n';
+    const l = await doorLab(doors, { services: [80] });
     try {
-      const r = await l.lab.run(l.server, 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:9731/metrics']);
+      const get = () => l.lab.run(l.server, 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:9731/metrics']);
+      const r = await get();
       assert.equal(r.code, 7, 'connection refused');
       assert.doesNotMatch(l.daemon!.output(), /metrics-listening/);
+
+      // positive control: with `metrics:` the same request gets an answer
+      const first = l.daemon!;
+      first.kill('SIGTERM');
+      await new Promise((done) => (first.exitCode !== null ? done(null) : first.once('exit', done)));
+      writeFileSync(l.config, `metrics:\n  listen: 127.0.0.1:9731\n${doors}`);
+      const daemon = await l.startDaemon();
+      assert.ok(await eventually(() => /metrics-listening/.test(daemon.output())), daemon.output());
+      const answered = await get();
+      assert.equal(answered.code, 0, answered.stderr);
+      assert.match(answered.stdout, /^sesame_grants_open\{door="web"\} 0$/m);
     } finally {
       l.destroy();
     }

@@ -36,6 +36,8 @@ describe('sesame serve with a secret file others can read', { skip: e2eSkip() },
       try {
         assert.match(daemon.output(), /"level":"warn".*"event":"readable-secret".*chmod 600/);
         assert.ok(await eventually(() => /http-listening/.test(daemon.output())), daemon.output());
+        const loaded = await lab.run(lab.server, 'nft', ['list', 'table', 'inet', 'sesame']);
+        assert.equal(loaded.code, 0, `the same check sees the table once serve starts:\n${loaded.stderr}`);
       } finally {
         daemon.kill('SIGTERM');
       }
