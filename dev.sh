@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 PACKAGES=(nftables iproute2 iptables openssh-server openssh-client nmap knockd netcat-openbsd curl nginx
           logrotate chromium psmisc procps ca-certificates openssl python3 iputils-ping socat
           fwknop-client fwknop-server redis-server fail2ban python3-pyinotify man-db groff-base
-          dpkg-dev binutils binutils-aarch64-linux-gnu lintian zsh debootstrap systemd-container)
+          dpkg-dev binutils binutils-aarch64-linux-gnu lintian zsh debootstrap systemd-container ansible-core)
 
 install_packages() {
   local missing=()
