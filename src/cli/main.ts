@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// Over 300 lines on purpose: the whole command tree in one definition, which `completion`
+// and the README/docs command test read as it is.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Argument, Command, CommanderError, Option } from 'commander';

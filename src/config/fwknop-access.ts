@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: fwknopd's access.conf reader, every directive's meaning next to
+// the others as fwknopd's access.c has them (the plan it becomes is in fwknop-plan.ts).
 import { isIP } from 'node:net';
 import type { PortSpec, Proto, SpaDoor } from '../core/door.js';
 import { b64Decode } from '../core/spa/base64.js';

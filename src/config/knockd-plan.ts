@@ -1,5 +1,6 @@
-import { collisionMessage, MAX_DOORS, readConfigText, tooManyDoors } from './load-config.js';
-import { nameCollisions } from '../core/kernel-names.js';
+import { readConfigText } from './load-config.js';
+import { collisionMessage, MAX_DOORS, tooManyDoors } from './plan-problems.js';
+import { nameCollisions } from '../core/name-collisions.js';
 import { DOOR_NAME_MAX } from '../core/door-name.js';
 import { DEFAULT_FLAGS, type Door, type Plan, type RunCommands } from '../core/door.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';

@@ -4,12 +4,19 @@ import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } fro
 import type { z } from 'zod';
 import type { Door, Plan } from '../core/door.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
-import { formatPort } from '../core/door.js';
-import { type NameCollision, nameCollisions } from '../core/kernel-names.js';
+import { nameCollisions } from '../core/name-collisions.js';
 import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
 import { DOOR_KINDS } from './doors/index.js';
 import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
-import { type ConfigInput, configSchema } from './schema.js';
+import { configSchema } from './schema.js';
+import {
+  collisionMessage,
+  crossDoorProblems,
+  httpProblems,
+  interfaceProblems,
+  MAX_DOORS,
+  tooManyDoors,
+} from './plan-problems.js';
 import { spaListen } from './spa-listen.js';
 import { secretFileTooOpen } from './secret-file.js';
 import { hostInterface, type InterfaceCheck } from './host-interfaces.js';
@@ -228,78 +235,6 @@ function resolvePathFields(input: Record<string, unknown>, base: string): void {
   }
 }
 
-/** Rules that span doors: a port can't be a knock port of one door and protected by another. */
-function crossDoorProblems(
-  doors: readonly Door[],
-  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
-): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const protectedBy = new Map<string, string>();
-  for (const door of doors) for (const p of door.open) protectedBy.set(formatPort(p), door.name);
-  for (const door of doors) {
-    if (door.kind !== 'sequence') continue;
-    const sequences = [['knock', door.knock] as const, ...(door.close ? [['close', door.close] as const] : [])];
-    for (const [field, seq] of sequences) {
-      seq.ports.forEach((p, i) => {
-        const owner = protectedBy.get(formatPort(p));
-        if (owner) {
-          problems.push(
-            at(
-              ['doors', door.name, field, i],
-              `port ${formatPort(p)} is opened by door "${owner}"; a knock port must not be a protected port`,
-            ),
-          );
-        }
-      });
-    }
-  }
-  return problems;
-}
-
-/**
- * Doors in one config. Every door adds sets and rules to one nft transaction, and nft's time
- * grows faster than the ruleset: 1,000 two-port doors took 15 s to load and 2,000 took 65 s on
- * a 2-CPU host, and 10,000 made nft abort ("double free or corruption") after 3 minutes and
- * 1 GB. Every reload and one-time swap loads the whole table again.
- */
-export const MAX_DOORS = 1000;
-
-export function tooManyDoors(count: number): string {
-  return `${count} doors; at most ${MAX_DOORS} fit in one ruleset (nft takes ~15 s for 1,000 and crashes on 10,000): merge doors that open the same ports, or use an http/spa door for many users`;
-}
-
-/** Two doors whose kernel objects would be one: say which, and what to do. */
-export function collisionMessage(c: NameCollision): string {
-  const other = c.first === 'sesame' ? "sesame's own" : `door "${c.first}"'s`;
-  return `door "${c.second}" would share ${c.space} ${c.name} with ${other}; rename one of them`;
-}
-
-/** `http` doors need the top-level endpoint, and two secret paths can't be the same. */
-function httpProblems(
-  doors: readonly Door[],
-  hasEndpoint: boolean,
-  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
-): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const paths = new Map<string, string>();
-  for (const door of doors) {
-    if (door.kind !== 'http') continue;
-    if (!hasEndpoint) {
-      problems.push(
-        at(
-          ['doors', door.name, 'http'],
-          'an http door needs the top-level `http:` endpoint, e.g. `http: {listen: 0.0.0.0:8443}`',
-        ),
-      );
-    }
-    const path = door.http.path;
-    if (path && paths.has(path))
-      problems.push(at(['doors', door.name, 'http', 'path'], `door "${paths.get(path)}" already uses this path`));
-    if (path) paths.set(path, door.name);
-  }
-  return problems;
-}
-
 function issues(
   error: z.ZodError,
   prefix: readonly PropertyKey[],
@@ -354,25 +289,4 @@ function locate(
   }
   if (offset === 0 && path.length === 0) return { line: 1, col: 1 };
   return lines.linePos(offset);
-}
-
-/**
- * An interface this host lacks would leave a door that never opens (its knocks are matched on
- * that interface only), so it is a load error at the line that names it.
- */
-function interfaceProblems(
-  cfg: ConfigInput,
-  check: InterfaceCheck,
-  at: (path: readonly PropertyKey[], message: string) => ConfigProblem,
-): ConfigProblem[] {
-  const named: { path: PropertyKey[]; name: string }[] = [];
-  if (cfg.interface) named.push({ path: ['interface'], name: cfg.interface });
-  for (const [door, raw] of Object.entries(cfg.doors)) {
-    const name = (raw as { interface?: unknown }).interface;
-    if (typeof name === 'string') named.push({ path: ['doors', door, 'interface'], name });
-  }
-  return named.flatMap((n) => {
-    const problem = check(n.name);
-    return problem === null ? [] : [at(n.path, problem)];
-  });
 }

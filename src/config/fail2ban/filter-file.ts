@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: fail2ban's filter resolution (includes, .local files, [Init],
+// options, recursive tags) is one algorithm, kept in the order fail2ban's own reader runs it.
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { FilterDefinition } from '../../core/fail2ban/filter.js';
 import type { UseDns } from '../../core/fail2ban/regex.js';

@@ -1,4 +1,5 @@
-import { COPY_SUFFIX, translatePythonRegex } from './python-regex.js';
+import { COPY_SUFFIX } from './python-conditionals.js';
+import { translatePythonRegex } from './python-regex.js';
 
 /**
  * fail2ban's Regex/FailRegex (server/failregex.py): `<HOST>`-style tags expanded to Python

@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { parseKnockdConf } from '../../../src/config/knockd-conf.js';
 import { knockdPlan } from '../../../src/config/knockd-plan.js';
-import { loadConfigFile, MAX_DOORS, parseConfig } from '../../../src/config/load-config.js';
+import { loadConfigFile, parseConfig } from '../../../src/config/load-config.js';
+import { MAX_DOORS } from '../../../src/config/plan-problems.js';
 import type { Plan } from '../../../src/core/door.js';
+import { declaredNames, globalNames } from '../../../src/core/name-collisions.js';
 import {
-  declaredNames,
   doorNames,
-  globalNames,
   grantSet,
   grantSets,
   parseGrantSet,

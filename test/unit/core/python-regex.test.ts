@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compilePythonRegex, expandConditionals } from '../../../src/core/fail2ban/python-regex.js';
+import { expandConditionals } from '../../../src/core/fail2ban/python-conditionals.js';
+import { compilePythonRegex } from '../../../src/core/fail2ban/python-regex.js';
 
 const re = (p: string, multiline = false) => {
   const r = compilePythonRegex(p, { multiline });
