@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { isNodeName } from '../core/fleet-message.js';
-import type { FleetSettings } from '../core/fleet-settings.js';
-import { parsed } from './schema.js';
+import { DEFAULT_MAX_CLOCK_OFFSET_MS, DEFAULT_STREAM_LENGTH, type FleetSettings } from '../core/fleet-settings.js';
+import { duration, parsed } from './schema.js';
 import { readSecretFile, SecretFileError } from './secret-file.js';
 
 /**
@@ -79,6 +79,13 @@ export const fleetSchema = z.strictObject({
     .optional(),
   key: fleetKey,
   replay: z.enum(['shared', 'shared-only']).default('shared'),
+  stream_length: z
+    .number('expected a number of events, e.g. 10000')
+    .int('expected a whole number of events')
+    .min(10, 'stream_length must be at least 10')
+    .max(10_000_000, 'stream_length must be at most 10000000')
+    .default(DEFAULT_STREAM_LENGTH),
+  clock_offset_max: duration('clock_offset_max', 1000).default(DEFAULT_MAX_CLOCK_OFFSET_MS),
 });
 
 /** Fields of `fleet:` holding file paths, read relative to the config file. */
@@ -103,5 +110,7 @@ export function fleetSettings(f: z.infer<typeof fleetSchema>): FleetSettings | s
     ...(f.tls ? { tls: f.tls } : {}),
     keyFile: f.key,
     replay: f.replay,
+    streamLength: f.stream_length,
+    maxClockOffsetMs: f.clock_offset_max,
   };
 }

@@ -46,6 +46,7 @@ export type FleetDrop =
   | 'lifetime-beyond-for'
   | 'from-the-future'
   | 'expired'
+  | 'revoked'
   | 'name-mismatch';
 
 export type FleetVerdict =
@@ -226,6 +227,11 @@ export class SeenMessages {
 
   prune(nowMs: number): void {
     for (const [id, exp] of this.seen) if (exp <= nowMs) this.seen.delete(id);
+  }
+
+  /** Forgets `id`: a grant dropped by reconciling may come back (its origin puts it on the stream again). */
+  forget(id: string): void {
+    this.seen.delete(id);
   }
 
   get size(): number {

@@ -17,4 +17,14 @@ export interface FleetSettings {
    * is down (logged `replay: local-fallback`); `shared-only` refuses token knocks then.
    */
   readonly replay: 'shared' | 'shared-only';
+  /** Events the stream keeps; a node away for more catches up from the keys (and reconciles). */
+  readonly streamLength: number;
+  /**
+   * The largest offset between Redis's `TIME` and this node's clock it accepts; past it the
+   * node logs and refuses every fleet message (someone may be shifting `TIME` on the path).
+   */
+  readonly maxClockOffsetMs: number;
 }
+
+export const DEFAULT_STREAM_LENGTH = 10_000;
+export const DEFAULT_MAX_CLOCK_OFFSET_MS = 30_000;

@@ -1,3 +1,4 @@
+import type { WatchedGrant } from '../core/grant-book.js';
 import type { Door, Family, Plan, PortSpec } from '../core/door.js';
 import type { Grant } from '../firewall/nftables.js';
 import type { DoorSource, GrantContext, GrantOptions } from '../sources/door-source.js';
@@ -255,6 +256,11 @@ export class Daemon {
     const had = await this.changes.run('revoke', () => this.deps.firewall.revoke(door.name, family, address));
     this.grants.closed(door.name, address, 'revoked', opts.origin);
     return had;
+  }
+
+  /** The grants this daemon watches (every door, every origin), `until` on the local clock. */
+  heldGrants(): readonly WatchedGrant[] {
+    return this.watcher.list();
   }
 
   /** Resolves when every queued door command has run (tests, and stop()). */

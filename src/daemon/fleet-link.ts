@@ -13,6 +13,8 @@ export interface FleetHost {
   readonly events: DaemonEvents;
   grantMany(items: readonly { door: Door; address: string; opts: GrantOptions }[]): Promise<void>;
   revoke(door: Door, address: string, opts?: { origin?: string }): Promise<boolean>;
+  /** The grants this node holds now (`until` on the local clock). */
+  heldGrants(): readonly { readonly door: string; readonly address: string; readonly until: number }[];
 }
 
 export interface FleetLink {
@@ -39,6 +41,7 @@ export function startFleet(
     key: readSecretFile(plan.fleet.keyFile),
     doors: deps.doors,
     apply: (changes) => apply(host, changes),
+    held: () => host.heldGrants(),
     log: (level, event, fields) => deps.logger.log(level, event, fields),
     onStatus: (status) => {
       try {

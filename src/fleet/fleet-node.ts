@@ -21,6 +21,8 @@ export interface FleetDeps {
   readonly doors: () => readonly Door[];
   /** Writes a batch of received changes into the kernel grant sets. */
   readonly apply: (changes: readonly FleetChange[]) => Promise<void>;
+  /** The grants this node holds now, `until` on the local clock (catch-up reconciles them with Redis). */
+  readonly held?: () => readonly { readonly door: string; readonly address: string; readonly until: number }[];
   readonly log: LogFn;
   /** Called after every heartbeat, for `sesame status`. */
   readonly onStatus?: (status: FleetStatus) => void;
@@ -74,7 +76,13 @@ export class FleetNode {
     const cmd = () => (this.connected ? this.cmd : undefined);
     this.drops = new FleetDrops(deps.log, this.localNow);
     this.publisher = new FleetPublisher(this.ctx, cmd);
-    this.reader = new FleetReader(this.ctx, { doors: deps.doors, apply: deps.apply, drops: this.drops });
+    this.reader = new FleetReader(this.ctx, {
+      doors: deps.doors,
+      apply: deps.apply,
+      drops: this.drops,
+      ...(deps.held ? { held: deps.held } : {}),
+      onRevoked: (door, address) => this.publisher.forget(door, address),
+    });
     this.presence = new FleetPresence(this.ctx, this.drops, this.heartbeatMs);
     this.replay = new SharedReplay({ redis: cmd, keys: this.keys, mode: deps.settings.replay, log: deps.log });
   }
@@ -179,6 +187,8 @@ export class FleetNode {
   private async beat(): Promise<void> {
     this.reader.prune();
     this.publisher.prune(this.localNow());
+    // an idle command connection has nothing outstanding: a ping lets its timeout see a partition
+    if (this.connected) this.cmd.ping().catch(() => {});
     if (this.connected && this.aux.status === 'ready')
       await this.presence.beat(this.aux, { published: this.publisher.published, received: this.reader.received });
     this.deps.onStatus?.(this.status());

@@ -1,10 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Door, PortSpec } from '../core/door.js';
-import { type FleetKind, fleetMessage, newMessageId, signFleetMessage } from '../core/fleet-message.js';
+import { type FleetKind, fleetMessage, maxLifetimeMs, newMessageId, signFleetMessage } from '../core/fleet-message.js';
 import type { FleetContext } from './fleet-context.js';
-
-/** The stream keeps this many events; a node away longer than that catches up from the keys. */
-export const STREAM_LENGTH = 10_000;
 /** Grants made while Redis is away, kept for when it is back; beyond this the oldest go. */
 const OUTBOX_LIMIT = 100_000;
 
@@ -20,11 +17,12 @@ interface Outgoing {
 }
 
 /**
- * This node's grants and revocations, to Redis: a key per running grant (expiring with it) and
- * an entry on the bounded event stream, signed. Nothing waits for Redis: `granted` and
- * `revoked` only queue (the outbox), and the outbox is sent in one pipeline whenever Redis is
- * there. The signed messages of this node's running grants are kept, so a Redis that restarted
- * empty learns them again (`republish`).
+ * This node's grants and revocations, to Redis: a key per running grant (expiring with it), a
+ * key per revocation (kept until every grant it could have ended is over: revocations are state,
+ * not only events) and an entry on the bounded event stream, all signed. Nothing waits for
+ * Redis: `granted` and `revoked` only queue (the outbox), and the outbox is sent in one pipeline
+ * whenever Redis is there. The signed messages of this node's running grants and revocations
+ * are kept, so a Redis that restarted empty learns them again (`republish`).
  */
 export class FleetPublisher {
   /** Messages sent to Redis. */
@@ -33,6 +31,7 @@ export class FleetPublisher {
   outboxDropped = 0;
   private outbox: Outgoing[] = [];
   private readonly own = new Map<string, { text: string; until: number }>();
+  private readonly ownRevoked = new Map<string, { text: string; until: number }>();
   private flushing = false;
   private flushQueued = false;
 
@@ -59,32 +58,56 @@ export class FleetPublisher {
   /** This node revoked `door` for `address` (close sequence, `sesame revoke`): tell the fleet. */
   revoked(door: Door, address: string): void {
     if (door.fleet === false) return;
-    this.own.delete(ownKey(door.name, address));
+    this.forget(door.name, address);
     const now = this.ctx.localNow();
-    this.enqueue({ kind: 'revoke', door, address, issuedAt: now, until: now + door.forMs, id: newMessageId() });
+    // a revocation lasts as long as the longest grant it can end: any grant issued before it
+    this.enqueue({
+      kind: 'revoke',
+      door,
+      address,
+      issuedAt: now,
+      until: now + maxLifetimeMs(door),
+      id: newMessageId(),
+    });
   }
 
-  /** Forgets the kept messages of grants that have ended. */
+  /** Another node revoked `door` for `address`: this node's grant of it is not to be put back. */
+  forget(door: string, address: string): void {
+    this.own.delete(ownKey(door, address));
+  }
+
+  /** Forgets the kept messages of grants and revocations that have ended. */
   prune(nowLocal: number): void {
-    for (const [k, g] of this.own) if (g.until <= nowLocal) this.own.delete(k);
+    for (const kept of [this.own, this.ownRevoked]) for (const [k, g] of kept) if (g.until <= nowLocal) kept.delete(k);
   }
 
-  /** Re-sets the keys of this node's running grants: a Redis that restarted empty learns them again. */
+  /**
+   * Re-sets the keys of this node's running grants and revocations, and puts its grants on the
+   * stream again: a Redis that restarted empty learns them, and a node that dropped them while
+   * the keys were missing (catch-up reconciles against the keys) gets them back.
+   */
   async republish(): Promise<void> {
     const redis = this.redis();
     if (!redis) return;
     const now = this.ctx.localNow();
+    const { keys, settings } = this.ctx;
     const pipe = redis.pipeline();
     let n = 0;
-    for (const [k, g] of this.own) {
-      const left = g.until - now;
-      if (left <= 0) {
-        this.own.delete(k);
-        continue;
+    for (const [kept, key] of [
+      [this.own, keys.grant],
+      [this.ownRevoked, keys.revoked],
+    ] as const) {
+      for (const [k, g] of kept) {
+        const left = g.until - now;
+        if (left <= 0) {
+          kept.delete(k);
+          continue;
+        }
+        const [door, address] = k.split(' ');
+        pipe.set(key(door, address), g.text, 'PX', left);
+        if (kept === this.own) pipe.xadd(keys.events, 'MAXLEN', '~', settings.streamLength, '*', 'm', g.text);
+        n++;
       }
-      const [door, address] = k.split(' ');
-      pipe.set(this.ctx.keys.grant(door, address), g.text, 'PX', left);
-      n++;
     }
     if (n > 0) await pipe.exec().catch(() => {});
   }
@@ -117,11 +140,18 @@ export class FleetPublisher {
         );
         const text = signFleetMessage(this.ctx.key, settings.cluster, m);
         const key = keys.grant(o.door.name, o.address);
+        const k = ownKey(o.door.name, o.address);
         if (o.kind === 'grant') {
           pipe.set(key, text, 'PX', left);
-          this.own.set(ownKey(o.door.name, o.address), { text, until: o.until });
-        } else pipe.del(key);
-        pipe.xadd(keys.events, 'MAXLEN', '~', STREAM_LENGTH, '*', 'm', text);
+          this.own.set(k, { text, until: o.until });
+        } else {
+          // a grant of it sent earlier in this batch or before is not to be put back
+          this.own.delete(k);
+          pipe.del(key);
+          pipe.set(keys.revoked(o.door.name, o.address), text, 'PX', Math.max(1, left));
+          this.ownRevoked.set(k, { text, until: o.until });
+        }
+        pipe.xadd(keys.events, 'MAXLEN', '~', settings.streamLength, '*', 'm', text);
         sent++;
       }
       if (sent > 0) {

@@ -9,6 +9,13 @@ export function backoffMs(attempt: number, random = Math.random): number {
 }
 
 /**
+ * How long a connection waits for any byte of an answer before it is taken as dead and
+ * reconnected: a silent partition (packets dropped, no reset) is seen in seconds, not when TCP
+ * gives up minutes later. Longer than the reader's 1 s blocking read, which always answers.
+ */
+export const SOCKET_TIMEOUT_MS = 3000;
+
+/**
  * Redis client options for the fleet. Commands never wait for a connection (no offline queue,
  * no retries per request): a caller gets an error at once and decides (the outbox keeps grants,
  * the replay cache falls back), so nothing local ever blocks on Redis.
@@ -32,6 +39,7 @@ export function redisOptions(s: FleetSettings, name: string): RedisOptions {
       : {}),
     connectionName: name,
     connectTimeout: 2000,
+    socketTimeout: SOCKET_TIMEOUT_MS,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,

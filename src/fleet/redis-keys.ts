@@ -10,6 +10,12 @@ export function fleetKeys(cluster: string) {
     /** The running grant of `door` for `address`: the signed message, expiring with the grant (PX). */
     grant: (door: string, address: string) => `${base}grant:${door}:${address}`,
     grantPattern: `${base}grant:*`,
+    /**
+     * The revocation of `door` for `address`: the signed message, kept until every grant it
+     * could have ended is over, so a node that was away or restarted still learns of it.
+     */
+    revoked: (door: string, address: string) => `${base}revoked:${door}:${address}`,
+    revokedPattern: `${base}revoked:*`,
     /** Bounded stream of every grant and revocation, read live (XREAD BLOCK) and resumed after a short outage. */
     events: `${base}events`,
     /** A node's heartbeat, expiring when it stops. */

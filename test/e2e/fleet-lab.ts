@@ -38,6 +38,14 @@ export interface FleetLab {
   startNode(node: FleetNodeLab): Promise<void>;
   /** Stops a node's daemon (SIGKILL) and removes its table: as if the node were new. */
   wipeNode(node: FleetNodeLab): Promise<void>;
+  /** SIGKILLs a node's daemon and leaves its table: the kernel keeps its grants, as after a crash. */
+  killNode(node: FleetNodeLab): Promise<void>;
+  /**
+   * Cuts the node off from Redis silently: a table of its own in the node's namespace drops
+   * every packet to Redis (no reset, as a partition); `heal` removes it.
+   */
+  cutOff(node: FleetNodeLab): Promise<void>;
+  heal(node: FleetNodeLab): Promise<void>;
   /** `open`, `refused` or `timeout` for a new TCP connection from `client` to `node` (over IPv6 with family 6). */
   connect(client: Host, node: FleetNodeLab, port: number, family?: 4 | 6): Promise<string>;
   /** GET / on the node's web server through curl; the body names the node that answered. */
@@ -56,7 +64,7 @@ export interface FleetLab {
  */
 export async function fleetLab(
   doors: string,
-  opts: { clients?: number; fleet?: (node: string) => string } = {},
+  opts: { clients?: number; fleet?: (node: string) => string; redisUrl?: (node: string) => string } = {},
 ): Promise<FleetLab> {
   const lab = createLab({ clients: opts.clients ?? 2, peers: 3, name: 'fleet' });
   const dir = tempDir('sesame-fleet-');
@@ -81,7 +89,7 @@ export async function fleetLab(
       writeFileSync(
         config,
         `fleet:
-  redis: redis://${redisHost.v4}:6379/0
+  redis: ${opts.redisUrl?.(name) ?? `redis://${redisHost.v4}:6379/0`}
   name: ${CLUSTER}
   node: ${name}
   password_file: ../redis.pass
@@ -138,6 +146,21 @@ ${doors}`,
           await exited;
         }
         await lab.run(node.host, 'nft', ['delete', 'table', 'inet', 'sesame']);
+      },
+      async killNode(node) {
+        if (node.daemon && node.daemon.exitCode === null) {
+          const exited = new Promise((r) => node.daemon?.once('exit', r));
+          node.daemon.kill('SIGKILL');
+          await exited;
+        }
+      },
+      async cutOff(node) {
+        const rule = `table inet cutoff {\n chain out {\n  type filter hook output priority 0;\n  ip daddr ${redisHost.v4} drop\n }\n}\n`;
+        const r = await lab.run(node.host, 'nft', ['-f', '-'], { input: rule });
+        if (r.code !== 0) throw new Error(`nft cutoff: ${r.stderr}`);
+      },
+      async heal(node) {
+        await lab.run(node.host, 'nft', ['delete', 'table', 'inet', 'cutoff']);
       },
       async connect(client, node, port, family = 4) {
         return (await connectFrom(lab, client, family === 6 ? node.host.v6 : node.host.v4, port, 1000)).result;

@@ -42,8 +42,20 @@ describe('fleet config', () => {
       passwordFile: join(dir, 'redis.pass'),
       keyFile: join(dir, 'fleet.key'),
       replay: 'shared-only',
+      streamLength: 10_000,
+      maxClockOffsetMs: 30_000,
     });
     assert.equal(plan.doors[0].fleet, undefined);
+  });
+
+  test('stream_length and clock_offset_max are read, and checked with their line', () => {
+    const fleet = (extra: string) =>
+      `fleet:\n  redis: redis://198.18.0.50:6379/2\n  name: bastions\n  node: a\n  key: fleet.key\n${extra}${DOOR}`;
+    const plan = load(fleet('  stream_length: 500\n  clock_offset_max: 5s\n'));
+    assert.equal(plan.fleet?.streamLength, 500);
+    assert.equal(plan.fleet?.maxClockOffsetMs, 5000);
+    assert.match(problems(fleet('  stream_length: 3\n')), /:6:.*fleet\.stream_length.*at least 10/);
+    assert.match(problems(fleet('  clock_offset_max: soon\n')), /:6:.*fleet\.clock_offset_max.*bad duration/);
   });
 
   test('defaults: replay shared, node named after the host', () => {

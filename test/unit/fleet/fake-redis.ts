@@ -82,6 +82,9 @@ export function fakeRedis(server: FakeRedisServer = fakeServer()): Redis {
       c.status = 'end';
       c.emit('close');
     },
+    async ping() {
+      return 'PONG';
+    },
     async time() {
       const ms = Date.now();
       return [String(Math.floor(ms / 1000)), String((ms % 1000) * 1000)];

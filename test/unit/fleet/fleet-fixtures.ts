@@ -12,6 +12,8 @@ export const settings = (node: string): FleetSettings => ({
   node,
   keyFile: '/unused',
   replay: 'shared',
+  streamLength: 10_000,
+  maxClockOffsetMs: 30_000,
 });
 
 /** A door as the fleet sees it (name, ports, `for`). */

@@ -70,6 +70,8 @@ describe('fleet heartbeats between nodes', () => {
       node,
       keyFile: '/unused',
       replay: 'shared',
+      streamLength: 10_000,
+      maxClockOffsetMs: 30_000,
     });
     // someone who can write to Redis but lacks the key: a made-up node, and b's real heartbeat copied as "evil"
     store.set(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { FleetRevocations } from '../../../src/core/fleet-revocations.js';
 import { FleetClock } from '../../../src/fleet/fleet-clock.js';
 import { backoffMs } from '../../../src/fleet/redis-connection.js';
 import { fleetKeys } from '../../../src/fleet/redis-keys.js';
@@ -118,5 +119,23 @@ describe('fleet parts', () => {
     assert.equal(await strict.use(strictLocal, 'k3', 1000), false);
     assert.equal(strictLocal.keys.size, 0, 'a refused token is not burnt locally');
     assert.deepEqual(log.at(-1), ['replay', 'shared-only']);
+  });
+
+  test('flaw 2: a revocation covers the grants issued before it, until it ends; a newer one replaces an older', () => {
+    const r = new FleetRevocations(2);
+    r.record('web', '198.18.0.10', 1000, 61_000, 'b');
+    assert.ok(r.covering('web', '198.18.0.10', 999, 2000), 'issued before: dead');
+    assert.ok(r.covering('web', '198.18.0.10', 1000, 2000), 'issued with it: dead');
+    assert.equal(r.covering('web', '198.18.0.10', 1001, 2000), null, 'issued after: a new grant');
+    assert.equal(r.covering('web', '198.18.0.11', 999, 2000), null, 'another address');
+    assert.equal(r.covering('web', '198.18.0.10', 999, 61_000), null, 'over once every grant it could end is');
+    r.record('web', '198.18.0.10', 500, 60_500, 'c');
+    assert.equal(r.get('web', '198.18.0.10', 0)?.origin, 'b', 'an older one does not replace it');
+    r.record('web', '198.18.0.12', 1000, 2000, 'b');
+    r.record('web', '198.18.0.13', 1000, 90_000, 'b');
+    assert.equal(r.size, 2, 'bounded: the one ending first went');
+    assert.equal(r.get('web', '198.18.0.12', 0), null);
+    r.prune(70_000);
+    assert.equal(r.size, 1);
   });
 });

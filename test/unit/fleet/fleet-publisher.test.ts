@@ -6,6 +6,8 @@ import { fakeRedis, fakeServer } from './fake-redis.js';
 import { door, fleetContext, KEY } from './fleet-fixtures.js';
 
 const NOW = Date.now();
+/** Lets the pipelines a burst queued go out. */
+const settle = () => new Promise((r) => setTimeout(r, 10));
 
 /** Node a's publisher on a fake Redis that is up only while `link.up`, with a clock the test moves. */
 function setup() {
@@ -34,7 +36,11 @@ describe('fleet publisher (the outbox)', () => {
     assert.equal(publisher.published, 2);
     const kept = read(server.strings.get(ctx.keys.grant('web', '198.18.0.10')));
     assert.ok(kept.ok && kept.message.kind === 'grant' && kept.message.origin === 'a', 'a signed grant under its key');
-    assert.deepEqual(server.sets, [[ctx.keys.grant('web', '198.18.0.10'), 58_000]], 'expiring with the grant');
+    assert.deepEqual(
+      server.sets.filter(([k]) => k.includes(':grant:')),
+      [[ctx.keys.grant('web', '198.18.0.10'), 58_000]],
+      'expiring with the grant',
+    );
     assert.equal(server.strings.has(ctx.keys.grant('web', '198.18.0.11')), false, 'the ended grant was not sent');
     assert.deepEqual(
       stream().map(([, f]) => {
@@ -73,19 +79,42 @@ describe('fleet publisher (the outbox)', () => {
     assert.equal(stream().length, 1);
   });
 
-  test('a Redis that restarted empty learns the running grants again; ended ones are forgotten', async () => {
-    const { server, link, ctx, publisher } = setup();
+  test('a Redis that restarted empty learns the running grants and revocations again; ended ones are forgotten', async () => {
+    const { server, link, ctx, publisher, stream } = setup();
     link.up = true;
     publisher.granted(door(), '198.18.0.10', NOW + 60_000);
     publisher.granted(door(), '198.18.0.11', NOW + 1000);
-    await publisher.flush();
+    publisher.granted(door(), '198.18.0.12', NOW + 60_000);
+    publisher.revoked(door(), '198.18.0.12');
+    await settle();
     const sent = server.strings.get(ctx.keys.grant('web', '198.18.0.10'));
+    const revocation = server.strings.get(ctx.keys.revoked('web', '198.18.0.12'));
+    assert.match(revocation ?? '', /^f1\./, 'a revocation is a key too');
+    assert.equal(server.strings.has(ctx.keys.grant('web', '198.18.0.12')), false, "and the grant's key is gone");
     server.flushAll();
     link.now += 2000;
     await publisher.republish();
-    assert.deepEqual([...server.strings.keys()], [ctx.keys.grant('web', '198.18.0.10')]);
+    assert.deepEqual(
+      [...server.strings.keys()].sort(),
+      [ctx.keys.grant('web', '198.18.0.10'), ctx.keys.revoked('web', '198.18.0.12')].sort(),
+    );
     assert.equal(server.strings.get(ctx.keys.grant('web', '198.18.0.10')), sent, 'the same signed message');
-    assert.equal(server.streams.size, 0, 'keys only: the stream already told the others');
+    assert.equal(server.strings.get(ctx.keys.revoked('web', '198.18.0.12')), revocation);
+    // on the stream again, so a node that dropped it while the key was missing gets it back
+    assert.deepEqual(
+      stream().map(([, f]) => f[1]),
+      [sent],
+    );
+  });
+
+  test('flaw 2: a revocation is kept in Redis until the longest grant it can end is over', async () => {
+    const { server, link, ctx, publisher } = setup();
+    link.up = true;
+    publisher.granted(door(), '198.18.0.10', NOW + 60_000);
+    publisher.revoked(door(), '198.18.0.10');
+    await settle();
+    const px = server.sets.find(([k]) => k === ctx.keys.revoked('web', '198.18.0.10'))?.[1];
+    assert.equal(px, 60_000, "kept for the door's `for`, not dropped with the grant's key");
   });
 
   test('a door with `fleet: false` is never published', async () => {

@@ -13,12 +13,22 @@ function publisherOf(node: string, server: FakeRedisServer) {
   return new FleetPublisher(fleetContext(node), () => client);
 }
 
-/** Node a's reader on `server`, with what it applied in `applied`. */
-function readerOn(server: FakeRedisServer) {
+type Held = { door: string; address: string; until: number };
+
+/** Node a's reader on `server`, with what it applied in `applied` and what it holds in `held`. */
+function readerOn(server: FakeRedisServer, held: Held[] = []) {
   const ctx = fleetContext('a');
   const applied: FleetChange[] = [];
   const drops = new FleetDrops(ctx.log, ctx.localNow);
-  const reader = new FleetReader(ctx, { doors: () => [door()], apply: async (c) => void applied.push(...c), drops });
+  const apply = async (changes: readonly FleetChange[]) => {
+    applied.push(...changes);
+    for (const c of changes) {
+      const i = held.findIndex((h) => h.door === c.door.name && h.address === c.address);
+      if (i >= 0) held.splice(i, 1);
+      if (c.kind === 'grant') held.push({ door: c.door.name, address: c.address, until: Date.now() + c.remainingMs });
+    }
+  };
+  const reader = new FleetReader(ctx, { doors: () => [door()], apply, drops, held: () => held });
   const client = fakeRedis(server);
   void client.connect();
   const done = reader.run(client);
@@ -116,9 +126,92 @@ describe('fleet reader (stream position, seen ids, catch-up)', () => {
         await b.flush();
         server.streams.clear(); // but not the stream entries a was reading from
       });
-      await until(() => a.applied.length === 3);
-      assert.deepEqual(a.seen().slice(1), ['grant 198.18.0.31 from b', 'grant 198.18.0.32 from b']);
+      await until(() => a.seen().includes('grant 198.18.0.32 from b'));
+      assert.deepEqual(a.seen().slice(1, 2), ['grant 198.18.0.31 from b']);
+      // Redis lost the keys of .30 and .31 too: reconciled away (b puts them back when it reconnects)
+      assert.deepEqual(a.seen().slice(2).sort(), [
+        'grant 198.18.0.32 from b',
+        'revoke 198.18.0.30 from fleet',
+        'revoke 198.18.0.31 from fleet',
+      ]);
       assert.equal(a.ctx.lines.filter((l) => l.event === 'fleet-catch-up').length, 2, 'at start and after the loss');
+    } finally {
+      await a.stop();
+    }
+  });
+
+  test('flaw 2: a grant copied back into the stream after its revocation is refused, also by a reader started afresh', async () => {
+    const server = fakeServer();
+    const b = publisherOf('b', server);
+    const c = publisherOf('c', server);
+    const first = readerOn(server);
+    let copied: string[] = [];
+    try {
+      await until(() => first.ctx.lines.some((l) => l.event === 'fleet-catch-up'));
+      b.granted(door(), '198.18.0.40', Date.now() + 30_000);
+      await b.flush();
+      await until(() => first.applied.length === 1);
+      copied = server.streams.get(first.ctx.keys.events)!.at(-1)![1];
+      c.revoked(door(), '198.18.0.40');
+      await c.flush();
+      await until(() => first.applied.length === 2);
+    } finally {
+      await first.stop();
+    }
+    // a node restarted: nothing seen, nothing in memory; the revocation is in Redis
+    const fresh = readerOn(server);
+    try {
+      await until(() => fresh.ctx.lines.some((l) => l.event === 'fleet-catch-up'));
+      const pipe = fakeRedis(server).pipeline();
+      pipe.xadd(fresh.ctx.keys.events, '*', ...copied);
+      await pipe.exec();
+      await until(() => fresh.drops.count === 1);
+      assert.ok(fresh.ctx.lines.some((l) => l.event === 'fleet-dropped' && l.fields.reason === 'revoked'));
+      // positive control: a grant made after the revocation applies
+      b.granted(door(), '198.18.0.40', Date.now() + 30_000);
+      await b.flush();
+      await until(() => fresh.applied.length === 1);
+      assert.deepEqual(fresh.seen(), ['grant 198.18.0.40 from b']);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  test('flaw 2: catch-up drops held grants revoked meanwhile, and grants from the fleet with no running grant in Redis', async () => {
+    const server = fakeServer();
+    const b = publisherOf('b', server);
+    const held: Held[] = [];
+    const a = readerOn(server, held);
+    const outage = async (during: () => Promise<void>) => {
+      (a.client as unknown as { status: string }).status = 'reconnecting';
+      await new Promise((r) => setTimeout(r, 80));
+      await during();
+      (a.client as unknown as { status: string }).status = 'ready';
+      a.client.emit('ready');
+    };
+    try {
+      for (const address of ['198.18.0.50', '198.18.0.51', '198.18.0.52'])
+        b.granted(door(), address, Date.now() + 30_000);
+      await b.flush();
+      await until(() => held.length === 3);
+      // this node's own grant, made while Redis was away: not the fleet's to drop
+      held.push({ door: 'web', address: '198.18.0.53', until: Date.now() + 30_000 });
+      await outage(async () => {
+        b.revoked(door(), '198.18.0.50');
+        await b.flush();
+        server.strings.delete(a.ctx.keys.grant('web', '198.18.0.51')); // gone without a trace
+        server.streams.clear(); // and the stream moved on past a's place
+      });
+      await until(() => held.length === 2);
+      assert.deepEqual(held.map((h) => h.address).sort(), ['198.18.0.52', '198.18.0.53']);
+      const reasons = a.ctx.lines
+        .filter((l) => l.event === 'fleet-reconcile')
+        .map((l) => `${l.fields.address} ${l.fields.reason}`);
+      assert.deepEqual(reasons.sort(), [
+        '198.18.0.50 revoked while this node was away',
+        '198.18.0.51 no running grant in redis',
+      ]);
+      assert.ok(a.ctx.lines.some((l) => l.event === 'fleet-stream-gap'));
     } finally {
       await a.stop();
     }
