@@ -165,6 +165,24 @@ describe(
       }
     });
 
+    test('a pending redirect is no pass to 22 directly (regression: the grant set also accepted direct connects)', async () => {
+      const l = await sharedLab(ONESHOT);
+      try {
+        const [alice] = l.clients;
+        assert.equal(
+          await sendRaw(l, alice, [Buffer.from(SECRET)]),
+          'ECONNRESET',
+          'the secret is answered with a reset',
+        );
+        assert.equal(await redirectSet(l, 'ssh443'), alice.v4, 'alice holds the redirect');
+        assert.equal(await direct22(l, alice), 'timeout', 'but not a direct way to 22');
+        assert.equal(await redirectSet(l, 'ssh443'), alice.v4, 'and the redirect is still hers to use');
+        await assertDirect22OpensUnhidden(l, alice);
+      } finally {
+        l.destroy();
+      }
+    });
+
     test('a wrong secret redirects nothing, and ssh through it fails', async () => {
       const l = await sharedLab(ONESHOT);
       try {

@@ -186,6 +186,9 @@ function protectRules(door: Door, plan: Plan, names: DoorNames, which: 'grant' |
   if (which === 'deny') {
     return groups.map(([proto, ports]) => `${proto} dport ${portSet(ports)} ${verdict(door.reply, proto)}`);
   }
+  // a shared door's set holds knockers for the redirect through its port, not a pass to
+  // redirect_to: that connection is let through by its own rule (nft/shared.ts)
+  if (door.kind === 'shared') return trustedRules(door, groups);
   const accept = grantAccept(plan);
   const grants = grantsPerPort(door)
     ? perPortGrantRules(door, names, accept)
