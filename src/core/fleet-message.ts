@@ -47,6 +47,7 @@ export type FleetDrop =
   | 'from-the-future'
   | 'expired'
   | 'revoked'
+  | 'clock-offset'
   | 'name-mismatch';
 
 export type FleetVerdict =
@@ -140,6 +141,12 @@ export interface ReceiveContext {
   readonly doors: readonly Door[];
   /** Fleet-clock now. */
   readonly nowMs: number;
+  /**
+   * This node's own clock now, and the largest offset to the fleet clock it accepts: a message
+   * must be live on both clocks, so a shifted `TIME` can't revive an expired grant. Omitted:
+   * the fleet clock alone (tests of the other checks).
+   */
+  readonly local?: { readonly nowMs: number; readonly maxOffsetMs: number };
 }
 
 /**
@@ -178,8 +185,16 @@ export function receiveFleetMessage(text: unknown, ctx: ReceiveContext): FleetVe
     return { ok: false, reason: 'lifetime-beyond-for', detail: `${lifetime} ms for a door of ${longest} ms` };
   if (m.issuedAt > ctx.nowMs + MAX_FUTURE_MS)
     return { ok: false, reason: 'from-the-future', detail: `issued ${m.issuedAt - ctx.nowMs} ms ahead` };
-  // bounded by the door's `for` as well, so no clock can stretch a grant past it
-  const remainingMs = Math.min(m.expiresAt - ctx.nowMs, longest);
+  const local = ctx.local ?? { nowMs: ctx.nowMs, maxOffsetMs: 0 };
+  if (m.issuedAt > local.nowMs + local.maxOffsetMs + MAX_FUTURE_MS)
+    return {
+      ok: false,
+      reason: 'from-the-future',
+      detail: `issued ${m.issuedAt - local.nowMs} ms ahead of this node's clock`,
+    };
+  // live on the fleet clock and on this node's own, and bounded by the door's `for`: no clock,
+  // Redis's shifted on the path included, can stretch a grant or bring an ended one back
+  const remainingMs = Math.min(m.expiresAt - ctx.nowMs, m.expiresAt - local.nowMs, longest);
   if (remainingMs <= 0) return { ok: false, reason: 'expired', detail: `${-remainingMs} ms ago` };
   return { ok: true, message: m, door, remainingMs };
 }

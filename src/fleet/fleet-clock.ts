@@ -10,7 +10,19 @@ export class FleetClock {
   private offsetMs = 0;
   private measured = false;
 
-  constructor(private readonly localNow: Clock = Date.now) {}
+  constructor(
+    private readonly localNow: Clock = Date.now,
+    /** The largest offset to Redis's clock taken as honest (see `beyondBound`). */
+    readonly maxOffsetMs = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /**
+   * The last reading is further from this node's clock than the bound: someone on the path may
+   * be shifting `TIME` (or a clock is badly wrong). The node then refuses every fleet message.
+   */
+  get beyondBound(): boolean {
+    return this.measured && Math.abs(this.offsetMs) > this.maxOffsetMs;
+  }
 
   /** Fleet-clock now. */
   now(): number {

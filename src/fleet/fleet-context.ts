@@ -18,5 +18,19 @@ export interface FleetContext {
 export async function syncClock(ctx: FleetContext, c: { time(): Promise<unknown[]> }): Promise<void> {
   const sent = ctx.localNow();
   const reply = await c.time();
+  const before = ctx.clock.beyondBound;
   ctx.clock.record(reply.map(String), sent, ctx.localNow());
+  if (ctx.clock.beyondBound && !before)
+    ctx.log('error', 'fleet-clock-offset', {
+      offset_ms: ctx.clock.offset,
+      max_ms: ctx.clock.maxOffsetMs,
+      reason:
+        "redis's TIME is further from this node's clock than clock_offset_max: every fleet message is refused until it is back within (check both clocks, and what is between this node and redis)",
+    });
+  else if (before && !ctx.clock.beyondBound)
+    ctx.log('info', 'fleet-clock-offset', {
+      offset_ms: ctx.clock.offset,
+      max_ms: ctx.clock.maxOffsetMs,
+      state: 'within',
+    });
 }

@@ -63,7 +63,7 @@ export class FleetNode {
   constructor(private readonly deps: FleetDeps) {
     this.keys = fleetKeys(deps.settings.cluster);
     this.localNow = deps.localNow ?? Date.now;
-    this.clock = new FleetClock(this.localNow);
+    this.clock = new FleetClock(this.localNow, deps.settings.maxClockOffsetMs);
     this.heartbeatMs = deps.heartbeatMs ?? 2000;
     this.ctx = {
       settings: deps.settings,
@@ -143,6 +143,7 @@ export class FleetNode {
       connected: this.connected,
       since: this.since === null ? null : new Date(this.since).toISOString(),
       clockOffsetMs: this.clock.offset,
+      clockRefused: this.clock.beyondBound,
       nodes: this.presence.list(),
       grantsPublished: this.publisher.published,
       grantsReceived: this.reader.received,

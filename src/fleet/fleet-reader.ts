@@ -144,7 +144,8 @@ export class FleetReader {
     const checked = this.check([...revoked, ...grants]);
     const live = new Set(checked.filter((c) => c.change.kind === 'grant').map((c) => keyOf(c.message)));
     const changes = this.select(checked.filter((c) => c.change.kind === 'grant'));
-    changes.push(...this.reconcile(live));
+    // with the clock refused every message was dropped: that says nothing about what runs
+    if (!this.ctx.clock.beyondBound) changes.push(...this.reconcile(live));
     const applied = await this.applyChanges(changes);
     this.lastId = startId;
     this.ctx.log('info', 'fleet-catch-up', { grants: grants.length, revocations: revoked.length, applied });
@@ -202,9 +203,15 @@ export class FleetReader {
     const nowMs = this.ctx.clock.now();
     const doors = this.deps.doors();
     const out: Checked[] = [];
+    const { clock } = this.ctx;
+    const local = { nowMs: this.ctx.localNow(), maxOffsetMs: settings.maxClockOffsetMs };
     for (const text of texts) {
       if (text === null || text === undefined) continue;
-      const v = receiveFleetMessage(text, { key: this.ctx.key, cluster: settings.cluster, doors, nowMs });
+      if (clock.beyondBound) {
+        this.deps.drops.dropped('clock-offset', `redis TIME is ${clock.offset} ms from this node's clock`);
+        continue;
+      }
+      const v = receiveFleetMessage(text, { key: this.ctx.key, cluster: settings.cluster, doors, nowMs, local });
       if (!v.ok) {
         this.deps.drops.dropped(v.reason, v.detail);
         continue;

@@ -19,6 +19,8 @@ export interface FleetStatus {
   /** When the connection was last made or lost. */
   readonly since: string | null;
   readonly clockOffsetMs: number;
+  /** The offset is beyond `clock_offset_max`: every fleet message is refused. */
+  readonly clockRefused?: boolean;
   readonly nodes: readonly NodeSeen[];
   readonly grantsPublished: number;
   readonly grantsReceived: number;
@@ -57,6 +59,11 @@ export function formatFleetStatus(s: FleetStatus, nowMs = Date.now()): string[] 
   const age = Math.round((nowMs - Date.parse(s.updated)) / 1000);
   const lines = [
     `fleet: ${s.cluster} as node ${s.node}, redis ${s.redis} ${s.connected ? 'connected' : 'NOT connected'}${s.since ? ` since ${s.since}` : ''}${age > 10 ? ` (as of ${age}s ago: is sesame serve running?)` : ''}`,
+    ...(s.clockRefused
+      ? [
+          `  CLOCK: redis TIME is ${s.clockOffsetMs} ms from this node's clock, beyond clock_offset_max: fleet messages are refused`,
+        ]
+      : []),
     `  grants published ${s.grantsPublished}, received ${s.grantsReceived}, revocations received ${s.revocationsReceived}, dropped ${s.dropped}, waiting for redis ${s.pending}`,
   ];
   if (s.nodes.length === 0) lines.push('  nodes seen: none');

@@ -64,7 +64,7 @@ export interface FleetLab {
  */
 export async function fleetLab(
   doors: string,
-  opts: { clients?: number; fleet?: (node: string) => string; redisUrl?: (node: string) => string } = {},
+  opts: { clients?: number; fleet?: (node: string) => string; redisUrl?: (node: string) => string | undefined } = {},
 ): Promise<FleetLab> {
   const lab = createLab({ clients: opts.clients ?? 2, peers: 3, name: 'fleet' });
   const dir = tempDir('sesame-fleet-');

@@ -136,6 +136,29 @@ describe('fleet messages', () => {
   });
 });
 
+describe('flaw 3: a message must be live on the local clock too', () => {
+  const on = (text: string, fleetNow: number, localNow: number) =>
+    receiveFleetMessage(text, { ...ctx, nowMs: fleetNow, local: { nowMs: localNow, maxOffsetMs: 30_000 } });
+
+  test('a fleet clock rewound within the bound brings no ended grant back, and lengthens none', () => {
+    // ended 20 s ago; a TIME shifted by -25 s makes it look live on the fleet clock
+    const ended = signed(grant({ issuedAt: NOW - 80_000, expiresAt: NOW - 20_000 }));
+    const rewound = on(ended, NOW - 25_000, NOW);
+    assert.ok(!rewound.ok && rewound.reason === 'expired', 'expired on the local clock');
+    const running = on(signed(grant({ issuedAt: NOW - 50_000, expiresAt: NOW + 10_000 })), NOW - 25_000, NOW);
+    assert.ok(running.ok && running.remainingMs === 10_000, 'the local clock caps what is left');
+    // positive control: the same ended grant on the fleet clock alone would have passed
+    assert.equal(receiveFleetMessage(ended, { ...ctx, nowMs: NOW - 25_000 }).ok, true);
+  });
+
+  test('a message from beyond the local clock and the bound is refused', () => {
+    const ahead = signed(grant({ issuedAt: NOW + 40_000, expiresAt: NOW + 90_000 }));
+    const v = on(ahead, NOW + 40_000, NOW);
+    assert.ok(!v.ok && v.reason === 'from-the-future');
+    assert.ok(on(signed(grant({ issuedAt: NOW + 20_000, expiresAt: NOW + 70_000 })), NOW + 20_000, NOW).ok);
+  });
+});
+
 describe('seen message ids', () => {
   test('an id applies once until its message expires', () => {
     const seen = new SeenMessages();

@@ -29,7 +29,7 @@ export function fleetContext(node: string, localNow: () => number = Date.now): F
     settings: settings(node),
     key: KEY,
     keys: fleetKeys('prod'),
-    clock: new FleetClock(localNow),
+    clock: new FleetClock(localNow, 30_000),
     localNow,
     log: (level, event, fields = {}) => lines.push({ level, event, fields }),
     lines,

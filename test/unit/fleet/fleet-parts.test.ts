@@ -138,4 +138,15 @@ describe('fleet parts', () => {
     r.prune(70_000);
     assert.equal(r.size, 1);
   });
+
+  test('flaw 3: a TIME reading further from the local clock than the bound is flagged', () => {
+    const clock = new FleetClock(() => 1_000_000, 30_000);
+    clock.record(['1020', '0'], 1_000_000, 1_000_000);
+    assert.equal(clock.beyondBound, false, '20 s: within');
+    clock.record(['920', '0'], 1_000_000, 1_000_000);
+    assert.equal(clock.offset, -80_000);
+    assert.equal(clock.beyondBound, true, '-80 s: beyond');
+    clock.record(['1000', '0'], 1_000_000, 1_000_000);
+    assert.equal(clock.beyondBound, false, 'back within');
+  });
 });
