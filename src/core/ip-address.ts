@@ -36,6 +36,11 @@ export function ipFamily(s: string): 0 | 4 | 6 {
   return isIPv4(s) ? 4 : isIPv6(s) ? 6 : 0;
 }
 
+/** The family of an address already checked (one with a colon is IPv6). */
+export function addressFamily(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
 /** The address in network byte order (4 or 16 bytes), or null when `s` is not an address. */
 export function addressBytes(s: string): Uint8Array | null {
   if (isIPv4(s)) return Uint8Array.from(s.split('.').map(Number));

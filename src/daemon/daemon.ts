@@ -1,10 +1,11 @@
 import type { WatchedGrant } from '../core/grant-book.js';
-import type { Door, Family, Plan, PortSpec } from '../core/door.js';
-import type { Grant } from '../firewall/nftables.js';
+import type { Door, Family, Plan } from '../core/door.js';
+import { addressFamily } from '../core/ip-address.js';
 import type { DoorSource, GrantContext, GrantOptions } from '../sources/door-source.js';
 import type { PacketSource } from '../netfilter/nflog.js';
 import { CommandRunner } from './command-runner.js';
 import { DaemonEvents } from './daemon-events.js';
+import type { DaemonFirewall } from './daemon-firewall.js';
 import { FirewallQueue } from './firewall-queue.js';
 import type { FleetLink } from './fleet-link.js';
 import { GrantLifecycle } from './grant-lifecycle.js';
@@ -15,23 +16,6 @@ import { OneTimeSwap } from './one-time-swap.js';
 import type { CommandResult } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
 import type { Clock, Logger } from '../core/contracts.js';
-
-/** The firewall operations the daemon uses (the nftables backend; a fake in unit tests). */
-export interface DaemonFirewall {
-  /** Loads the plan's ruleset in one transaction, keeping running grants; throws when it can't list or load. */
-  apply(plan: Plan): Promise<{ kept: readonly Grant[] }>;
-  /** Replaces door `door`'s rules and knock state only (one-time swap), keeping every grant. */
-  replaceDoor(before: Plan, after: Plan, door: string): Promise<void>;
-  flush(): Promise<void>;
-  grant(door: string, family: Family, address: string, forMs: number, ports?: readonly PortSpec[]): Promise<void>;
-  revoke(door: string, family: Family, address: string): Promise<boolean>;
-  /** Many grants in one transaction (grants from other fleet nodes); absent: one `grant` each. */
-  grantMany?(
-    grants: readonly { door: string; family: Family; address: string; forMs: number; ports?: readonly PortSpec[] }[],
-  ): Promise<void>;
-  /** Throws when the kernel can't be asked (never "no grants" for a failed listing). */
-  listDoorGrants(doors: readonly string[]): Promise<Grant[]>;
-}
 
 export interface DaemonDeps {
   readonly firewall: DaemonFirewall;
@@ -218,7 +202,7 @@ export class Daemon {
 
   /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */
   async grant(door: Door, address: string, opts: GrantOptions): Promise<void> {
-    const family: Family = address.includes(':') ? 6 : 4;
+    const family = addressFamily(address);
     const forMs = opts.forMs ?? door.forMs;
     await this.changes.run('grant', () => this.deps.firewall.grant(door.name, family, address, forMs, opts.ports));
     this.grants.opened(door, family, address, opts.via, { forMs, ports: opts.ports, origin: opts.origin });
@@ -231,7 +215,7 @@ export class Daemon {
   async grantMany(items: readonly { door: Door; address: string; opts: GrantOptions }[]): Promise<void> {
     const entries = items.map(({ door, address, opts }) => ({
       door: door.name,
-      family: (address.includes(':') ? 6 : 4) as Family,
+      family: addressFamily(address),
       address,
       forMs: opts.forMs ?? door.forMs,
       ...(opts.ports ? { ports: opts.ports } : {}),
@@ -252,7 +236,7 @@ export class Daemon {
 
   /** Removes a grant from the kernel now; its stop command runs as for any end. */
   async revoke(door: Door, address: string, opts: { origin?: string } = {}): Promise<boolean> {
-    const family: Family = address.includes(':') ? 6 : 4;
+    const family = addressFamily(address);
     const had = await this.changes.run('revoke', () => this.deps.firewall.revoke(door.name, family, address));
     this.grants.closed(door.name, address, 'revoked', opts.origin);
     return had;

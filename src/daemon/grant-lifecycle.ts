@@ -2,6 +2,7 @@ import { commandFor } from '../core/door-commands.js';
 import type { Door, Family, PortSpec } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import type { WatchedGrant } from '../core/grant-book.js';
+import { addressFamily } from '../core/ip-address.js';
 import type { EndReason } from '../sources/door-source.js';
 import type { CommandRunner } from './command-runner.js';
 import type { DaemonEvents } from './daemon-events.js';
@@ -87,7 +88,7 @@ export class GrantLifecycle {
     // not open here, maybe open on other nodes: listeners (fleet) still hear of the end
     this.deps.events.emit('revoked', {
       door,
-      family: address.includes(':') ? 6 : 4,
+      family: addressFamily(address),
       address,
       reason,
       ...(origin ? { origin } : {}),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { test } from 'node:test';
-import { addressBytes, ipFamily } from '../../../src/core/ip-address.js';
+import { addressBytes, addressFamily, ipFamily } from '../../../src/core/ip-address.js';
 
 test('ipFamily agrees with node:net on addresses and refuses what nft must never see', () => {
   const same = [
@@ -47,4 +47,9 @@ test('addressBytes gives the bytes node:net packs into a SocketAddress, for ever
   ];
   for (const [text, hex] of cases) assert.equal(Buffer.from(addressBytes(text) ?? []).toString('hex'), hex, text);
   for (const bad of ['1.2.3', 'fe80::1%eth0', '1::2::3', '']) assert.equal(addressBytes(bad), null, bad);
+});
+
+test('addressFamily of a checked address: 6 for every IPv6 form, 4 for IPv4', () => {
+  for (const a of ['198.18.0.1', '0.0.0.0']) assert.equal(addressFamily(a), 4);
+  for (const a of ['fd00:5e5a::1', '::', '::ffff:198.18.0.1']) assert.equal(addressFamily(a), 6);
 });

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Family, Plan, PortSpec } from '../../../src/core/door.js';
-import { Daemon, type DaemonDeps, type DaemonFirewall } from '../../../src/daemon/daemon.js';
+import { Daemon, type DaemonDeps } from '../../../src/daemon/daemon.js';
+import type { DaemonFirewall } from '../../../src/daemon/daemon-firewall.js';
 import type { Logger } from '../../../src/core/contracts.js';
 import { GrantStore } from '../../../src/daemon/grant-store.js';
 import type { Grant } from '../../../src/firewall/nftables.js';
