@@ -13,6 +13,7 @@ import type { GrantStore } from './grant-store.js';
 import { GrantWatcher } from './grant-watcher.js';
 import { KernelKnocks } from './kernel-knocks.js';
 import { OneTimeSwap } from './one-time-swap.js';
+import { RefusalLog } from './refusal-log.js';
 import type { CommandResult } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
 import type { Clock, Logger } from '../core/contracts.js';
@@ -50,6 +51,8 @@ export class Daemon {
   private readonly grants: GrantLifecycle;
   private readonly oneTime: OneTimeSwap;
   private readonly kernel: KernelKnocks;
+  /** Every source's refusals, logged with a bound per kind (a flood is one summary line). */
+  private readonly refusals: RefusalLog;
   /** Every grant, end, refusal, door command, reload and NFLOG read, for fleet replication and metrics. */
   readonly events: DaemonEvents;
   /** Fleet mode: this node's grants go to the other nodes, theirs come here (null without `fleet:`). */
@@ -62,6 +65,7 @@ export class Daemon {
   ) {
     this.now = deps.now ?? Date.now;
     this.events = new DaemonEvents(deps.logger);
+    this.refusals = new RefusalLog((event, fields) => deps.logger.log('warn', event, fields), { now: this.now });
     this.commands = new CommandRunner(deps.logger, {
       limit: deps.commandLimit,
       run: deps.runCommand,
@@ -188,6 +192,7 @@ export class Daemon {
     this.watcher.stop();
     this.packets?.close();
     await this.stopSources();
+    this.refusals.stop();
     await this.fleet?.stop();
     await this.changes.close(flush ? () => this.deps.firewall.flush() : undefined);
     if (flush) this.grants.flushed();
@@ -261,7 +266,10 @@ export class Daemon {
       revoke: (door, address, opts) => this.revoke(door, address, opts),
       onGrant: (l) => this.events.on('granted', l),
       onRevoke: (l) => this.events.on('revoked', l),
-      refused: (e) => this.events.emit('refused', e),
+      refused: (e) => {
+        this.events.emit('refused', e);
+        this.refusals.refused(e);
+      },
       ...(this.fleet ? { sharedReplay: this.fleet.sharedReplay } : {}),
     };
   }

@@ -50,15 +50,21 @@ export interface RevokeEvent {
   readonly origin?: string;
 }
 
-/** A knock a source refused, for counting (the source logs it itself, with its details). */
+/**
+ * A knock a source refused. The daemon counts it (metrics, audit) and logs it through its one
+ * rate-limited refusal log (daemon/refusal-log.ts); sources never log refusals themselves.
+ */
 export interface RefusalEvent {
   readonly source: 'http' | 'token' | 'spa';
   /** The door the knock named, if any (possibly attacker-chosen: not a configured name). */
   readonly door?: string;
   /** A short word: `bad-token`, `replayed token`, `rate-limited`... */
   readonly reason: string;
-  /** The knocker's address, when the source knows it (for the audit log). */
+  /** The knocker's address, when the source knows it. */
   readonly address?: string;
+  /** The log event (default `SOURCE-refused`) and what else its line says. */
+  readonly event?: string;
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 export type Unsubscribe = () => void;

@@ -43,8 +43,7 @@ export async function sharedTokenSource(door: Door, ctx: GrantContext): Promise<
     verifier(p, Date.now())
       .then((verdict) => {
         if (verdict === 'ok') return ctx.grant(door, p.source, { via: 'token' });
-        ctx.logger.log('warn', 'token-refused', { door: door.name, address: p.source, reason: verdict });
-        ctx.refused({ source: 'token', door: door.name, reason: verdict });
+        ctx.refused({ source: 'token', door: door.name, address: p.source, reason: verdict });
       })
       .catch((err) =>
         ctx.logger.log('error', 'grant-failed', { door: door.name, address: p.source, reason: String(err) }),

@@ -10,6 +10,7 @@ import { PAGE_STYLE_HASH, renderPage } from './page.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Refusal, TokenVerifier } from './verifier.js';
 import type { Clock, LogFn } from '../../core/contracts.js';
+import type { RefusalEvent } from '../door-source.js';
 
 /** What opening a door gave: shown to the client. */
 export interface Opened {
@@ -29,8 +30,8 @@ export interface EndpointOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly open: (door: string, address: string) => Promise<Opened>;
   readonly log: LogFn;
-  /** Every refused request, for the metrics (it is logged as well). */
-  readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
+  /** Every refused request: the daemon counts it and logs it, bounded per kind. */
+  readonly refused: (e: Omit<RefusalEvent, 'source'>) => void;
   readonly now?: Clock;
   /** Every refusal is answered no sooner than this after the request arrived. */
   readonly refusalFloorMs?: number;
@@ -115,13 +116,15 @@ export class KnockEndpoint {
 
     const address = clientAddress(req.socket.remoteAddress ?? '', req.headers, this.trusted);
     if (address === null) {
-      this.opts.log('warn', 'http-bad-forwarded', { peer: req.socket.remoteAddress, path });
-      this.opts.refused({ reason: 'bad-forwarded' });
+      this.opts.refused({
+        event: 'http-bad-forwarded',
+        reason: 'bad-forwarded',
+        fields: { peer: req.socket.remoteAddress, path },
+      });
       return this.send(res, 400, 'text', "the proxy's Forwarded/X-Forwarded-For header names no address\n");
     }
     if (this.limiter && !this.limiter.take(address, this.now())) {
-      this.opts.log('info', 'http-rate-limited', { address, path });
-      this.opts.refused({ reason: 'rate-limited' });
+      this.opts.refused({ event: 'http-rate-limited', reason: 'rate-limited', address, fields: { path } });
       return this.tooMany(
         res,
         format,
@@ -138,7 +141,7 @@ export class KnockEndpoint {
       const verdict = await this.opts.verifier.verify(knock.door, knock.token, this.now());
       if (!verdict.ok && verdict.why === 'door-throttled') {
         // the door's budget of wrong codes for this 30 s step is used up, whoever used it
-        this.opts.log('warn', 'http-door-throttled', { address, door: knock.door });
+        this.opts.refused({ event: 'http-door-throttled', reason: 'door-throttled', address, door: knock.door });
         const wait = this.opts.verifier.budget.retryAfterS(this.now(), TOTP_STEP_MS);
         return this.tooMany(res, format, `too many wrong codes for this door`, wait);
       }
@@ -174,8 +177,12 @@ export class KnockEndpoint {
     what: { why: Refusal | 'malformed' | 'no-such-path'; door: string | undefined },
     status = 403,
   ): Promise<void> {
-    this.opts.log('info', 'http-refused', { address, door: what.door, reason: what.why });
-    this.opts.refused({ ...(what.door !== undefined ? { door: what.door } : {}), reason: what.why });
+    this.opts.refused({
+      event: 'http-refused',
+      ...(what.door !== undefined ? { door: what.door } : {}),
+      reason: what.why,
+      address,
+    });
     const wait = arrived + (this.opts.refusalFloorMs ?? 50) - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const text = status === 404 ? 'not found' : 'not opened: wrong door or code, or the code was already used';

@@ -5,7 +5,7 @@ import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
 import { checkWire } from '../../core/spa/packet.js';
 import type { GrantOptions } from '../door-source.js';
 import { RateLimiter } from '../http/rate-limit.js';
-import type { RefusalLog } from './refusal-log.js';
+import type { RefusalEvent } from '../door-source.js';
 import type { Clock, LogFn, ReplayCache } from '../../core/contracts.js';
 
 /** How a packet arrived, for logs. */
@@ -15,9 +15,8 @@ export interface SpaReceiverDeps {
   readonly doors: readonly SpaDoor[];
   readonly replay: ReplayCache;
   readonly grant: (door: SpaDoor, address: string, opts: GrantOptions) => Promise<void>;
-  readonly refusals: RefusalLog;
-  /** Every refused packet, for the metrics (the log above says only the first of a flood). */
-  readonly refused: (e: { readonly door?: string; readonly reason: string }) => void;
+  /** Every refused packet: the daemon counts it and logs it, bounded per kind. */
+  readonly refused: (e: Omit<RefusalEvent, 'source'>) => void;
   readonly log: LogFn;
   readonly now?: Clock;
   /**
@@ -59,8 +58,13 @@ export class SpaReceiver {
   ): Promise<SpaOutcome> {
     const from = plainIp(peer);
     const refuse = (reason: string, fields: Record<string, unknown> = {}): SpaOutcome => {
-      this.deps.refusals.refused(reason, { from, via, ...fields });
-      this.deps.refused({ ...(typeof fields.door === 'string' ? { door: fields.door } : {}), reason });
+      const { door, ...rest } = fields;
+      this.deps.refused({
+        ...(typeof door === 'string' ? { door } : {}),
+        reason,
+        address: from,
+        fields: { via, ...rest },
+      });
       return { ok: false, reason };
     };
     const w = checkWire(data);

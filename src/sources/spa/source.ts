@@ -7,7 +7,6 @@ import { openQueue, type PacketQueue } from '../../netfilter/nfqueue.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import { startSpaListeners } from './listeners.js';
 import { SpaReceiver } from './receiver.js';
-import { RefusalLog } from './refusal-log.js';
 import { SynHold } from './syn-hold.js';
 import { SesameError } from '../../core/sesame-error.js';
 
@@ -32,13 +31,11 @@ export const spaSource: SourceFactory = async (door, ctx) => {
   const replay = JournalReplayCache.open(join(ctx.stateDir, 'replay-spa.journal'), {
     warn: (event, fields) => ctx.logger.log('warn', event, fields),
   });
-  const refusals = new RefusalLog((event, fields) => ctx.logger.log('warn', event, fields));
   const receiver = new SpaReceiver({
     doors,
     // fleet mode: a packet used on any node is refused on all
     replay: ctx.sharedReplay?.(replay) ?? replay,
     grant: (d, address, opts) => ctx.grant(d, address, opts),
-    refusals,
     refused: (e) => ctx.refused({ source: 'spa', ...e }),
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
   });
@@ -68,7 +65,6 @@ export const spaSource: SourceFactory = async (door, ctx) => {
     stop: async () => {
       await listeners.close();
       hold?.close();
-      refusals.stop();
       replay.close();
     },
   };

@@ -6,7 +6,6 @@ import type { SpaDoor } from '../../../src/core/door.js';
 import { makeSpaPacket, type SpaKey } from '../../../src/core/spa/packet.js';
 import { MemoryReplayCache } from '../../../src/sources/replay/replay-cache.js';
 import { SpaReceiver } from '../../../src/sources/spa/receiver.js';
-import { RefusalLog } from '../../../src/sources/spa/refusal-log.js';
 
 /**
  * Flaw (issue 21): forged SPA packets cost one HMAC per stanza, so with 20 `SOURCE ANY`
@@ -31,7 +30,6 @@ function receiver(doors: SpaDoor[], budget: number) {
     doors,
     replay: new MemoryReplayCache(),
     grant: async (_d, address) => void granted.push(address),
-    refusals: new RefusalLog(() => {}),
     refused: () => {},
     log: () => {},
     now: () => 1_800_000_000_000,

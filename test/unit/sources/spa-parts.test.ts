@@ -8,25 +8,6 @@ import { fwknopAccessToYaml } from '../../../src/config/fwknop-import.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import type { SpaDoor } from '../../../src/core/door.js';
 import { packetFromUrl } from '../../../src/sources/spa/listeners.js';
-import { RefusalLog } from '../../../src/sources/spa/refusal-log.js';
-
-describe('SPA refusal log', () => {
-  test('logs each refusal once, at most `burst` per window, then one summary line', () => {
-    const lines: [string, Record<string, unknown>][] = [];
-    let now = 0;
-    const log = new RefusalLog((e, f) => lines.push([e, f]), { burst: 3, windowMs: 1000, now: () => now });
-    for (let i = 0; i < 1000; i++) log.refused(i % 2 ? 'bad-hmac' : 'not-spa', { from: '198.18.0.2' });
-    assert.equal(lines.length, 3);
-    now = 1000;
-    log.refused('replayed', {});
-    assert.deepEqual(lines[3], [
-      'spa-refused-suppressed',
-      { count: 997, reasons: { 'bad-hmac': 499, 'not-spa': 498 } },
-    ]);
-    assert.deepEqual(lines[4], ['spa-refused', { reason: 'replayed' }]);
-    log.stop();
-  });
-});
 
 describe('sesame import --fwknop-access', () => {
   test('each stanza becomes an spa door that loads with the same policy; keys go to files', () => {
