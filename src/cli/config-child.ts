@@ -17,7 +17,7 @@ function load(req: ConfigRequest, warnings: ConfigProblem[]): LoadedConfig {
       return { plan: k.plan, logFile: k.options.logFile, pidFile: k.options.pidFile, notes: k.notes };
     }
     case 'fwknop':
-      return { plan: loadFwknopAccess(req.file, req.spaListen), notes: [] };
+      return { plan: loadFwknopAccess(req.file, req.spaListen, req.access), notes: [] };
     case 'sesame':
       return {
         plan: loadConfigFile(req.file, { readableSecrets: req.readableSecrets, warn: (p) => warnings.push(p) }),

@@ -1,11 +1,17 @@
 import type { ConfigProblem } from '../config/config-error.js';
+import type { FwknopAccessOptions } from '../config/fwknop-access.js';
 import type { Plan, SpaListen } from '../core/door.js';
 
 /** What `serve` asks the config child (config-child.ts) to load. */
 export type ConfigRequest =
   | { readonly kind: 'sesame'; readonly file: string; readonly readableSecrets: 'refuse' | 'warn' }
   | { readonly kind: 'knockd'; readonly file: string }
-  | { readonly kind: 'fwknop'; readonly file: string; readonly spaListen?: SpaListen };
+  | {
+      readonly kind: 'fwknop';
+      readonly file: string;
+      readonly spaListen?: SpaListen;
+      readonly access?: FwknopAccessOptions;
+    };
 
 /** A loaded config: the plan and, for a knockd.conf, its [options] and notes. */
 export interface LoadedConfig {

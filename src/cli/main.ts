@@ -50,6 +50,7 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--spa-udp <port>', 'with --fwknop-access: UDP port for SPA packets, 0 = off', (v) => Number(v), 62201)
     .option('--spa-tcp <port>', 'with --fwknop-access: TCP port for SPA packets (fwknop -P tcp)', (v) => Number(v))
     .option('--spa-http <port>', 'with --fwknop-access: HTTP port for SPA packets (fwknop -P http)', (v) => Number(v))
+    .option('--hide <ports>', 'with --fwknop-access: ports to hide for stanzas without OPEN_PORTS (22,udp/51820)')
     .addOption(
       new Option('--log-format <format>', "log lines as (default: the config's log.format, else text)").choices([
         'text',
@@ -77,6 +78,7 @@ export function buildCli(out: (text: string) => void): Command {
           config: o.config,
           knockdConf: o.knockdConf,
           fwknopAccess: o.fwknopAccess,
+          fwknopFlags: { hide: o.hide },
           spaListen: {
             ...(o.spaListen ? { host: o.spaListen } : {}),
             udp: o.spaUdp || null,
@@ -100,10 +102,11 @@ export function buildCli(out: (text: string) => void): Command {
     .argument('<file>', 'knockd.conf, or access.conf with --fwknop-access')
     .option('--fwknop-access', "the file is fwknopd's access.conf", false)
     .option('--keys-dir <dir>', "with --fwknop-access: write each door's key file there (mode 0600)")
+    .option('--hide <ports>', 'with --fwknop-access: ports to hide for stanzas without OPEN_PORTS (22,udp/51820)')
     .action(async (file, o) =>
       out(
         o.fwknopAccess
-          ? (await commands.import()).importFwknopCommand(file, o.keysDir)
+          ? (await commands.import()).importFwknopCommand(file, o.keysDir, { hide: o.hide })
           : (await commands.import()).importCommand(file),
       ),
     );
@@ -160,6 +163,7 @@ export function buildCli(out: (text: string) => void): Command {
     .option('-c, --config <file>', 'sesame.yaml', '/etc/sesame/sesame.yaml')
     .option('--knockd-conf <file>', 'check the doors of a knockd.conf that serve runs as it is (instead of -c)')
     .option('--fwknop-access <file>', "check the stanzas of fwknopd's access.conf that serve runs (instead of -c)")
+    .option('--hide <ports>', 'with --fwknop-access: ports to hide for stanzas without OPEN_PORTS (22,udp/51820)')
     .option('--state-dir <dir>', "the daemon's state dir", '/var/lib/sesame')
     .option('--json', 'machine-readable output', false)
     .action(async (o) => (await commands.doctor()).doctor(o, out));

@@ -69,6 +69,11 @@ export interface FwknopAccessOptions {
   readonly interface?: string;
   /** Door names are `<prefix><n>`; default `fwknop`. */
   readonly namePrefix?: string;
+  /**
+   * `serve --hide PORTS`: the ports sesame hides for stanzas without OPEN_PORTS (fwknopd grants
+   * any port such a packet asks for; sesame still has to know which ones to keep closed).
+   */
+  readonly hide?: readonly PortSpec[];
 }
 
 /** Parses an access.conf text into SPA doors. Throws ConfigError listing every problem (file:line). */
@@ -122,9 +127,44 @@ export function parseFwknopAccess(text: string, file = 'access.conf', opts: Fwkn
   if (stanzas.length === 0 && problems.length === 0) problem(0, '', 'no SOURCE stanza; nothing to open');
 
   const prefix = opts.namePrefix ?? 'fwknop';
-  const doors = stanzas.map((s, i) => buildDoor(s, `${prefix}${i + 1}`, file, opts, problem));
+  const built = stanzas.map((s, i) => buildDoor(s, `${prefix}${i + 1}`, file, opts, problem));
+  const doors = hideAnyPortStanzas(built, stanzas, opts.hide, problem);
   if (problems.length > 0) throw new ConfigError(problems);
   return doors as SpaDoor[];
+}
+
+/**
+ * A stanza without OPEN_PORTS grants whatever port a packet asks for (minus RESTRICT_PORTS),
+ * as in fwknopd, whose own firewall policy kept those ports closed. sesame is that policy
+ * here, so it hides `--hide PORTS` when given, else the ports the file's other stanzas open;
+ * with neither it can't know, and refuses the stanza instead of a door that hides nothing.
+ */
+function hideAnyPortStanzas(
+  doors: (SpaDoor | null)[],
+  stanzas: readonly RawStanza[],
+  hide: readonly PortSpec[] | undefined,
+  problem: Problem,
+): (SpaDoor | null)[] {
+  const seen = new Set<string>();
+  const others: PortSpec[] = [];
+  for (const d of doors)
+    for (const p of d?.spa.openPorts ?? [])
+      if (!seen.has(`${p.proto}/${p.port}`)) seen.add(`${p.proto}/${p.port}`) && others.push(p);
+  const ports = hide && hide.length > 0 ? hide : others;
+  return doors.map((d, i) => {
+    if (!d || d.spa.openPorts) return d;
+    if (ports.length === 0) {
+      problem(
+        stanzas[i].line,
+        'SOURCE',
+        'stanza has no OPEN_PORTS: fwknopd grants any port a packet asks for and leaves hiding them to its firewall, ' +
+          'so sesame must be told which ports to hide: add OPEN_PORTS (e.g. tcp/22) to the stanza, ' +
+          'or run serve --hide tcp/22 (sesame.yaml: `hide: [22]`)',
+      );
+      return null;
+    }
+    return { ...d, open: ports };
+  });
 }
 
 type Problem = (line: number, field: string, message: string) => void;
@@ -255,6 +295,17 @@ export function portList(value: string): PortSpec[] | string {
     out.push({ proto: m[1].toLowerCase() as Proto, port });
   }
   return out;
+}
+
+/** `serve --hide 22,tcp/443,udp/51820`: a bare port is tcp. */
+export function hidePorts(value: string): PortSpec[] | string {
+  return portList(
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .map((v) => (/^\d+$/.test(v) ? `tcp/${v}` : v))
+      .join(','),
+  );
 }
 
 function secret(

@@ -2,7 +2,7 @@ import type { SpaDoor } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { SPA_DEFAULTS } from '../core/spa/policy.js';
 import { formatSpaKeys } from '../core/spa/key-text.js';
-import { parseFwknopAccess } from './fwknop-access.js';
+import { type FwknopAccessOptions, parseFwknopAccess } from './fwknop-access.js';
 
 /** One key file to write: `<dir>/<door>.keys` holding the stanza's key pair. */
 export interface KeyFile {
@@ -15,8 +15,13 @@ export interface KeyFile {
  * file per door (written 0600 by the command when asked to), never into the YAML. What
  * sesame.yaml can't say (DESTINATION, ACCESS_EXPIRE) is written as a comment at the door.
  */
-export function fwknopAccessToYaml(text: string, file: string, keysDir: string): { yaml: string; keys: KeyFile[] } {
-  const doors = parseFwknopAccess(text, file);
+export function fwknopAccessToYaml(
+  text: string,
+  file: string,
+  keysDir: string,
+  opts: FwknopAccessOptions = {},
+): { yaml: string; keys: KeyFile[] } {
+  const doors = parseFwknopAccess(text, file, opts);
   const out: string[] = [
     `# sesame.yaml from ${file} (sesame import --fwknop-access)`,
     `# keys: one file per door in ${keysDir} (sesame import --keys-dir writes them, mode 0600)`,
@@ -45,7 +50,9 @@ function door(d: SpaDoor, keysDir: string): string[] {
       `    # ACCESS_EXPIRE ${new Date(p.expiresAtMs).toISOString()}: not in sesame.yaml; remove the door then`,
     );
   if (!p.openPorts)
-    lines.push('    # no OPEN_PORTS: fwknopd opened any port asked for; sesame.yaml needs the list, tcp/22 assumed');
+    lines.push(
+      '    # no OPEN_PORTS: any port a packet asks for is granted, as in fwknopd; `hide` lists the ports kept closed',
+    );
   lines.push('    spa:', `      keys: ${keysDir}/${d.name}.keys`);
   if (p.key.hmacType !== 'sha256') lines.push(`      hmac: ${p.key.hmacType}`);
   if (p.key.legacy) lines.push('      mode: legacy');
@@ -55,7 +62,7 @@ function door(d: SpaDoor, keysDir: string): string[] {
   // fwknopd's default is N; sesame.yaml's is on, so it is always written
   lines.push(`      require_source: ${p.requireSource}`);
   if (p.usernames) lines.push(`      usernames: [${p.usernames.map((u) => JSON.stringify(u)).join(', ')}]`);
-  lines.push(`    open: [${(p.openPorts ?? [{ proto: 'tcp' as const, port: 22 }]).map(yamlPort).join(', ')}]`);
+  lines.push(`    ${p.openPorts ? 'open' : 'hide'}: [${d.open.map(yamlPort).join(', ')}]`);
   lines.push(`    for: ${d.forMs / 1000}s`);
   return lines;
 }

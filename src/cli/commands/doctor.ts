@@ -7,12 +7,15 @@ import { diagnose, type Finding, type HostFacts } from '../../core/doctor/diagno
 import { execFile, FirewallError } from '../../firewall/exec.js';
 import { readHostRulesets } from '../../firewall/host-rulesets.js';
 import { CliError } from '../cli-error.js';
+import { fwknopOptions } from './fwknop-flags.js';
 
 export interface DoctorOptions {
   readonly config: string;
   /** A knockd.conf or fwknopd access.conf that `serve` runs as it is (instead of `config`). */
   readonly knockdConf?: string;
   readonly fwknopAccess?: string;
+  /** With fwknopAccess: `--hide`. */
+  readonly hide?: string;
   readonly stateDir: string;
   readonly json: boolean;
 }
@@ -41,7 +44,7 @@ function format(findings: readonly Finding[]): string {
 
 /** Everything diagnose() needs, read once. Only "does not exist" reads as absent. */
 export async function readHost(
-  opts: Pick<DoctorOptions, 'config' | 'knockdConf' | 'fwknopAccess' | 'stateDir'>,
+  opts: Pick<DoctorOptions, 'config' | 'knockdConf' | 'fwknopAccess' | 'hide' | 'stateDir'>,
 ): Promise<HostFacts> {
   const plan = loadPlan(opts);
   const rulesets = await readHostRulesets().catch((err: unknown) => {
@@ -64,9 +67,9 @@ export async function readHost(
 }
 
 /** The doors as `serve` would load them from the same options; null when no config exists. */
-function loadPlan(opts: Pick<DoctorOptions, 'config' | 'knockdConf' | 'fwknopAccess'>): Plan | null {
+function loadPlan(opts: Pick<DoctorOptions, 'config' | 'knockdConf' | 'fwknopAccess' | 'hide'>): Plan | null {
   if (opts.knockdConf) return loadKnockdConf(opts.knockdConf).plan;
-  if (opts.fwknopAccess) return loadFwknopAccess(opts.fwknopAccess);
+  if (opts.fwknopAccess) return loadFwknopAccess(opts.fwknopAccess, undefined, fwknopOptions(opts));
   return existsSync(opts.config) ? loadConfigFile(opts.config, { readableSecrets: 'warn' }) : null;
 }
 

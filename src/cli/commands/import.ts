@@ -4,6 +4,7 @@ import { fwknopAccessToYaml } from '../../config/fwknop-import.js';
 import { readConfigText } from '../../config/load-config.js';
 import { parseKnockdConf } from '../../config/knockd-conf.js';
 import { knockdToYaml } from '../../config/knockd-import.js';
+import { type FwknopFlags, fwknopOptions } from './fwknop-flags.js';
 
 /**
  * `sesame import knockd.conf > sesame.yaml`: prints the equivalent sesame.yaml. Changes
@@ -19,8 +20,8 @@ export function importCommand(file: string): string {
  * stanza. Keys stay out of the YAML: with --keys-dir each door's key file is written there
  * (0600, never overwritten); without it the YAML names /etc/sesame/<door>.keys to create.
  */
-export function importFwknopCommand(file: string, keysDir?: string): string {
-  const { yaml, keys } = fwknopAccessToYaml(readConfigText(file), file, keysDir ?? '/etc/sesame');
+export function importFwknopCommand(file: string, keysDir?: string, flags: FwknopFlags = {}): string {
+  const { yaml, keys } = fwknopAccessToYaml(readConfigText(file), file, keysDir ?? '/etc/sesame', fwknopOptions(flags));
   if (keysDir) {
     mkdirSync(keysDir, { recursive: true, mode: 0o700 });
     for (const k of keys) writeFileSync(join(keysDir, k.name), k.text, { mode: 0o600, flag: 'wx' });

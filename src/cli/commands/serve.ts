@@ -20,6 +20,7 @@ import { Nftables } from '../../firewall/nftables.js';
 import { openNflog } from '../../netfilter/nflog.js';
 import { loadConfigInChild } from '../config-process.js';
 import type { ConfigRequest } from '../config-request.js';
+import { type FwknopFlags, fwknopOptions } from './fwknop-flags.js';
 
 export interface ServeOptions {
   /** sesame.yaml; exactly one of `config` and `knockdConf`. */
@@ -30,6 +31,8 @@ export interface ServeOptions {
   fwknopAccess?: string;
   /** Where SPA packets are received with --fwknop-access (default: UDP 62201). */
   spaListen?: SpaListen;
+  /** With --fwknop-access: how stanzas are read (`--hide`). */
+  fwknopFlags?: FwknopFlags;
   /** Overrides the config's `log.format`; text when neither says. */
   logFormat?: LogFormat;
   stateDir: string;
@@ -186,7 +189,12 @@ async function configLoader(
   const req: ConfigRequest = opts.knockdConf
     ? { kind: 'knockd', file: opts.knockdConf }
     : opts.fwknopAccess
-      ? { kind: 'fwknop', file: opts.fwknopAccess, spaListen: opts.spaListen }
+      ? {
+          kind: 'fwknop',
+          file: opts.fwknopAccess,
+          spaListen: opts.spaListen,
+          access: fwknopOptions(opts.fwknopFlags ?? {}),
+        }
       : { kind: 'sesame', file: opts.config!, readableSecrets: opts.allowReadableSecrets ? 'warn' : 'refuse' };
   // loaded once here for the log settings (a bad config fails before anything starts); the
   // daemon's first load takes this one, later ones (SIGHUP) read the file again

@@ -43,19 +43,32 @@ const spaSettings = z.strictObject({
 });
 
 export const spaDoorSchema = z
-  .strictObject({ spa: spaSettings, ...doorBaseFields(SPA_DEFAULTS.forMs) })
+  .strictObject({
+    spa: spaSettings,
+    ...doorBaseFields(SPA_DEFAULTS.forMs),
+    // access.conf without OPEN_PORTS: any port may be asked for; these are the ones hidden
+    hide: portList.optional(),
+  })
   .superRefine((d, ctx) => {
-    if (!d.open?.length)
+    if (d.open?.length && d.hide)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hide'],
+        message: '`hide` is for doors without `open` (any port may be asked for); with `open` those are hidden',
+      });
+    else if (!d.open?.length && !d.hide?.length)
       ctx.addIssue({
         code: 'custom',
         path: ['open'],
-        message: 'an spa door needs `open`: the ports a packet may ask for',
+        message:
+          'an spa door needs `open` (the ports a packet may ask for, hidden from everyone else) or `hide` (any port may be asked for, these are hidden)',
       });
   });
 
 /**
  * fwknop-compatible single packet authorization, one access.conf stanza in YAML:
- * `spa: {keys: /etc/sesame/spa.keys}` with `open` as OPEN_PORTS and `for` as FW_ACCESS_TIMEOUT.
+ * `spa: {keys: /etc/sesame/spa.keys}` with `open` as OPEN_PORTS and `for` as FW_ACCESS_TIMEOUT;
+ * `hide` instead of `open` is a stanza without OPEN_PORTS (any port, these ports hidden).
  */
 export const spaKind: DoorKind = {
   key: 'spa',
@@ -63,9 +76,11 @@ export const spaKind: DoorKind = {
   pathFields: [['spa', 'keys']],
   secretFields: [['spa', 'keys']],
   build(name, d: z.infer<typeof spaDoorSchema>, defaults): SpaDoor {
+    const anyPort = !d.open?.length;
     return {
       kind: 'spa',
       ...doorBase(name, d, defaults),
+      ...(anyPort ? { open: d.hide ?? [] } : {}),
       spa: {
         sources: d.spa.sources,
         destinations: null,
@@ -75,7 +90,7 @@ export const spaKind: DoorKind = {
           hmacType: d.spa.hmac,
           legacy: d.spa.mode === 'legacy',
         },
-        openPorts: d.open ?? [],
+        openPorts: anyPort ? null : (d.open ?? []),
         restrictPorts: d.spa.restrict ?? [],
         maxTimeoutMs: d.spa.max_for,
         requireSource: d.spa.require_source,

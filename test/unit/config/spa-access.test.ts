@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../../src/config/config-error.js';
-import { parseFwknopAccess } from '../../../src/config/fwknop-access.js';
+import { type FwknopAccessOptions, parseFwknopAccess } from '../../../src/config/fwknop-access.js';
 import { SpaGate } from '../../../src/core/spa/admit.js';
 import { makeSpaPacket, type SpaKey } from '../../../src/core/spa/packet.js';
 
@@ -38,10 +38,13 @@ function packet(
 const key1: SpaKey = { key: K1, hmacKey: H1, hmacType: 'sha256' };
 const key2: SpaKey = { key: K2, hmacKey: H2, hmacType: 'sha256' };
 const fresh = () => true;
+// stanzas here mostly lack OPEN_PORTS, as Debian's default file does; serve --hide 22 for them
+const parseHidden = (text: string, file = 'access.conf', opts: FwknopAccessOptions = {}) =>
+  parseFwknopAccess(text, file, { hide: [{ proto: 'tcp', port: 22 }], ...opts });
 
-function problems(text: string): string[] {
+function problems(text: string, opts: FwknopAccessOptions = { hide: [{ proto: 'tcp', port: 22 }] }): string[] {
   try {
-    parseFwknopAccess(text, 'access.conf');
+    parseFwknopAccess(text, 'access.conf', opts);
   } catch (err) {
     assert.ok(err instanceof ConfigError);
     return err.problems.map((p) => `${p.line} ${p.field}: ${p.message}`);
@@ -51,7 +54,7 @@ function problems(text: string): string[] {
 
 describe("fwknopd's access.conf", () => {
   test('every supported key is read', async () => {
-    const [d] = parseFwknopAccess(
+    const [d] = parseHidden(
       conf(
         [
           'SOURCE: 198.18.0.0/24, 10.0.0.0/255.0.0.0, fd00:5e5a::/64',
@@ -88,14 +91,49 @@ describe("fwknopd's access.conf", () => {
     assert.equal(d.spa.origin, 'access.conf:2');
   });
 
-  test("Debian's stock file shape (SOURCE ANY, base64 keys, REQUIRE_SOURCE_ADDRESS) loads", () => {
-    const [d] = parseFwknopAccess(
-      conf(stanza(K1, H1, 'REQUIRE_SOURCE_ADDRESS    N\nACCESS_EXPIRE_EPOCH 4102444800\n')),
-    );
+  test("Debian's stock file shape (SOURCE ANY, base64 keys, no OPEN_PORTS) loads with --hide", () => {
+    const text = conf(stanza(K1, H1, 'REQUIRE_SOURCE_ADDRESS    N\nACCESS_EXPIRE_EPOCH 4102444800\n'));
+    const [d] = parseHidden(text, 'access.conf', { hide: [{ proto: 'tcp', port: 22 }] });
     assert.equal(d.spa.sources, null);
     assert.equal(d.spa.openPorts, null);
+    assert.deepEqual(d.open, [{ proto: 'tcp', port: 22 }]);
     assert.equal(d.spa.requireSource, false);
     assert.equal(d.spa.expiresAtMs, 4102444800_000);
+  });
+
+  test('no OPEN_PORTS and nothing to hide: refused at the stanza, never a door that hides nothing', () => {
+    const p = problems(conf(stanza(K1, H1)), {});
+    assert.equal(p.length, 1);
+    assert.match(p[0], /^2 SOURCE: stanza has no OPEN_PORTS: .*--hide tcp\/22/);
+  });
+
+  test("no OPEN_PORTS: the ports the file's other stanzas open are hidden; any port is granted minus RESTRICT_PORTS", async () => {
+    const doors = parseFwknopAccess(
+      conf(
+        `SOURCE 198.18.0.9\nKEY_BASE64 ${b64(K2)}\nHMAC_KEY_BASE64 ${b64(H2)}\nOPEN_PORTS tcp/22, udp/51820`,
+        stanza(K1, H1, 'RESTRICT_PORTS tcp/23'),
+      ),
+    );
+    assert.deepEqual(doors[1].open, [
+      { proto: 'tcp', port: 22 },
+      { proto: 'udp', port: 51820 },
+    ]);
+    const gate = new SpaGate(doors);
+    const ok = await gate.admit(
+      packet(key1, '198.18.0.2', ['tcp/8080', 'tcp/22']),
+      '198.18.0.2',
+      undefined,
+      NOW,
+      fresh,
+    );
+    assert.ok(ok.ok);
+    assert.equal(ok.door.name, 'fwknop2');
+    assert.deepEqual(ok.ports, [
+      { proto: 'tcp', port: 8080 },
+      { proto: 'tcp', port: 22 },
+    ]);
+    const no = await gate.admit(packet(key1, '198.18.0.2', ['tcp/23']), '198.18.0.2', undefined, NOW, fresh);
+    assert.equal(!no.ok && no.reason, 'ports-refused');
   });
 
   test('unsupported and unknown keys are errors at their line, never ignored', async () => {
@@ -135,7 +173,7 @@ describe("fwknopd's access.conf", () => {
 });
 
 describe('SPA admission (first stanza that authenticates and permits wins)', async () => {
-  const doors = parseFwknopAccess(
+  const doors = parseHidden(
     conf(
       stanza(K1, H1, 'OPEN_PORTS tcp/22\nREQUIRE_SOURCE_ADDRESS Y\nMAX_FW_TIMEOUT 60'),
       `SOURCE 198.18.0.0/24\nKEY_BASE64 ${b64(K2)}\nHMAC_KEY_BASE64 ${b64(H2)}\nRESTRICT_PORTS tcp/23\nREQUIRE_USERNAME bob\n`,
@@ -223,7 +261,7 @@ describe('SPA admission (first stanza that authenticates and permits wins)', asy
     assert.ok(a.ok);
     assert.equal(a.address, '198.18.0.7');
     assert.equal(a.family, 4);
-    const open6 = new SpaGate(parseFwknopAccess(conf(stanza(K1, H1))));
+    const open6 = new SpaGate(parseHidden(conf(stanza(K1, H1))));
     const b = await open6.admit(packet(key1, '0.0.0.0', ['tcp/22']), 'fd00:5e5a::2', undefined, NOW, fresh);
     assert.ok(b.ok);
     assert.equal(b.address, 'fd00:5e5a::2');
@@ -231,7 +269,7 @@ describe('SPA admission (first stanza that authenticates and permits wins)', asy
   });
 
   test('an expired stanza opens nothing', async () => {
-    const g = new SpaGate(parseFwknopAccess(conf(stanza(K1, H1, 'ACCESS_EXPIRE_EPOCH 1000'))));
+    const g = new SpaGate(parseHidden(conf(stanza(K1, H1, 'ACCESS_EXPIRE_EPOCH 1000'))));
     const a = await g.admit(packet(key1, '198.18.0.2', ['tcp/22']), '198.18.0.2', undefined, NOW, fresh);
     assert.equal(a.ok ? 'ok' : a.reason, 'expired');
   });

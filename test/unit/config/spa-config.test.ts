@@ -43,6 +43,21 @@ describe('spa doors in sesame.yaml', () => {
     assert.deepEqual(plan.spaListen, { udp: 62201, tcp: null, http: null });
   });
 
+  test('`hide` instead of `open`: any port may be asked for (no OPEN_PORTS), these are hidden', () => {
+    const plan = load(`doors:\n  ssh:\n    spa: { keys: spa.keys }\n    hide: [22, 53/udp]\n`);
+    const d = plan.doors[0] as SpaDoor;
+    assert.equal(d.spa.openPorts, null);
+    assert.deepEqual(d.open, [
+      { proto: 'tcp', port: 22 },
+      { proto: 'udp', port: 53 },
+    ]);
+    const both = problems(`doors:\n  ssh:\n    spa: { keys: spa.keys }\n    open: [22]\n    hide: [22]\n`);
+    assert.ok(
+      both.some((l) => /hide: `hide` is for doors without `open`/.test(l)),
+      both.join('\n'),
+    );
+  });
+
   test('every field, and the listeners', () => {
     const plan = load(
       [
