@@ -55,7 +55,7 @@ export interface RevokeEvent {
  * rate-limited refusal log (daemon/refusal-log.ts); sources never log refusals themselves.
  */
 export interface RefusalEvent {
-  readonly source: 'http' | 'token' | 'spa';
+  readonly source: 'http' | 'token' | 'spa' | 'log';
   /** The door the knock named, if any (possibly attacker-chosen: not a configured name). */
   readonly door?: string;
   /** A short word: `bad-token`, `replayed token`, `rate-limited`... */

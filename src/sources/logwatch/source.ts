@@ -31,8 +31,14 @@ export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
     door.log.file,
     (line) => {
       const failure = filter.processLine(line)[0];
-      const address = failure ? grantableAddress(failure) : null;
-      if (!address || !counter.hit(address, Date.now())) return;
+      if (!failure) return;
+      const address = grantableAddress(failure);
+      if (!address) {
+        // the filter matched a line that names a host name or an id: a door grants addresses only
+        ctx.refused({ source: 'log', door: door.name, reason: 'not-an-address' });
+        return;
+      }
+      if (!counter.hit(address, Date.now())) return;
       ctx
         .grant(door, address, { via: 'log' })
         .catch((err) =>
