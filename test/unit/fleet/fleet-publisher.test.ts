@@ -8,6 +8,10 @@ import { door, fleetContext, KEY } from './fleet-fixtures.js';
 const NOW = Date.now();
 /** Lets the pipelines a burst queued go out. */
 const settle = () => new Promise((r) => setTimeout(r, 10));
+/** Waits (at most 2 s) until `done()`: the outbox writes asynchronously, slower on a busy host. */
+async function until(done: () => boolean): Promise<void> {
+  for (const end = Date.now() + 2000; !done() && Date.now() < end;) await settle();
+}
 
 /** Node a's publisher on a fake Redis that is up only while `link.up`, with a clock the test moves. */
 function setup() {
@@ -86,7 +90,7 @@ describe('fleet publisher (the outbox)', () => {
     publisher.granted(door(), '198.18.0.11', NOW + 1000);
     publisher.granted(door(), '198.18.0.12', NOW + 60_000);
     publisher.revoked(door(), '198.18.0.12');
-    await settle();
+    await until(() => server.strings.has(ctx.keys.revoked('web', '198.18.0.12')));
     const sent = server.strings.get(ctx.keys.grant('web', '198.18.0.10'));
     const revocation = server.strings.get(ctx.keys.revoked('web', '198.18.0.12'));
     assert.match(revocation ?? '', /^f1\./, 'a revocation is a key too');
@@ -112,7 +116,7 @@ describe('fleet publisher (the outbox)', () => {
     link.up = true;
     publisher.granted(door(), '198.18.0.10', NOW + 60_000);
     publisher.revoked(door(), '198.18.0.10');
-    await settle();
+    await until(() => server.sets.some(([k]) => k === ctx.keys.revoked('web', '198.18.0.10')));
     const px = server.sets.find(([k]) => k === ctx.keys.revoked('web', '198.18.0.10'))?.[1];
     assert.equal(px, 60_000, "kept for the door's `for`, not dropped with the grant's key");
   });
