@@ -5,6 +5,7 @@ import type { PortSpec, Proto, SpaDoor } from '../core/door.js';
 import { b64Decode } from '../core/spa/base64.js';
 import { MAX_KEY_BYTES } from '../core/spa/cipher.js';
 import { type DigestType, parseDigestType } from '../core/spa/digest.js';
+import type { CmdCycle } from '../core/spa/cmd-cycle.js';
 import { SPA_DEFAULTS } from '../core/spa/policy.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 
@@ -34,14 +35,21 @@ export const SUPPORTED_ACCESS_KEYS = [
   'REQUIRE_USERNAME',
   'ACCESS_EXPIRE',
   'ACCESS_EXPIRE_EPOCH',
+  'CMD_CYCLE_OPEN',
+  'CMD_CYCLE_CLOSE',
+  'CMD_CYCLE_TIMER',
 ] as const;
 
 /** fwknopd keys sesame refuses, and why (so the error can say what to do instead). */
 const UNSUPPORTED: Record<string, string> = {
   GPG: 'GnuPG-encrypted SPA is not supported; use KEY_BASE64 + HMAC_KEY_BASE64 (fwknop --key-gen)',
-  CMD: 'command execution (SPA command messages, CMD_CYCLE_*) is not supported',
-  ENABLE_CMD_EXEC: 'command execution (SPA command messages) is not supported',
-  ENABLE_CMD_SUDO_EXEC: 'command execution (SPA command messages) is not supported',
+  CMD:
+    'SPA command messages (fwknop --server-cmd) run whatever command the packet names, as root or CMD_EXEC_USER; ' +
+    'sesame does not run commands a client chooses. Use CMD_CYCLE_OPEN/CMD_CYCLE_CLOSE (commands fixed in the stanza) instead',
+  ENABLE_CMD_EXEC:
+    'SPA command messages run whatever command the packet names; sesame does not run commands a client chooses (CMD_CYCLE_OPEN/CLOSE are supported)',
+  ENABLE_CMD_SUDO_EXEC:
+    'SPA command messages run whatever command the packet names; sesame does not run commands a client chooses (CMD_CYCLE_OPEN/CLOSE are supported)',
   FORCE_NAT: 'NAT access (FORCE_NAT, FORCE_SNAT, FORCE_MASQUERADE, FORWARD_ALL) is not supported',
   FORCE_SNAT: 'NAT access is not supported',
   FORCE_MASQUERADE: 'NAT access is not supported',
@@ -53,6 +61,8 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 const PLACEHOLDER = '__CHANGEME__';
+/** fwknopd's CMD_CYCLE_BUFSIZE. */
+const CMD_CYCLE_BUFSIZE = 256;
 const MAX_HMAC_KEY_BYTES = 128;
 /** fwknopd's RCHK_MAX_FW_TIMEOUT. */
 const MAX_TIMEOUT_S = 2 << 22;
@@ -100,7 +110,11 @@ export function parseFwknopAccess(text: string, file = 'access.conf', opts: Fwkn
     const why =
       UNSUPPORTED[key] ??
       UNSUPPORTED[upper] ??
-      (upper.startsWith('GPG_') ? UNSUPPORTED.GPG : upper.startsWith('CMD_') ? UNSUPPORTED.CMD : undefined);
+      (upper.startsWith('GPG_')
+        ? UNSUPPORTED.GPG
+        : upper.startsWith('CMD_') && !upper.startsWith('CMD_CYCLE_')
+          ? UNSUPPORTED.CMD
+          : undefined);
     if (why) {
       problem(n, key, `not supported by sesame: ${why}`);
       return;
@@ -152,7 +166,7 @@ function hideAnyPortStanzas(
       if (!seen.has(`${p.proto}/${p.port}`)) seen.add(`${p.proto}/${p.port}`) && others.push(p);
   const ports = hide && hide.length > 0 ? hide : others;
   return doors.map((d, i) => {
-    if (!d || d.spa.openPorts) return d;
+    if (!d || d.spa.openPorts || d.spa.commands) return d;
     if (ports.length === 0) {
       problem(
         stanzas[i].line,
@@ -230,6 +244,10 @@ function buildDoor(
   const user = get('REQUIRE_USERNAME');
   const usernames = user ? [user.value] : null;
   const expiresAtMs = expiry(s, bad);
+  const commands = cmdCycle(s, bad);
+  const timerS = commands ? seconds(s, 'CMD_CYCLE_TIMER', 0, bad) : 0;
+  if (commands?.close && timerS === 0)
+    bad('CMD_CYCLE_OPEN', 'needs CMD_CYCLE_TIMER (seconds until CMD_CYCLE_CLOSE runs), as in fwknopd');
 
   if (!ok) return null;
   const policy = {
@@ -244,13 +262,16 @@ function buildDoor(
     expiresAtMs,
     maxAgeMs: opts.maxAgeMs ?? SPA_DEFAULTS.maxAgeMs,
     origin: `${file}:${s.line}`,
+    ...(commands ? { commands } : {}),
   };
   return {
     kind: 'spa',
     name,
-    open: (openPorts as PortSpec[] | null) ?? [],
-    // fwknopd's default grant is 30 s; FW_ACCESS_TIMEOUT 0 means "the default" there too
-    forMs: (forS || SPA_DEFAULTS.forMs / 1000) * 1000,
+    // a CMD_CYCLE stanza gets no firewall rule from fwknopd: its commands open and close
+    open: commands ? [] : ((openPorts as PortSpec[] | null) ?? []),
+    // fwknopd's default grant is 30 s; FW_ACCESS_TIMEOUT 0 means "the default" there too.
+    // A command cycle's grant is its timer: CMD_CYCLE_CLOSE runs when it ends
+    forMs: (timerS || forS || SPA_DEFAULTS.forMs / 1000) * 1000,
     reply: 'drop',
     interface: opts.interface,
     spa: policy,
@@ -357,6 +378,32 @@ function yesNo(s: RawStanza, k: string, bad: (k: string, m: string) => void): bo
   if (/^(n|no)$/i.test(e.value)) return false;
   bad(k, `"${e.value}" is not Y or N`);
   return false;
+}
+
+/** CMD_CYCLE_OPEN with CMD_CYCLE_CLOSE (`NONE`: nothing runs at the end), checked as fwknopd's acc_data_is_valid. */
+function cmdCycle(s: RawStanza, bad: (k: string, m: string) => void): CmdCycle | null {
+  const open = s.values.get('CMD_CYCLE_OPEN');
+  const close = s.values.get('CMD_CYCLE_CLOSE');
+  if (!open && !close) {
+    if (s.values.has('CMD_CYCLE_TIMER')) bad('CMD_CYCLE_TIMER', 'set without CMD_CYCLE_OPEN and CMD_CYCLE_CLOSE');
+    return null;
+  }
+  if (!open || !close) {
+    bad(
+      open ? 'CMD_CYCLE_OPEN' : 'CMD_CYCLE_CLOSE',
+      'CMD_CYCLE_OPEN and CMD_CYCLE_CLOSE go together (CMD_CYCLE_CLOSE NONE runs nothing)',
+    );
+    return null;
+  }
+  for (const e of [open, close])
+    if (e.value.length >= CMD_CYCLE_BUFSIZE) {
+      bad(
+        e === open ? 'CMD_CYCLE_OPEN' : 'CMD_CYCLE_CLOSE',
+        `longer than fwknopd's ${CMD_CYCLE_BUFSIZE - 1} characters`,
+      );
+      return null;
+    }
+  return { open: open.value, close: close.value.startsWith('NONE') ? null : close.value };
 }
 
 /** ACCESS_EXPIRE MM/DD/YYYY (local midnight, as fwknopd's mktime) or ACCESS_EXPIRE_EPOCH seconds. */

@@ -210,7 +210,12 @@ export class Daemon {
     const family = addressFamily(address);
     const forMs = opts.forMs ?? door.forMs;
     await this.changes.run('grant', () => this.deps.firewall.grant(door.name, family, address, forMs, opts.ports));
-    this.grants.opened(door, family, address, opts.via, { forMs, ports: opts.ports, origin: opts.origin });
+    this.grants.opened(door, family, address, opts.via, {
+      forMs,
+      ports: opts.ports,
+      origin: opts.origin,
+      ...(opts.commands ? { commands: opts.commands } : {}),
+    });
   }
 
   /**

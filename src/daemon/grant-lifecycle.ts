@@ -28,6 +28,8 @@ export interface OpenedOptions {
   readonly forMs?: number;
   readonly ports?: readonly PortSpec[];
   readonly origin?: string;
+  /** The grant's own start and stop (expanded), instead of the door's `run` (CMD_CYCLE_*). */
+  readonly commands?: { readonly start: string; readonly stop?: string };
 }
 
 /**
@@ -49,7 +51,7 @@ export class GrantLifecycle {
     const ports = opts.ports ?? door.open;
     // the stop command is recorded with the grant (durably, before start runs)
     const stopTemplate = commandFor(door.run, 'stop', family);
-    const stop = stopTemplate && expandCommand(stopTemplate, address);
+    const stop = opts.commands ? opts.commands.stop : stopTemplate && expandCommand(stopTemplate, address);
     let isNew: boolean;
     try {
       isNew = this.deps.watcher.open({ door: door.name, family, address, until, ...(stop ? { stop } : {}) });
@@ -77,7 +79,9 @@ export class GrantLifecycle {
       expires: new Date(until).toISOString(),
       origin: opts.origin,
     });
-    if (isNew || !stop) this.runStart(door, family, address);
+    if (opts.commands)
+      void this.deps.commands.submit({ door: door.name, which: 'start', address, command: opts.commands.start });
+    else if (isNew || !stop) this.runStart(door, family, address);
   }
 
   /** A grant ended by a close knock, a revoke or a flush. */

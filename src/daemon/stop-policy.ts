@@ -1,6 +1,7 @@
 import { commandFor } from '../core/door-commands.js';
 import type { Door } from '../core/door.js';
 import type { WatchedGrant } from '../core/grant-book.js';
+import { isExpansionOf } from '../core/spa/cmd-cycle.js';
 import { expandCommand } from './run-command.js';
 
 export type StopDecision =
@@ -14,6 +15,13 @@ export type StopDecision =
  * command so an operator can run it by hand.
  */
 export function stopDecision(g: WatchedGrant, door: Door | undefined): StopDecision {
+  // CMD_CYCLE_CLOSE: each grant's command has its own $PORT, $TIMEOUT..., so the recorded one
+  // must be an expansion of the stanza's template
+  const close = door?.kind === 'spa' ? door.spa.commands?.close : undefined;
+  if (close && g.stop !== undefined)
+    return isExpansionOf(close, g.stop)
+      ? { run: g.stop }
+      : { refused: `door "${g.door}" no longer has this CMD_CYCLE_CLOSE for ${g.address}`, command: g.stop };
   const template = door && commandFor(door.run, 'stop', g.family);
   let expected: string | undefined;
   try {

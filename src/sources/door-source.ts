@@ -23,6 +23,11 @@ export interface GrantOptions {
   readonly forMs?: number;
   /** The node the grant came from, when not this one (fleet): listeners use it to avoid echoes. */
   readonly origin?: string;
+  /**
+   * This grant's own start and stop commands, already expanded (fwknopd's CMD_CYCLE_OPEN/CLOSE
+   * with $PORT, $TIMEOUT...), instead of the door's `run`; the stop is kept as durably.
+   */
+  readonly commands?: { readonly start: string; readonly stop?: string };
 }
 
 /** A grant as the daemon saw it: a kernel knock (via `knock`) or a source's `grant`. */

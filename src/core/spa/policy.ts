@@ -1,4 +1,5 @@
 import type { PortSpec } from '../port-spec.js';
+import type { CmdCycle } from './cmd-cycle.js';
 import type { SpaKey } from './packet.js';
 
 /**
@@ -25,6 +26,11 @@ export interface SpaPolicy {
   readonly expiresAtMs: number | null;
   /** Packets whose timestamp is further than this from the server's clock are refused (MAX_SPA_PACKET_AGE). */
   readonly maxAgeMs: number;
+  /**
+   * CMD_CYCLE_OPEN/CLOSE: commands run instead of a firewall rule (fwknopd adds none for such a
+   * stanza, so the door hides nothing); the grant is their timer (CMD_CYCLE_TIMER).
+   */
+  readonly commands?: CmdCycle;
   /** Where the stanza was written, e.g. `access.conf:12`, for logs. */
   readonly origin: string;
 }

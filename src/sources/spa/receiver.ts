@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PortSpec, SpaDoor } from '../../core/door.js';
 import { formatPort } from '../../core/door.js';
 import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
+import { expandCmdCycle } from '../../core/spa/cmd-cycle.js';
 import { checkWire } from '../../core/spa/packet.js';
 import type { GrantOptions } from '../door-source.js';
 import { RateLimiter } from '../http/rate-limit.js';
@@ -89,7 +90,12 @@ export class SpaReceiver {
     }
     if (!a.ok) return refuse(a.reason, { detail: a.detail, ...(a.door ? { door: a.door } : {}) });
     try {
-      await this.deps.grant(a.door, a.address, { via: 'spa', ports: a.ports, forMs: a.timeoutMs });
+      await this.deps.grant(a.door, a.address, {
+        via: 'spa',
+        ports: a.ports,
+        forMs: a.timeoutMs,
+        ...cycleCommands(a, from, local),
+      });
     } catch (err) {
       this.deps.log('warn', 'spa-grant-failed', {
         door: a.door.name,
@@ -109,4 +115,27 @@ export class SpaReceiver {
     });
     return { ok: true, door: a.door.name, address: a.address, ports: a.ports };
   }
+}
+
+/** fwknopd's CMD_CYCLE_OPEN/CLOSE for an accepted packet, with its values in. */
+function cycleCommands(
+  a: Extract<Admission, { ok: true }>,
+  from: string,
+  local: string | undefined,
+): { commands?: { start: string; stop?: string } } {
+  const c = a.door.spa.commands;
+  if (!c) return {};
+  // fwknopd expands the first port the packet asked for
+  const first = a.ports[0] ?? { proto: 'tcp' as const, port: 0 };
+  const values = {
+    ip: a.address,
+    pktSrc: from,
+    dst: local ? plainIp(local) : '',
+    port: first.port,
+    proto: first.proto,
+    timestamp: a.message.timestamp,
+    timeoutS: Math.round(a.timeoutMs / 1000),
+  };
+  const start = expandCmdCycle(c.open, values);
+  return { commands: c.close ? { start, stop: expandCmdCycle(c.close, values) } : { start } };
 }

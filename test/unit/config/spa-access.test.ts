@@ -138,11 +138,11 @@ describe("fwknopd's access.conf", () => {
 
   test('unsupported and unknown keys are errors at their line, never ignored', async () => {
     const p = problems(
-      conf(stanza(K1, H1, 'GPG_REMOTE_ID 1234\nCMD_CYCLE_OPEN /bin/true\nFORCE_NAT 1.2.3.4 22\nOPEN_PORT tcp/22\n')),
+      conf(stanza(K1, H1, 'GPG_REMOTE_ID 1234\nCMD_EXEC_USER nobody\nFORCE_NAT 1.2.3.4 22\nOPEN_PORT tcp/22\n')),
     );
     assert.equal(p.length, 4);
     assert.match(p[0], /^5 GPG_REMOTE_ID: not supported by sesame: GnuPG/);
-    assert.match(p[1], /^6 CMD_CYCLE_OPEN: not supported by sesame: command execution/);
+    assert.match(p[1], /^6 CMD_EXEC_USER: not supported by sesame: SPA command messages/);
     assert.match(p[2], /^7 FORCE_NAT: not supported by sesame: NAT/);
     assert.match(p[3], /^8 OPEN_PORT: unknown access.conf key/);
   });
