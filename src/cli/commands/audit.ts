@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AuditLine, parseLine, verifyChain } from '../../core/audit-chain.js';
+import { type AuditAnchor, type AuditLine, parseLine, verifyChain } from '../../core/audit-chain.js';
 import { parseDuration } from '../../core/duration.js';
-import { AUDIT_FILE, readAnchor } from '../../daemon/audit-log.js';
+import { AUDIT_ANCHOR, AUDIT_FILE, readAnchor } from '../../daemon/audit-log.js';
 import { CliError } from '../cli-error.js';
 
 export interface AuditOptions {
@@ -39,7 +39,14 @@ export function audit(what: string | undefined, opts: AuditOptions, now = Date.n
 }
 
 function verify(text: string, dir: string): string {
-  const result = verifyChain(text.split('\n'), readAnchor(dir));
+  let anchor: AuditAnchor | null;
+  try {
+    anchor = readAnchor(dir);
+  } catch (err) {
+    // an anchor that can't be read is a finding too: it is what proves the tail
+    throw new CliError('E_AUDIT', `${join(dir, AUDIT_ANCHOR)} is damaged (${(err as Error).message})`, 1);
+  }
+  const result = verifyChain(text.split('\n'), anchor);
   if (!result.ok) throw new CliError('E_AUDIT', `${join(dir, AUDIT_FILE)}: ${result.problem}`, 1);
   const tail = result.unanchored > 0 ? ` (the last ${result.unanchored} written after the anchor)` : '';
   return `audit log intact: ${result.lines} line(s), last seq ${result.last?.seq ?? 0}${tail}`;

@@ -107,20 +107,20 @@ function natTable(rules: readonly string[]): string[] {
  */
 function protect(door: Door, plan: Plan, part: IptablesFragment, f: Family, which: 'grant' | 'deny'): string[] {
   const mark = plan.grantMark && `0x${plan.grantMark.toString(16)}`;
+  const seen = recentSeen(part.grant.set, part.grant.seconds);
   return byProto(door.open).flatMap(([proto, ports]) =>
-    portMatches(proto, ports).flatMap((m) =>
-      which === 'grant' && door.kind === 'shared'
-        ? // a shared door's list holds knockers for the redirect, not a pass to redirect_to (iptables/shared.ts)
-          (door.trustedInterfaces ?? []).map((i) => `-i ${interfaceName(i)} ${m} -j RETURN`)
-        : which === 'grant'
-          ? [
-              // grant_mark: marked for a kept firewall's accept, then back to INPUT
-              ...(mark ? [`${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j MARK --or-mark ${mark}`] : []),
-              `${m} ${recentSeen(part.grant.set, part.grant.seconds)} -j RETURN`,
-              // trusted_interfaces: the door's ports without a knock there
-              ...(door.trustedInterfaces ?? []).map((i) => `-i ${interfaceName(i)} ${m} -j RETURN`),
-            ]
-          : [`${m} ${verdict(door.reply, proto, f)}`],
-    ),
+    portMatches(proto, ports).flatMap((m) => {
+      if (which === 'deny') return [`${m} ${verdict(door.reply, proto, f)}`];
+      // trusted_interfaces: the door's ports without a knock there
+      const trusted = (door.trustedInterfaces ?? []).map((i) => `-i ${interfaceName(i)} ${m} -j RETURN`);
+      // a shared door's list holds knockers for the redirect, not a pass to redirect_to (shared.ts)
+      if (door.kind === 'shared') return trusted;
+      return [
+        // grant_mark: marked for a kept firewall's accept, then back to INPUT
+        ...(mark ? [`${m} ${seen} -j MARK --or-mark ${mark}`] : []),
+        `${m} ${seen} -j RETURN`,
+        ...trusted,
+      ];
+    }),
   );
 }
