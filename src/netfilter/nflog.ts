@@ -8,7 +8,7 @@ import {
   NFULNL_MSG_CONFIG,
   NFULNL_MSG_PACKET,
 } from './nflog-codec.js';
-import { configure, type NetlinkSocket, openNetfilterSocket } from './socket.js';
+import { bindNetfilter } from './socket.js';
 import { SesameError } from '../core/sesame-error.js';
 
 /** Something that delivers logged packets; the daemon only needs this much. */
@@ -33,30 +33,19 @@ export class NflogBindError extends SesameError {
  */
 export async function openNflog(group: number, copyRange = 128): Promise<PacketSource> {
   const emitter = new EventEmitter() as PacketSource;
-  let socket: NetlinkSocket;
-  try {
-    socket = openNetfilterSocket({ ref: true, recvBufferSize: 4 << 20, sendBufferSize: 65536 });
-  } catch (cause) {
-    throw new NflogBindError(`cannot open a netfilter netlink socket (root needed): ${String(cause)}`, { cause });
-  }
-  const request = async (body: Buffer, what: string) => {
-    try {
-      await configure(socket, NFULNL_MSG_CONFIG, body);
-    } catch (cause) {
-      socket.close();
-      // the kernel answers EPERM when another socket already holds the group
-      const busy = /EPERM|EBUSY/.test(String(cause));
-      throw new NflogBindError(
-        busy
-          ? `NFLOG group ${group} is in use: is another sesame (or ulogd) running in this network namespace?`
-          : `NFLOG ${what} for group ${group} failed: ${String(cause)}`,
-        { cause },
-      );
-    }
-  };
-  await request(configCommand(group, NFULNL_CFG_CMD_BIND), 'bind');
-  await request(configCopyMode(group, copyRange), 'copy mode');
-
+  const socket = await bindNetfilter(
+    { ref: true, recvBufferSize: 4 << 20, sendBufferSize: 65536 },
+    NFULNL_MSG_CONFIG,
+    [
+      { what: 'bind', body: configCommand(group, NFULNL_CFG_CMD_BIND) },
+      { what: 'copy mode', body: configCopyMode(group, copyRange) },
+    ],
+    {
+      error: (message, options) => new NflogBindError(message, options),
+      busy: `NFLOG group ${group} is in use: is another sesame (or ulogd) running in this network namespace?`,
+      failed: (what) => `NFLOG ${what} for group ${group} failed`,
+    },
+  );
   relayNflog(socket, emitter);
   emitter.close = () => socket.close();
   return emitter;

@@ -11,7 +11,7 @@ import {
   verdictBody,
 } from './nfqueue-codec.js';
 import { NLM_F_REQUEST } from './nfnetlink.js';
-import { configure, type NetlinkSocket, openNetfilterSocket } from './socket.js';
+import { bindNetfilter } from './socket.js';
 import { SesameError } from '../core/sesame-error.js';
 
 /** Packets the kernel holds for a verdict; every one must get exactly one. */
@@ -35,28 +35,19 @@ export class QueueBindError extends SesameError {
  * them, so a held packet never passes without sesame's say.
  */
 export async function openQueue(queue: number, maxlen = 1024): Promise<PacketQueue> {
-  let socket: NetlinkSocket;
-  try {
-    socket = openNetfilterSocket({ ref: false, recvBufferSize: 1 << 20, sendBufferSize: 1 << 16 });
-  } catch (cause) {
-    throw new QueueBindError(`cannot open a netfilter netlink socket (root needed): ${String(cause)}`, { cause });
-  }
-  const request = async (body: Buffer, what: string) => {
-    try {
-      await configure(socket, NFQNL_MSG_CONFIG, body);
-    } catch (cause) {
-      socket.close();
-      const busy = /EBUSY|EPERM/.test(String(cause));
-      throw new QueueBindError(
-        busy
-          ? `NFQUEUE ${queue} is in use: is another sesame (or an IPS) running in this network namespace?`
-          : `NFQUEUE ${what} for queue ${queue} failed: ${String(cause)}`,
-        { cause },
-      );
-    }
-  };
-  await request(queueCommand(queue, NFQNL_CFG_CMD_BIND), 'bind');
-  await request(queueParams(queue, 128, maxlen), 'copy mode');
+  const socket = await bindNetfilter(
+    { ref: false, recvBufferSize: 1 << 20, sendBufferSize: 1 << 16 },
+    NFQNL_MSG_CONFIG,
+    [
+      { what: 'bind', body: queueCommand(queue, NFQNL_CFG_CMD_BIND) },
+      { what: 'copy mode', body: queueParams(queue, 128, maxlen) },
+    ],
+    {
+      error: (message, options) => new QueueBindError(message, options),
+      busy: `NFQUEUE ${queue} is in use: is another sesame (or an IPS) running in this network namespace?`,
+      failed: (what) => `NFQUEUE ${what} for queue ${queue} failed`,
+    },
+  );
 
   const emitter = new EventEmitter() as PacketQueue;
   const verdict = (id: number, accept: boolean) =>
