@@ -14,6 +14,11 @@ export interface Heartbeat {
   readonly at: number;
   readonly published: number;
   readonly received: number;
+  /**
+   * Random per daemon process: two nodes started from one VM image share a name, and a
+   * heartbeat under this node's name with another instance shows it. Absent from older nodes.
+   */
+  readonly instance?: string;
 }
 
 export type HeartbeatVerdict =
@@ -29,7 +34,13 @@ const mac = (key: Uint8Array, cluster: string, body: string) => fleetMac(key, LA
 /** Encodes and signs `h` for `cluster`. */
 export function signHeartbeat(key: Uint8Array, cluster: string, h: Heartbeat): string {
   const body = Buffer.from(
-    JSON.stringify({ name: h.name, at: h.at, published: h.published, received: h.received }),
+    JSON.stringify({
+      name: h.name,
+      at: h.at,
+      published: h.published,
+      received: h.received,
+      ...(h.instance !== undefined ? { instance: h.instance } : {}),
+    }),
   ).toString('base64url');
   return `${VERSION}.${body}.${mac(key, cluster, body).toString('base64url')}`;
 }
@@ -56,8 +67,11 @@ export function receiveHeartbeat(
     return { ok: false, reason: 'malformed', detail: 'body is not JSON' };
   }
   if (!b || typeof b !== 'object' || Array.isArray(b)) return { ok: false, reason: 'bad-field', detail: 'body' };
-  if (Object.keys(b).sort().join(',') !== 'at,name,published,received')
-    return { ok: false, reason: 'bad-field', detail: `unexpected fields ${Object.keys(b).sort().join(',')}` };
+  const fields = Object.keys(b).sort().join(',');
+  if (fields !== 'at,name,published,received' && fields !== 'at,instance,name,published,received')
+    return { ok: false, reason: 'bad-field', detail: `unexpected fields ${fields}` };
+  if (b.instance !== undefined && (typeof b.instance !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(b.instance)))
+    return { ok: false, reason: 'bad-field', detail: 'instance' };
   if (typeof b.name !== 'string' || !isNodeName(b.name)) return { ok: false, reason: 'bad-field', detail: 'name' };
   for (const f of ['at', 'published', 'received'] as const)
     if (!Number.isSafeInteger(b[f]) || (b[f] as number) < 0) return { ok: false, reason: 'bad-field', detail: f };

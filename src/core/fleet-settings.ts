@@ -28,3 +28,23 @@ export interface FleetSettings {
 
 export const DEFAULT_STREAM_LENGTH = 10_000;
 export const DEFAULT_MAX_CLOCK_OFFSET_MS = 30_000;
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/**
+ * What is weak about how a fleet reaches Redis, for `check` and `doctor`: anyone who can talk
+ * to an unauthenticated Redis can delete grants and revocations and burn tokens, and on a plain
+ * link anyone on the path can read every grant and shift `TIME`. Pure.
+ */
+export function fleetLinkWarnings(s: FleetSettings): string[] {
+  const out: string[] = [];
+  if (!s.passwordFile)
+    out.push(
+      `fleet: redis ${s.redis.host}:${s.redis.port} is used without a password: anyone who reaches it can delete grants and revocations and mark tokens used; set requirepass and fleet.password_file`,
+    );
+  if (!s.redis.tls && !LOOPBACK.test(s.redis.host))
+    out.push(
+      `fleet: redis ${s.redis.host}:${s.redis.port} is reached without TLS: anyone on the path reads the grants and can shift TIME or cut the link; use rediss:// (fleet.tls)`,
+    );
+  return out;
+}

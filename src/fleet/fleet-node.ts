@@ -144,6 +144,7 @@ export class FleetNode {
       since: this.since === null ? null : new Date(this.since).toISOString(),
       clockOffsetMs: this.clock.offset,
       clockRefused: this.clock.beyondBound,
+      duplicateName: this.presence.duplicateSeenAt !== null,
       nodes: this.presence.list(),
       grantsPublished: this.publisher.published,
       grantsReceived: this.reader.received,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { receiveHeartbeat, signHeartbeat } from '../core/fleet-heartbeat.js';
 import { type FleetContext, syncClock } from './fleet-context.js';
@@ -17,6 +18,13 @@ export class FleetPresence {
   private readonly nodes = new Map<string, NodeSeen>();
   /** The last refused value of each heartbeat key. */
   private readonly badHeartbeats = new Map<string, string>();
+  /** This daemon process, in its heartbeats: another one under the same name is a clone. */
+  private readonly instance = randomBytes(12).toString('base64url');
+  /** Fleet-clock time of this node's last heartbeat. */
+  private lastBeatAt: number | null = null;
+  private lastDuplicateLog = Number.NEGATIVE_INFINITY;
+  /** Another node beats under this node's name (set until it has not for a while). */
+  duplicateSeenAt: number | null = null;
 
   constructor(
     private readonly ctx: FleetContext,
@@ -38,17 +46,52 @@ export class FleetPresence {
     try {
       await syncClock(this.ctx, aux);
       const { settings } = this.ctx;
+      const key = this.ctx.keys.node(settings.node);
+      this.checkDuplicate(await aux.get(key));
+      const at = this.ctx.clock.now();
       const me = signHeartbeat(this.ctx.key, settings.cluster, {
         name: settings.node,
-        at: this.ctx.clock.now(),
+        at,
         published: counts.published,
         received: counts.received,
+        instance: this.instance,
       });
-      await aux.set(this.ctx.keys.node(settings.node), me, 'PX', this.periodMs * 5);
+      await aux.set(key, me, 'PX', this.periodMs * 5);
+      this.lastBeatAt = at;
       await this.readNodes(aux);
     } catch (err) {
       this.ctx.log('debug', 'fleet-heartbeat-failed', { reason: String((err as Error).message) });
     }
+  }
+
+  /**
+   * The value under this node's heartbeat key, read before writing: signed, of another daemon
+   * process and written since this node's last beat means two nodes share the name (clones of
+   * one VM image). They would ignore each other's grants as their own, so it is logged loudly
+   * (an error, at most once a minute). A restart is not a clone: the old process beats no more.
+   */
+  private checkDuplicate(text: string | null): void {
+    const { settings, clock } = this.ctx;
+    if (text === null || this.lastBeatAt === null) return;
+    const v = receiveHeartbeat(text, {
+      key: this.ctx.key,
+      cluster: settings.cluster,
+      keyName: settings.node,
+      nowMs: clock.now(),
+    });
+    if (!v.ok || v.heartbeat.instance === this.instance || v.heartbeat.at <= this.lastBeatAt) {
+      if (this.duplicateSeenAt !== null && clock.now() - this.duplicateSeenAt > this.periodMs * 10)
+        this.duplicateSeenAt = null;
+      return;
+    }
+    this.duplicateSeenAt = clock.now();
+    if (this.ctx.localNow() - this.lastDuplicateLog < 60_000) return;
+    this.lastDuplicateLog = this.ctx.localNow();
+    this.ctx.log('error', 'fleet-duplicate-node', {
+      node: settings.node,
+      reason:
+        'another sesame beats under this node name (a cloned VM image?): each ignores the grants of the other as its own; give every node its own fleet.node',
+    });
   }
 
   /** Reads every node's heartbeat; only signed ones, under their own name, count as nodes seen. */

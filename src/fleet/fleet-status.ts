@@ -19,6 +19,8 @@ export interface FleetStatus {
   /** When the connection was last made or lost. */
   readonly since: string | null;
   readonly clockOffsetMs: number;
+  /** Another node beats under this node's name. */
+  readonly duplicateName?: boolean;
   /** The offset is beyond `clock_offset_max`: every fleet message is refused. */
   readonly clockRefused?: boolean;
   readonly nodes: readonly NodeSeen[];
@@ -59,6 +61,9 @@ export function formatFleetStatus(s: FleetStatus, nowMs = Date.now()): string[] 
   const age = Math.round((nowMs - Date.parse(s.updated)) / 1000);
   const lines = [
     `fleet: ${s.cluster} as node ${s.node}, redis ${s.redis} ${s.connected ? 'connected' : 'NOT connected'}${s.since ? ` since ${s.since}` : ''}${age > 10 ? ` (as of ${age}s ago: is sesame serve running?)` : ''}`,
+    ...(s.duplicateName
+      ? [`  DUPLICATE: another node beats under the name ${s.node}; give each node its own fleet.node`]
+      : []),
     ...(s.clockRefused
       ? [
           `  CLOCK: redis TIME is ${s.clockOffsetMs} ms from this node's clock, beyond clock_offset_max: fleet messages are refused`,

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Door } from '../../src/core/door.js';
 import { fleetMessage, signFleetMessage } from '../../src/core/fleet-message.js';
 import { sendControl } from '../../src/daemon/control-socket.js';
+import { sesame } from '../../src/lab/processes.js';
 import { CLUSTER, type FleetLab, type FleetNodeLab, fleetLab } from './fleet-lab.js';
 import { e2eSkip, eventually, sleep } from './support.js';
 
@@ -91,6 +92,11 @@ describe('fleet revocations are durable: three nodes and a redis-server in names
       const cutAt = Date.now();
       assert.ok(await eventually(() => /fleet-disconnected/.test(sinceC()), 15_000), `C sees the partition\n${logs()}`);
       console.log(`# partition seen by C after ${Date.now() - cutAt} ms`);
+      const status = await eventually(async () => {
+        const out = (await sesame(f.lab, c().host, ['status', '--state-dir', c().dir])).stdout;
+        return /redis \S+ NOT connected/.test(out) && out;
+      }, 5000);
+      assert.ok(status, 'sesame status on C says it is not connected');
       await control(b(), { op: 'revoke', door: 'admin', address: client.v4 });
       assert.ok(await eventually(() => allClosed(1, [a, b]), 5000), `A and B close\n${logs()}`);
       // far more events than the stream keeps (trimming is by whole stream nodes of 100 entries)

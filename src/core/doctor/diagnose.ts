@@ -1,5 +1,6 @@
 import type { Door, Family, Plan, PortSpec, Proto } from '../door.js';
 import { formatPort } from '../door.js';
+import { fleetLinkWarnings } from '../fleet-settings.js';
 import type { SaveTable } from './iptables-walk.js';
 import { iptablesOutcomes } from './iptables-walk.js';
 import { type NftRuleset, nftDrops, nftRedirects, xtTables } from './nft-walk.js';
@@ -61,6 +62,7 @@ export function diagnose(f: HostFacts): Finding[] {
     ...sysctlFindings(f),
     ...nflogFindings(f),
     ...fileFindings(f),
+    ...fleetFindings(f),
     ...doorNotes(f),
   ];
   return [...out.filter((x) => x.severity === 'problem'), ...out.filter((x) => x.severity === 'note')];
@@ -206,6 +208,17 @@ function nflogFindings(f: HostFacts): Finding[] {
     });
   }
   return out;
+}
+
+function fleetFindings(f: HostFacts): Finding[] {
+  if (!f.plan?.fleet) return [];
+  return fleetLinkWarnings(f.plan.fleet).map((text) => ({
+    severity: 'note' as const,
+    text,
+    fix: text.includes('password')
+      ? 'in redis.conf: requirepass <long random>; on every node: fleet.password_file naming a file with it (chmod 600)'
+      : 'serve Redis with tls-port and certificates, and use rediss://HOST:PORT/DB with fleet.tls {ca, cert, key}',
+  }));
 }
 
 function fileFindings(f: HostFacts): Finding[] {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../../src/config/config-error.js';
+import { check } from '../../../src/cli/commands/check.js';
 import { parseRedisUrl } from '../../../src/config/fleet-schema.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 
@@ -126,5 +127,23 @@ describe('fleet config', () => {
     });
     for (const bad of ['', 'redis://', 'redis://r:99999', 'unix:///tmp/r.sock', 'redis://r/0?x=1', 7])
       assert.equal(typeof parseRedisUrl(bad), 'string', String(bad));
+  });
+
+  test('sesame check warns about a fleet Redis without password or TLS, and not when it has both', async () => {
+    const file = join(dir, 'weak.yaml');
+    const notes: string[] = [];
+    writeFileSync(file, `fleet:\n  redis: redis://198.18.0.50:6379/0\n  name: c\n  node: a\n  key: fleet.key\n${DOOR}`);
+    await check(file, { kernel: false, note: (t) => notes.push(t) });
+    assert.equal(notes.length, 2, notes.join('\n'));
+    assert.match(notes[0], /^sesame: warning: fleet: redis 198\.18\.0\.50:6379 is used without a password/);
+    assert.match(notes[1], /without TLS.*rediss:\/\//);
+    const strong = join(dir, 'strong.yaml');
+    writeFileSync(
+      strong,
+      `fleet:\n  redis: rediss://198.18.0.50:6380/0\n  name: c\n  node: a\n  key: fleet.key\n  password_file: redis.pass\n${DOOR}`,
+    );
+    const none: string[] = [];
+    await check(strong, { kernel: false, note: (t) => none.push(t) });
+    assert.deepEqual(none, []);
   });
 });

@@ -72,4 +72,31 @@ describe('doctor: judging host facts', () => {
   test('without a config only host-wide checks run', () => {
     assert.deepEqual(problems({ ...clean, plan: null, listeners: [] }), []);
   });
+
+  test('a fleet whose Redis has no password and no TLS is noted; with both, nothing is', () => {
+    const base = plan.fleet;
+    assert.equal(base, undefined);
+    const fleet = {
+      redis: { host: '198.18.0.5', port: 6379, db: 0, tls: false },
+      cluster: 'c',
+      node: 'a',
+      keyFile: '/etc/sesame/fleet.key',
+      replay: 'shared' as const,
+      streamLength: 10_000,
+      maxClockOffsetMs: 30_000,
+    };
+    const notes = (f: typeof fleet & { passwordFile?: string }) =>
+      diagnose({ ...clean, plan: { ...plan, fleet: f } })
+        .filter((x) => x.text.startsWith('fleet:'))
+        .map((x) => `${x.severity} ${x.text.split(':')[2]?.trim().split(' ').slice(0, 4).join(' ')}`);
+    const weak = diagnose({ ...clean, plan: { ...plan, fleet } }).filter((x) => x.text.startsWith('fleet:'));
+    assert.equal(weak.length, 2);
+    assert.match(weak[0].text, /without a password/);
+    assert.match(weak[1].text, /without TLS/);
+    assert.ok(weak.every((x) => x.severity === 'note'));
+    assert.deepEqual(
+      notes({ ...fleet, passwordFile: '/etc/sesame/redis.pass', redis: { ...fleet.redis, tls: true } }),
+      [],
+    );
+  });
 });

@@ -92,6 +92,9 @@ export function fakeRedis(server: FakeRedisServer = fakeServer()): Redis {
     async set(key: string, value: string, px?: string, ms?: number) {
       return set(key, value, px, ms);
     },
+    async get(key: string) {
+      return live(key) ?? null;
+    },
     async mget(keys: string[]) {
       return keys.map((k) => live(k) ?? null);
     },

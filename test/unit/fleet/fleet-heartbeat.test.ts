@@ -126,4 +126,55 @@ describe('fleet heartbeats between nodes', () => {
     assert.equal(drops.length, 3, 'each forged value is logged once, not on every heartbeat');
     assert.equal(last.dropped, 3);
   });
+
+  test('two nodes under one name (a cloned VM image) are logged loudly and shown; a restart under the same name is not', async () => {
+    const server = fakeServer();
+    const logs: { node: number; level: string; event: string }[] = [];
+    const statuses = new Map<number, FleetStatus>();
+    const node = (i: number) =>
+      new FleetNode({
+        settings: {
+          redis: { host: '198.18.0.99', port: 6379, db: 0, tls: false },
+          cluster: 'prod',
+          node: 'web1',
+          keyFile: '/unused',
+          replay: 'shared',
+          streamLength: 10_000,
+          maxClockOffsetMs: 30_000,
+        },
+        key: KEY,
+        doors: () => [],
+        apply: async () => {},
+        log: (level, event) => logs.push({ node: i, level, event }),
+        redis: () => fakeRedis(server),
+        heartbeatMs: 20,
+        onStatus: (s) => statuses.set(i, s),
+      });
+    const dup = () => logs.filter((l) => l.event === 'fleet-duplicate-node');
+    // positive control first: the same name restarted (one process after the other) is no clone
+    const first = node(1);
+    first.start();
+    await new Promise((r) => setTimeout(r, 150));
+    await first.stop();
+    const restarted = node(2);
+    restarted.start();
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(dup(), [], 'a restart is not a duplicate');
+    const clone = node(3);
+    clone.start();
+    try {
+      const deadline = Date.now() + 3000;
+      while (dup().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await restarted.stop();
+      await clone.stop();
+    }
+    assert.ok(dup().length >= 1, 'the clone is seen');
+    assert.ok(dup().every((l) => l.level === 'error'));
+    assert.ok(dup().length <= 2, 'logged once a minute per node, not every beat');
+    assert.ok(
+      [2, 3].some((i) => statuses.get(i)?.duplicateName),
+      'and sesame status says so',
+    );
+  });
 });
