@@ -73,7 +73,9 @@ export interface LogDoor extends DoorBase {
 
 /** What a log door runs per line: a fail2ban filter definition (see core/fail2ban/filter.ts). */
 export interface LogWatch extends FilterDefinition {
-  readonly file: string;
+  /** Exactly one of `file` (followed like tail -F) and `journal` (journalctl matches). */
+  readonly file?: string;
+  readonly journal?: readonly string[];
   readonly maxRetry: number;
   readonly findTimeMs: number;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Fail2banFilter, type FilterDefinition, FilterCompileError } from '../../core/fail2ban/filter.js';
-import { FilterFileError, readFilterFile } from '../fail2ban/filter-file.js';
+import { journalMatchProblem, splitJournalMatch, unitMatch } from '../../core/journal.js';
+import { type FilterFile, FilterFileError, readFilterFile } from '../fail2ban/filter-file.js';
 import { nodeFilterFs } from '../fail2ban/filter-fs.js';
 import { duration, parsed } from '../schema.js';
 import { doorBase, doorBaseFields, type DoorKind, needsOpenOrRun } from './kind.js';
@@ -29,7 +30,7 @@ const regexList = z
  * `filter: /etc/fail2ban/filter.d/x.conf` or `filter: {file: ..., mode: aggressive, logtype: ...}`:
  * read at load time as fail2ban reads it (includes, .local files, [Init], options, tags).
  */
-const filterFile = parsed<FilterDefinition>((v) => {
+const filterFile = parsed<FilterFile>((v) => {
   let file: unknown = v;
   let options: Record<string, string> = {};
   if (v && typeof v === 'object' && !Array.isArray(v)) {
@@ -44,7 +45,7 @@ const filterFile = parsed<FilterDefinition>((v) => {
   }
   if (typeof file !== 'string' || file === '')
     return 'expected the path of a fail2ban filter.d/*.conf file, or {file: PATH, mode: ..., logtype: ...}';
-  let def: FilterDefinition;
+  let def: FilterFile;
   try {
     def = readFilterFile(file, options, nodeFilterFs);
   } catch (err) {
@@ -56,9 +57,34 @@ const filterFile = parsed<FilterDefinition>((v) => {
   return problem ? `fail2ban filter ${file}: ${problem}` : def;
 });
 
+/**
+ * `journal: {unit: ssh.service}` or `journal: {match: [_SYSTEMD_UNIT=ssh.service, ...]}`; with
+ * neither (`journal: {}`), the `journalmatch` of the door's fail2ban filter.
+ */
+const journalSource = z
+  .strictObject({
+    unit: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.@\\-]+$/, 'expected a systemd unit name like ssh.service')
+      .optional(),
+    match: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .transform((v) => (typeof v === 'string' ? splitJournalMatch(v) : v))
+      .optional(),
+  })
+  .superRefine((j, ctx) => {
+    if (j.unit !== undefined && j.match !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'give `unit` or `match`, not both' });
+    j.match?.forEach((m, i) => {
+      const p = journalMatchProblem(m);
+      if (p) ctx.addIssue({ code: 'custom', path: ['match', i], message: p });
+    });
+  });
+
 const logWatch = z
   .strictObject({
-    file: z.string().min(1, 'expected the path of the log file to watch'),
+    file: z.string().min(1, 'expected the path of the log file to watch').optional(),
+    journal: journalSource.optional(),
     match: regexList.optional(),
     filter: filterFile.optional(),
     ignore: regexList.optional(),
@@ -66,6 +92,33 @@ const logWatch = z
     findtime: duration('findtime').default(600_000),
   })
   .superRefine((w, ctx) => {
+    if ((w.file === undefined) === (w.journal === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of `file` (a log file) or `journal` (the systemd journal, e.g. {unit: ssh.service})',
+      });
+      return;
+    }
+    if (w.journal && w.journal.unit === undefined && w.journal.match === undefined) {
+      const jm = w.filter?.journalmatch;
+      if (jm === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['journal'],
+          message: w.filter
+            ? 'the fail2ban filter has no journalmatch: give `unit` (like ssh.service) or `match`'
+            : 'give `unit` (like ssh.service) or `match` (like _SYSTEMD_UNIT=ssh.service)',
+        });
+        return;
+      }
+      for (const m of splitJournalMatch(jm)) {
+        const p = journalMatchProblem(m);
+        if (p) {
+          ctx.addIssue({ code: 'custom', path: ['filter'], message: `journalmatch: ${p}` });
+          return;
+        }
+      }
+    }
     if ((w.match === undefined) === (w.filter === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -94,6 +147,12 @@ export const logDoorSchema = z
   })
   .superRefine(needsOpenOrRun);
 
+/** The journalctl matches of a journal door: its unit, its matches, or its filter's journalmatch. */
+function journalMatches(j: { unit?: string; match?: string[] }, filter: FilterFile | undefined): string[] {
+  if (j.unit !== undefined) return [unitMatch(j.unit)];
+  return j.match ?? splitJournalMatch(filter?.journalmatch ?? '');
+}
+
 /** fail2ban-style web knock: `log: {file: /var/log/nginx/access.log, match: '^<HOST> -.*"GET /ssh'}`. */
 export const logKind: DoorKind = {
   key: 'log',
@@ -109,7 +168,8 @@ export const logKind: DoorKind = {
       kind: 'log',
       ...doorBase(name, d, defaults),
       log: {
-        file: d.log.file,
+        ...(d.log.file !== undefined ? { file: d.log.file } : {}),
+        ...(d.log.journal ? { journal: journalMatches(d.log.journal, filter) } : {}),
         failregex: d.log.match ?? filter?.failregex ?? [],
         ignoreregex: [...(filter?.ignoreregex ?? []), ...(d.log.ignore ?? [])],
         ...(filter?.prefregex ? { prefregex: filter.prefregex } : {}),

@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import type { Door } from '../../core/door.js';
 import { Fail2banFilter, type Failure } from '../../core/fail2ban/filter.js';
 import type { DoorSource, SourceFactory } from '../door-source.js';
 import { FileFollower } from './follow.js';
 import { HitCounter } from './hit-counter.js';
+import { JournalFollower } from './journal-follow.js';
 
 /**
  * The address sesame can grant for a failure: the `<ADDR>`/`<IP4>`/`<IP6>` part, or a failure
@@ -20,38 +22,53 @@ export function grantableAddress(f: Failure): string | null {
 }
 
 /**
- * The log-watch door source: follows `log.file`, and each line the door's filter reports counts
+ * The log-watch door source: follows `log.file` (or the journal, `log.journal`), and each line the door's filter reports counts
  * a hit for its address; at `maxretry` hits within `findtime` the address is granted.
  */
 export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
   if (door.kind !== 'log') return null;
   const filter = new Fail2banFilter(door.log); // config validation already compiled it once
   const counter = new HitCounter(door.log.maxRetry, door.log.findTimeMs);
-  const follower = new FileFollower(
-    door.log.file,
-    (line) => {
-      const failure = filter.processLine(line)[0];
-      if (!failure) return;
-      const address = grantableAddress(failure);
-      if (!address) {
-        // the filter matched a line that names a host name or an id: a door grants addresses only
-        ctx.refused({ source: 'log', door: door.name, reason: 'not-an-address' });
-        return;
-      }
-      if (!counter.hit(address, Date.now())) return;
-      ctx
-        .grant(door, address, { via: 'log' })
-        .catch((err) =>
-          ctx.logger.log('error', 'grant-failed', { door: door.name, address, reason: String(err?.message ?? err) }),
-        );
-    },
-    {
-      onError: (err) =>
-        ctx.logger.log('warn', 'log-read-failed', { door: door.name, file: door.log.file, reason: err.message }),
-    },
-  );
+  const onLine = (line: string, opts: { dateKnown?: boolean } = {}) => {
+    const failure = filter.processLine(line, opts)[0];
+    if (!failure) return;
+    const address = grantableAddress(failure);
+    if (!address) {
+      // the filter matched a line that names a host name or an id: a door grants addresses only
+      ctx.refused({ source: 'log', door: door.name, reason: 'not-an-address' });
+      return;
+    }
+    if (!counter.hit(address, Date.now())) return;
+    ctx
+      .grant(door, address, { via: 'log' })
+      .catch((err) =>
+        ctx.logger.log('error', 'grant-failed', { door: door.name, address, reason: String(err?.message ?? err) }),
+      );
+  };
+  const journal = door.log.journal;
+  if (journal) {
+    const cursorFile = join(ctx.stateDir, `journal-${door.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.cursor`);
+    // a journal entry carries its own time: the filter looks for no date in the line (as fail2ban)
+    const follower = new JournalFollower(journal, cursorFile, (line) => onLine(line, { dateKnown: true }), {
+      onError: (err) => ctx.logger.log('warn', 'journal-read-failed', { door: door.name, reason: err.message }),
+      onRestart: (reason, delayMs) =>
+        ctx.logger.log('warn', 'journal-restart', { door: door.name, reason, delay_ms: delayMs }),
+    });
+    await follower.start();
+    ctx.logger.log('info', 'log-watch', {
+      door: door.name,
+      journal: journal.join(' '),
+      regexes: door.log.failregex.length,
+      resumed: follower.lastCursor !== null,
+    });
+    return { stop: () => follower.stop() };
+  }
+  const file = door.log.file ?? '';
+  const follower = new FileFollower(file, (line) => onLine(line), {
+    onError: (err) => ctx.logger.log('warn', 'log-read-failed', { door: door.name, file, reason: err.message }),
+  });
   await follower.start();
-  ctx.logger.log('info', 'log-watch', { door: door.name, file: door.log.file, regexes: door.log.failregex.length });
+  ctx.logger.log('info', 'log-watch', { door: door.name, file, regexes: door.log.failregex.length });
   const source: DoorSource = { stop: () => follower.stop() };
   return source;
 };

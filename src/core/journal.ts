@@ -1,0 +1,105 @@
+/**
+ * The pure parts of a log door on the systemd journal: which `journalctl` to run, and the line
+ * an entry gives the door's filter (the I/O is in sources/logwatch/journal-follow.ts).
+ */
+
+/** A journal match as journalctl takes it: `FIELD=value`, or `+` between two groups (OR). */
+const MATCH = /^[A-Z0-9_]+=[^\n]*$/;
+
+/** Why a match can't be passed to journalctl, or null. */
+export function journalMatchProblem(m: string): string | null {
+  if (m === '+') return null;
+  if (!MATCH.test(m))
+    return `expected FIELD=value with an upper-case journal field (like _SYSTEMD_UNIT=ssh.service) or "+", got ${JSON.stringify(m)}`;
+  return null;
+}
+
+/**
+ * fail2ban's `journalmatch` (filter.d, e.g. `_SYSTEMD_UNIT=sshd.service + _COMM=sshd`): words
+ * split on blanks, as fail2ban splits it; `+` stays a word of its own.
+ */
+export function splitJournalMatch(text: string): string[] {
+  return text.split(/\s+/).filter((w) => w !== '');
+}
+
+/** `unit: ssh.service` as a match; a bare name gets `.service`, as systemctl reads it. */
+export function unitMatch(unit: string): string {
+  return `_SYSTEMD_UNIT=${unit.includes('.') ? unit : `${unit}.service`}`;
+}
+
+/**
+ * The journalctl arguments: after the saved cursor when there is one (a restart replays
+ * nothing it already read), else from now on (`--lines=0`), as the file follower starts at the
+ * end of the file. The matches come after `--`, so none can be taken for an option.
+ */
+export function journalctlArgs(matches: readonly string[], cursor: string | null, directory?: string): string[] {
+  return [
+    '--follow',
+    '--output=json',
+    '--no-pager',
+    '--quiet',
+    ...(directory ? [`--directory=${directory}`] : []),
+    ...(cursor ? [`--after-cursor=${cursor}`] : ['--lines=0']),
+    '--',
+    ...matches,
+  ];
+}
+
+/** What a journal entry gives the door: its cursor and the line for its filter. */
+export interface JournalLine {
+  readonly cursor: string;
+  readonly line: string;
+}
+
+/** Longest line a door's filter sees, as for files (sources/logwatch/line-buffer.ts). */
+export const MAX_JOURNAL_LINE = 64 * 1024;
+
+/**
+ * A field's text: journalctl's JSON gives a string, an array of bytes for a value that is not
+ * valid UTF-8 or holds control characters, and null when it is too large to show. Bytes are
+ * read as UTF-8 (bad sequences become U+FFFD); only the first `max` are decoded, so a huge
+ * value costs no more than a capped one.
+ */
+function fieldText(v: unknown, max: number): string | null {
+  if (typeof v === 'string') return v.length > max ? v.slice(0, max) : v;
+  if (Array.isArray(v)) {
+    const bytes = v.slice(0, max * 4);
+    if (!bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return null;
+    const text = new TextDecoder('utf-8').decode(Uint8Array.from(bytes as number[]));
+    return text.length > max ? text.slice(0, max) : text;
+  }
+  return null;
+}
+
+/**
+ * One line of `journalctl --output=json` as fail2ban's systemd backend formats an entry
+ * (filtersystemd.py formatJournalEntry): `HOST IDENT[PID]: MESSAGE`, so filter.d regexes
+ * written for syslog lines match, and a plain `match:` finds the message within. Line breaks
+ * in a message become spaces: a forged "line" inside one entry can't start a line of its own.
+ * Null for anything that is not an entry with a cursor and a message.
+ */
+export function parseJournalLine(json: string, max = MAX_JOURNAL_LINE): JournalLine | null {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return null;
+  const e = entry as Record<string, unknown>;
+  const cursor = e.__CURSOR;
+  if (typeof cursor !== 'string' || cursor === '' || /[\n\0]/.test(cursor)) return null;
+  const message = fieldText(e.MESSAGE, max);
+  if (message === null) return null;
+  const parts: string[] = [];
+  const host = fieldText(e._HOSTNAME, 255);
+  if (host) parts.push(host);
+  const ident = fieldText(e.SYSLOG_IDENTIFIER, 255) ?? fieldText(e._COMM, 255);
+  if (ident) {
+    const pid = fieldText(e.SYSLOG_PID, 20) ?? fieldText(e._PID, 20);
+    parts.push(`${ident}${pid && /^\d+$/.test(pid) ? `[${pid}]` : ''}:`);
+  }
+  parts.push(message);
+  const line = parts.join(' ').replace(/[\r\n]+/g, ' ');
+  return { cursor, line: line.length > max ? line.slice(0, max) : line };
+}
