@@ -1,5 +1,5 @@
 import type { WatchedGrant } from '../core/grant-book.js';
-import type { Door, Family, Plan } from '../core/door.js';
+import type { Door, Family, Plan, PortSpec } from '../core/door.js';
 import { addressFamily } from '../core/ip-address.js';
 import type { DoorSource, GrantContext, GrantOptions } from '../sources/door-source.js';
 import type { PacketSource } from '../netfilter/nflog.js';
@@ -17,6 +17,7 @@ import { RefusalLog } from './refusal-log.js';
 import type { CommandResult } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
 import type { Clock, Logger } from '../core/contracts.js';
+import { grantsPerPort } from '../core/kernel-names.js';
 
 export interface DaemonDeps {
   readonly firewall: DaemonFirewall;
@@ -209,10 +210,11 @@ export class Daemon {
   async grant(door: Door, address: string, opts: GrantOptions): Promise<void> {
     const family = addressFamily(address);
     const forMs = opts.forMs ?? door.forMs;
-    await this.changes.run('grant', () => this.deps.firewall.grant(door.name, family, address, forMs, opts.ports));
+    const ports = portsOf(door, opts.ports);
+    await this.changes.run('grant', () => this.deps.firewall.grant(door.name, family, address, forMs, ports));
     this.grants.opened(door, family, address, opts.via, {
       forMs,
-      ports: opts.ports,
+      ports,
       origin: opts.origin,
       ...(opts.commands ? { commands: opts.commands } : {}),
     });
@@ -223,13 +225,16 @@ export class Daemon {
    * (a busy fleet sends hundreds a second, one `nft` run each could not keep up).
    */
   async grantMany(items: readonly { door: Door; address: string; opts: GrantOptions }[]): Promise<void> {
-    const entries = items.map(({ door, address, opts }) => ({
-      door: door.name,
-      family: addressFamily(address),
-      address,
-      forMs: opts.forMs ?? door.forMs,
-      ...(opts.ports ? { ports: opts.ports } : {}),
-    }));
+    const entries = items.map(({ door, address, opts }) => {
+      const ports = portsOf(door, opts.ports);
+      return {
+        door: door.name,
+        family: addressFamily(address),
+        address,
+        forMs: opts.forMs ?? door.forMs,
+        ...(ports ? { ports } : {}),
+      };
+    });
     const batch = this.deps.firewall.grantMany?.bind(this.deps.firewall);
     await this.changes.run('grant', async () => {
       if (batch) await batch(entries);
@@ -238,7 +243,7 @@ export class Daemon {
     items.forEach(({ door, address, opts }, i) =>
       this.grants.opened(door, entries[i].family, address, opts.via, {
         forMs: entries[i].forMs,
-        ports: opts.ports,
+        ports: entries[i].ports,
         origin: opts.origin,
       }),
     );
@@ -304,4 +309,17 @@ export class Daemon {
   doorNames(): string[] {
     return this.plan?.doors.map((d) => d.name) ?? [];
   }
+}
+
+/**
+ * The ports a grant writes: a door whose grant set is keyed per port (SPA) needs them, and a
+ * grant that names none (`sesame grant`, a fleet message without ports) opens all the door's;
+ * other doors' sets hold plain addresses. A per-port door without ports can't be granted.
+ */
+function portsOf(door: Door, ports: readonly PortSpec[] | undefined): readonly PortSpec[] | undefined {
+  if (!grantsPerPort(door)) return ports;
+  const all = ports ?? door.open;
+  if (all.length === 0)
+    throw new Error(`door "${door.name}" opens no ports of its own (no open:); name them in the packet`);
+  return all;
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { formatSpaKeys } from '../../src/core/spa/key-text.js';
 import { sesame } from '../../src/lab/processes.js';
 import { type DoorLab, doorLab } from './door-lab.js';
-import { e2eSkip, eventually } from './support.js';
+import { e2eSkip, eventually, tempDir } from './support.js';
 
 const WEB = `doors:
   web:
@@ -87,6 +89,35 @@ describe('sesame grant / revoke', { skip: e2eSkip({ socat: 'socat' }) }, () => {
       assert.ok(closed, l.daemon!.output());
     } finally {
       l.destroy();
+    }
+  });
+
+  // flaw (issue 21): `sesame grant` on an SPA door failed with `netlink ... Invalid argument`:
+  // a manual grant carried no ports into a set keyed address . proto . port
+  test('sesame grant on an SPA door fails: with the daemon it opens every port of the door', async () => {
+    const keys = tempDir('sesame-grant-spa-');
+    const keyFile = join(keys, 'spa.keys');
+    writeFileSync(keyFile, formatSpaKeys({ key: randomBytes(32), hmacKey: randomBytes(64) }), { mode: 0o600 });
+    const l = await doorLab(
+      `spa: { udp: 62201, tcp: false, http: false }\ndoors:\n  web-spa:\n    spa:\n      keys: ${keyFile}\n    open: [80, 81]\n    for: 1m\n`,
+      { services: [80, 81] },
+    );
+    try {
+      const [alice, bob] = l.clients;
+      assert.equal(await l.connect(alice, 80), 'timeout', 'closed before the grant');
+      const g = await cli(l, ['grant', 'web-spa', alice.v4, '--for', '2m']);
+      assert.equal(g.code, 0, g.stderr);
+      assert.match(g.stdout, /web-spa open for 198\.18\.0\.10 until .*\(by the running daemon\)/);
+      assert.equal(await l.connect(alice, 80), 'open', 'port 80 opens');
+      assert.equal(await l.connect(alice, 81), 'open', 'and port 81');
+      assert.equal(await l.connect(bob, 80), 'timeout', 'others stay closed');
+      const r = await cli(l, ['revoke', 'web-spa', alice.v4]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await l.connect(alice, 80), 'timeout', 'closed after revoke');
+      assert.equal(await l.connect(alice, 81), 'timeout', 'both ports');
+    } finally {
+      l.destroy();
+      rmSync(keys, { recursive: true, force: true });
     }
   });
 
