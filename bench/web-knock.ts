@@ -9,6 +9,7 @@ import { addClientAddresses, ipv4Range } from '../src/lab/addresses.js';
 import { createLab, type Host, type Lab } from '../src/lab/netns.js';
 import { startNginx } from '../src/lab/nginx.js';
 import { startDaemon, startEchoServer } from '../src/lab/processes.js';
+import { WrongCodeBudget } from '../src/sources/http/wrong-code-budget.js';
 import { TotpFailureBudget } from '../src/sources/http/totp-budget.js';
 import { TokenVerifier } from '../src/sources/http/verifier.js';
 import { MemoryReplayCache } from '../src/sources/replay/replay-cache.js';
@@ -46,7 +47,11 @@ async function verifyRates(quick: boolean): Promise<Record<string, number>> {
       [{ name: 'ssh', tokens: ['totp', 'hmac'], key }],
       new MemoryReplayCache(1_000_000),
       // the CPU cost of checking a code: no per-door budget, which would refuse all but 3 unchecked
-      new TotpFailureBudget(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
+      new WrongCodeBudget(
+        undefined,
+        new TotpFailureBudget(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
+        new TotpFailureBudget(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
+      ),
     );
   return {
     totp_wrong_per_s: await rate(v(), 'ssh', wrongCodes, ms),

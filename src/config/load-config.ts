@@ -132,6 +132,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
         cfg.http.rate_limit === false
           ? null
           : { attempts: cfg.http.rate_limit.attempts, perMs: cfg.http.rate_limit.per },
+      wrongCodePrefix: cfg.http.wrong_code_prefix,
     },
     source: file,
   });

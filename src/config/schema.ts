@@ -129,6 +129,13 @@ export const httpEndpointSchema = z.strictObject({
       z.strictObject({ attempts: z.number().int().min(1).default(10), per: duration('per').default(60_000) }),
     ])
     .default({ attempts: 10, per: 60_000 }),
+  // wrong TOTP codes are budgeted per source prefix of this size, so one network can't lock out the rest
+  wrong_code_prefix: z
+    .strictObject({
+      ipv4: z.number().int().min(8).max(32).default(24),
+      ipv6: z.number().int().min(16).max(128).default(48),
+    })
+    .default({ ipv4: 24, ipv6: 48 }),
 });
 
 /** Top-level `metrics:`: Prometheus on its own listener, localhost unless told (a bare port is 127.0.0.1). */

@@ -162,6 +162,8 @@ export interface HttpEndpoint {
   readonly trustedProxies: readonly string[];
   /** Knock attempts per client address; null turns the limit off. */
   readonly rateLimit: { readonly attempts: number; readonly perMs: number } | null;
+  /** Prefix lengths wrong TOTP codes are budgeted by (one network can't spend another's budget). */
+  readonly wrongCodePrefix?: { readonly ipv4: number; readonly ipv6: number };
 }
 
 export interface ScanGuard {

@@ -41,6 +41,20 @@ export function addressFamily(address: string): 4 | 6 {
   return address.includes(':') ? 6 : 4;
 }
 
+/**
+ * The network an address is in, as text: `198.18.7.0/24`, `fd00:5e5a:1::/48` (v4 cut at
+ * `v4Bits`, v6 at `v6Bits`); the address itself when it is not one.
+ */
+export function addressPrefix(address: string, v4Bits: number, v6Bits: number): string {
+  const bytes = addressBytes(address);
+  if (!bytes) return address;
+  const bits = bytes.length === 4 ? v4Bits : v6Bits;
+  const masked = bytes.map((b, i) => (i * 8 >= bits ? 0 : i * 8 + 8 <= bits ? b : b & (0xff << (8 - (bits % 8)))));
+  if (bytes.length === 4) return `${masked.join('.')}/${bits}`;
+  const groups = Array.from({ length: 8 }, (_, i) => ((masked[2 * i] << 8) | masked[2 * i + 1]).toString(16));
+  return `${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}/${bits}`;
+}
+
 /** The address in network byte order (4 or 16 bytes), or null when `s` is not an address. */
 export function addressBytes(s: string): Uint8Array | null {
   if (isIPv4(s)) return Uint8Array.from(s.split('.').map(Number));

@@ -138,9 +138,9 @@ export class KnockEndpoint {
       if (body === null) return this.send(res, 413, 'text', 'request too large\n', { connection: 'close' });
       const knock = parseKnock(path, req.headers['content-type'], body);
       if (!knock) return this.refuse(res, arrived, format, address, { why: 'malformed', door: undefined });
-      const verdict = await this.opts.verifier.verify(knock.door, knock.token, this.now());
+      const verdict = await this.opts.verifier.verify(knock.door, knock.token, this.now(), address);
       if (!verdict.ok && verdict.why === 'door-throttled') {
-        // the door's budget of wrong codes for this 30 s step is used up, whoever used it
+        // this network's (or the door's) budget of wrong codes for this 30 s step is used up
         this.opts.refused({ event: 'http-door-throttled', reason: 'door-throttled', address, door: knock.door });
         const wait = this.opts.verifier.budget.retryAfterS(this.now(), TOTP_STEP_MS);
         return this.tooMany(res, format, `too many wrong codes for this door`, wait);

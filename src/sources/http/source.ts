@@ -7,6 +7,7 @@ import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import type { DoorSource, SourceFactory } from '../door-source.js';
 import { KnockEndpoint } from './endpoint.js';
 import { TokenVerifier } from './verifier.js';
+import { WrongCodeBudget } from './wrong-code-budget.js';
 import { SesameError } from '../../core/sesame-error.js';
 
 /** Names the config field in a start failure, so the message says what to fix. */
@@ -61,7 +62,7 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
   const local = openReplay(ctx.stateDir, (event, fields) => ctx.logger.log('warn', event, fields));
   // fleet mode: a token used on any node is refused on all
   const replay = ctx.sharedReplay?.(local) ?? local;
-  const verifier = new TokenVerifier(tokenDoors, replay);
+  const verifier = new TokenVerifier(tokenDoors, replay, new WrongCodeBudget(endpoint.wrongCodePrefix));
   const byName = new Map(doors.map((d) => [d.name, d]));
 
   const server = new KnockEndpoint({

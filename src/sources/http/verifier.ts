@@ -4,7 +4,7 @@ import { HMAC_MAX_SKEW_MS, looksLikeHmacToken, nonceKey, totpKey, verifyHmacToke
 import { TOTP_STEP_MS, verifyTotp } from '../../core/totp.js';
 import type { ReplayCache } from '../../core/contracts.js';
 import { MemoryReplayCache } from '../replay/replay-cache.js';
-import { TotpFailureBudget } from './totp-budget.js';
+import { WrongCodeBudget } from './wrong-code-budget.js';
 
 /** A door as the verifier sees it. */
 export interface TokenDoor {
@@ -30,7 +30,7 @@ export class TokenVerifier {
   constructor(
     doors: readonly TokenDoor[],
     readonly replay: ReplayCache = new MemoryReplayCache(),
-    readonly budget = new TotpFailureBudget(),
+    readonly budget = new WrongCodeBudget(),
   ) {
     for (const d of doors) this.doors.set(d.name, d);
     this.decoy = { name: '', tokens: ['totp', 'hmac'], key: randomBytes(20) };
@@ -41,8 +41,13 @@ export class TokenVerifier {
     return [...this.doors.keys()];
   }
 
-  /** Accepts `token` for `door` at `nowMs` and marks it used, or says why not. */
-  async verify(door: string, token: string, nowMs: number): Promise<{ ok: true } | { ok: false; why: Refusal }> {
+  /** Accepts `token` for `door` from `address` at `nowMs` and marks it used, or says why not. */
+  async verify(
+    door: string,
+    token: string,
+    nowMs: number,
+    address = '',
+  ): Promise<{ ok: true } | { ok: false; why: Refusal }> {
     const real = this.doors.get(door);
     const d = real ?? { ...this.decoy, name: door };
     const text = token.trim();
@@ -58,13 +63,14 @@ export class TokenVerifier {
       }
     } else {
       kind = 'totp';
-      // the door's budget of wrong codes bounds guessing whatever addresses the guesses come from
+      // wrong codes are budgeted per source network and per door: guessing stays bounded, and
+      // one network that spends its budget doesn't lock out users elsewhere
       const now = Math.floor(nowMs / TOTP_STEP_MS);
-      if (real && real.tokens.includes('totp') && !this.budget.allows(real.name, now)) {
+      if (real && real.tokens.includes('totp') && !this.budget.allows(real.name, address, now)) {
         return { ok: false, why: 'door-throttled' };
       }
       const step = verifyTotp(d.key, text.replace(/\s/g, ''), nowMs, TOTP_WINDOW);
-      if (step === null && real && real.tokens.includes('totp')) this.budget.fail(real.name, now);
+      if (step === null && real && real.tokens.includes('totp')) this.budget.fail(real.name, address, now);
       if (step !== null) {
         replayKey = totpKey(d.name, step);
         // a step can be accepted until the clock is past it by the drift window

@@ -161,7 +161,7 @@ describe('knock endpoint: tokens', () => {
     assert.equal((await knock(s, '/knock/ssh', `code=${totp(KEY, NOW)}`)).status, 200);
   });
 
-  test("a door's budget of wrong codes runs out for everyone, the right code included (429)", async (t) => {
+  test("a network's budget of wrong codes runs out for that network, the right code included (429)", async (t) => {
     const fresh = await start(t);
     assert.equal((await knock(fresh, '/knock/ssh', `code=${totp(KEY, NOW)}`)).status, 200, 'positive control');
 
