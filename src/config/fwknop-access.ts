@@ -204,10 +204,10 @@ function buildDoor(
   if (typeof destinations === 'string' && destinations !== 'any') bad('DESTINATION', destinations);
 
   const open = get('OPEN_PORTS');
-  const openPorts = open ? portList(open.value) : null;
+  const openPorts = open ? portList(open.value, true) : null;
   if (typeof openPorts === 'string') bad('OPEN_PORTS', openPorts);
   const restrict = get('RESTRICT_PORTS');
-  const restrictPorts = restrict ? portList(restrict.value) : [];
+  const restrictPorts = restrict ? portList(restrict.value, true) : [];
   if (typeof restrictPorts === 'string') bad('RESTRICT_PORTS', restrictPorts);
 
   const key = secret(s, 'KEY', MAX_KEY_BYTES, bad);
@@ -305,11 +305,14 @@ export function addressList(value: string, allowAny: boolean): string[] | 'any' 
   return out;
 }
 
-/** `tcp/22, udp/53` → ports; fwknop's icmp/none entries are refused (sesame opens tcp and udp ports). */
-export function portList(value: string): PortSpec[] | string {
+/**
+ * `tcp/22, udp/53` → ports; fwknop's icmp/none entries are refused (sesame opens tcp and udp
+ * ports). `asFwknopd`: `tcp/8000-8010` is tcp/8000, as fwknopd's strtol reads it (it has no ranges).
+ */
+export function portList(value: string, asFwknopd = false): PortSpec[] | string {
   const out: PortSpec[] = [];
   for (const raw of value.split(',').map((v) => v.trim())) {
-    const m = /^(tcp|udp)\/(\d{1,5})$/i.exec(raw);
+    const m = (asFwknopd ? /^(tcp|udp)\/(\d{1,5})(?:-\d{1,5})?$/i : /^(tcp|udp)\/(\d{1,5})$/i).exec(raw);
     if (!m) return `"${raw}" is not proto/port like tcp/22 or udp/53`;
     const port = Number(m[2]);
     if (port < 1 || port > 65535) return `port ${port} out of range 1..65535`;
@@ -415,10 +418,12 @@ function expiry(s: RawStanza, bad: (k: string, m: string) => void): number | nul
     return null;
   }
   if (date) {
-    const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(date.value);
-    const d = m && new Date(Number(m[3]), Number(m[1]) - 1, Number(m[2]));
+    // fwknopd's sscanf("%2d/%2d/%4d"): a 2-digit year is 20YY (its tm_year += 100)
+    const m = /^(\d{1,2})\/(\d{1,2})\/(\d{2}|\d{4})$/.exec(date.value);
+    const year = m ? (m[3].length === 2 ? 2000 + Number(m[3]) : Number(m[3])) : 0;
+    const d = m && new Date(year, Number(m[1]) - 1, Number(m[2]));
     if (!m || !d || d.getMonth() !== Number(m[1]) - 1 || d.getDate() !== Number(m[2])) {
-      bad('ACCESS_EXPIRE', `"${date.value}" is not a date MM/DD/YYYY`);
+      bad('ACCESS_EXPIRE', `"${date.value}" is not a date MM/DD/YYYY (or MM/DD/YY)`);
       return null;
     }
     return d.getTime();

@@ -2,6 +2,7 @@ import type { SpaDoor } from '../core/door.js';
 import { formatPort } from '../core/door.js';
 import { SPA_DEFAULTS } from '../core/spa/policy.js';
 import { formatSpaKeys } from '../core/spa/key-text.js';
+import { ConfigError } from './config-error.js';
 import { type FwknopAccessOptions, parseFwknopAccess } from './fwknop-access.js';
 
 /** One key file to write: `<dir>/<door>.keys` holding the stanza's key pair. */
@@ -13,7 +14,8 @@ export interface KeyFile {
 /**
  * `sesame import --fwknop-access access.conf`: the same doors as sesame.yaml. Keys go to one
  * file per door (written 0600 by the command when asked to), never into the YAML. What
- * sesame.yaml can't say (DESTINATION, ACCESS_EXPIRE) is written as a comment at the door.
+ * sesame.yaml can't say (DESTINATION) is written as a comment at the door; a stanza it can't
+ * hold at all (CMD_CYCLE_*) is refused with what to run instead.
  */
 export function fwknopAccessToYaml(
   text: string,
@@ -30,6 +32,18 @@ export function fwknopAccessToYaml(
     'doors:',
   ];
   const keys: KeyFile[] = [];
+  const cycles = doors.filter((d) => d.spa.commands);
+  if (cycles.length > 0)
+    throw new ConfigError(
+      cycles.map((d) => ({
+        file,
+        line: Number(d.spa.origin.split(':').pop()),
+        column: 1,
+        field: 'CMD_CYCLE_OPEN',
+        message:
+          'sesame.yaml has no CMD_CYCLE_OPEN/CLOSE; run this file as it is: sesame serve --fwknop-access ' + file,
+      })),
+    );
   for (const d of doors) {
     keys.push({
       name: `${d.name}.keys`,
@@ -45,15 +59,13 @@ function door(d: SpaDoor, keysDir: string): string[] {
   const lines = [`  ${d.name}:   # ${p.origin}`];
   if (p.destinations)
     lines.push(`    # DESTINATION ${p.destinations.join(', ')}: not in sesame.yaml; keep --fwknop-access for it`);
-  if (p.expiresAtMs !== null)
-    lines.push(
-      `    # ACCESS_EXPIRE ${new Date(p.expiresAtMs).toISOString()}: not in sesame.yaml; remove the door then`,
-    );
   if (!p.openPorts)
     lines.push(
       '    # no OPEN_PORTS: any port a packet asks for is granted, as in fwknopd; `hide` lists the ports kept closed',
     );
   lines.push('    spa:', `      keys: ${keysDir}/${d.name}.keys`);
+  if (p.expiresAtMs !== null)
+    lines.push(`      expires: ${JSON.stringify(new Date(p.expiresAtMs).toISOString())}   # ACCESS_EXPIRE`);
   if (p.key.hmacType !== 'sha256') lines.push(`      hmac: ${p.key.hmacType}`);
   if (p.key.legacy) lines.push('      mode: legacy');
   if (p.sources) lines.push(`      sources: [${p.sources.map((s) => JSON.stringify(s)).join(', ')}]`);

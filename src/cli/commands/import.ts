@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CliError } from '../cli-error.js';
 import { fwknopAccessToYaml } from '../../config/fwknop-import.js';
 import { readConfigText } from '../../config/load-config.js';
 import { parseKnockdConf } from '../../config/knockd-conf.js';
@@ -21,10 +22,19 @@ export function importCommand(file: string): string {
  * (0600, never overwritten); without it the YAML names /etc/sesame/<door>.keys to create.
  */
 export function importFwknopCommand(file: string, keysDir?: string, flags: FwknopFlags = {}): string {
-  const { yaml, keys } = fwknopAccessToYaml(readConfigText(file), file, keysDir ?? '/etc/sesame', fwknopOptions(flags));
+  // absolute: sesame.yaml's paths are read relative to the YAML's folder, not this shell's
+  const dir = keysDir ? resolve(keysDir) : '/etc/sesame';
+  const { yaml, keys } = fwknopAccessToYaml(readConfigText(file), file, dir, fwknopOptions(flags));
   if (keysDir) {
-    mkdirSync(keysDir, { recursive: true, mode: 0o700 });
-    for (const k of keys) writeFileSync(join(keysDir, k.name), k.text, { mode: 0o600, flag: 'wx' });
+    const there = keys.map((k) => join(dir, k.name)).filter((p) => existsSync(p));
+    if (there.length > 0)
+      throw new CliError(
+        'E_USAGE',
+        `--keys-dir ${keysDir}: ${there.join(', ')} already exist${there.length === 1 ? 's' : ''}; key files are never overwritten (remove them or pick another folder)`,
+        1,
+      );
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const k of keys) writeFileSync(join(dir, k.name), k.text, { mode: 0o600, flag: 'wx' });
   }
   return yaml;
 }

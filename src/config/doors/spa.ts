@@ -30,7 +30,14 @@ const addresses = parsed<string[] | null>((v) => {
   return typeof r === 'string' ? r : r;
 });
 
+/** ACCESS_EXPIRE: a date or time (ISO 8601, `2030-01-31`) after which the door opens nothing. */
+const expires = parsed<number>((v) => {
+  const ms = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : NaN;
+  return Number.isFinite(ms) ? ms : `expected an ISO 8601 date like 2030-01-31T00:00:00Z, got ${JSON.stringify(v)}`;
+});
+
 const spaSettings = z.strictObject({
+  expires: expires.optional(),
   keys: keysFile,
   hmac: z.enum(DIGEST_TYPES).default('sha256'),
   mode: z.enum(['cbc', 'legacy']).default('cbc'),
@@ -95,7 +102,7 @@ export const spaKind: DoorKind = {
         maxTimeoutMs: d.spa.max_for,
         requireSource: d.spa.require_source,
         usernames: d.spa.usernames ?? null,
-        expiresAtMs: null,
+        expiresAtMs: d.spa.expires ?? null,
         maxAgeMs: d.spa.max_age,
         origin: `door ${name}`,
       },
