@@ -1,26 +1,37 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { loadConfigFile } from '../../../src/config/load-config.js';
 
 // dist/test/unit/config -> the repository's packaging/ (not compiled)
+const bin = fileURLToPath(new URL('../../../src/cli/bin.js', import.meta.url));
 const SHIPPED = readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'packaging', 'sesame.yaml'), 'utf8');
 
-/** The example doors: each `#   name:` line under `doors:` and its more-indented lines. */
+/**
+ * The example doors: under the `doors:` key (up to the next commented top-level key, `# http:`),
+ * each commented line that, with "# " removed, is an indented `name:`, and the commented lines
+ * right after it that are indented deeper. Read from the text, not from today's layout, so a
+ * template whose doors sit at the wrong column is found and fails its check.
+ */
 function exampleDoors(text: string): { name: string; lines: number[]; needsHttp: boolean }[] {
   const lines = text.split('\n');
   const doors: { name: string; lines: number[]; needsHttp: boolean }[] = [];
-  const from = lines.indexOf('doors:');
-  // the doors section ends at the next top-level block (`# http:`)
-  const to = lines.findIndex((l, i) => i > from && /^# [a-z]/.test(l));
+  const from = lines.findIndex((l) => /^doors:/.test(l));
+  const to = lines.findIndex((l, i) => i > from && /^(# )?[a-z]\w*:/.test(l));
+  const indent = (l: string) => /^# ( *)/.exec(l)![1].length;
+  let column = -1;
   lines.forEach((l, i) => {
-    if (i <= from || i >= to) return;
-    const start = /^# {3}([a-z][\w-]*):/.exec(l);
-    if (start) doors.push({ name: start[1], lines: [i], needsHttp: false });
-    else if (doors.length && /^# {5}\S/.test(l) && doors.at(-1)!.lines.at(-1) === i - 1) doors.at(-1)!.lines.push(i);
+    if (from < 0 || i <= from || (to >= 0 && i >= to) || !l.startsWith('# ')) return;
+    const start = /^# +([a-z][\w-]*):/.exec(l);
+    if (start && indent(l) > 0 && (column < 0 || indent(l) === column)) {
+      column = indent(l);
+      doors.push({ name: start[1], lines: [i], needsHttp: false });
+    } else if (doors.length && indent(l) > column && doors.at(-1)!.lines.at(-1) === i - 1 && /^# +\S/.test(l))
+      doors.at(-1)!.lines.push(i);
   });
   for (const d of doors) d.needsHttp = d.lines.some((i) => lines[i].includes('`http:` below'));
   return doors;
@@ -70,14 +81,20 @@ describe('the shipped /etc/sesame/sesame.yaml (packaging/sesame.yaml)', () => {
     { stdio: 'ignore' },
   );
   chmodSync(join(dir, 'tls', 'key.pem'), 0o600);
+  /** `sesame check` on TEXT as the admin runs it (without the kernel's `nft -c`: no root here). */
   const check = (text: string) => {
     const file = join(dir, 'sesame.yaml');
     writeFileSync(file, text);
-    return loadConfigFile(file);
+    return spawnSync(process.execPath, [bin, 'check', '--no-kernel', '-c', file], { encoding: 'utf8' });
   };
+  /** The doors a ruleset `check` printed has grant sets for. */
+  const doorsIn = (ruleset: string) => [...new Set([...ruleset.matchAll(/\bset (\S+)_open_4 /g)].map((m) => m[1]))];
 
   test('as installed it checks and enables no door', () => {
-    assert.deepEqual(check(SHIPPED).doors, []);
+    const r = check(SHIPPED);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(doorsIn(r.stdout), []);
+    assert.deepEqual(loadConfigFile(join(dir, 'sesame.yaml')).doors, []);
   });
 
   test('it has the example doors its comment promises', () => {
@@ -90,10 +107,15 @@ describe('the shipped /etc/sesame/sesame.yaml (packaging/sesame.yaml)', () => {
   for (const door of exampleDoors(SHIPPED))
     test(`uncommenting "${door.name}" alone (and what its comment names) gives a config check accepts`, () => {
       const lines = [...door.lines, ...(door.needsHttp ? httpBlock(SHIPPED) : [])];
-      const plan = check(uncomment(SHIPPED, lines));
-      assert.deepEqual(
-        plan.doors.map((d) => d.name),
-        [door.name],
-      );
+      const r = check(uncomment(SHIPPED, lines));
+      assert.equal(r.status, 0, `sesame check refused it:\n${r.stderr}`);
+      assert.deepEqual(doorsIn(r.stdout), [door.name]);
     });
+
+  test('the control: the same door under the `doors: {}` the template once had is refused, at its line', () => {
+    const door = exampleDoors(SHIPPED)[0];
+    const r = check(uncomment(SHIPPED.replace(/^doors:$/m, 'doors: {}'), door.lines));
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stderr, new RegExp(`sesame\\.yaml:${door.lines[0] + 1}:`));
+  });
 });
