@@ -76,12 +76,37 @@ export async function serve(opts: ServeOptions): Promise<void> {
     logger,
   });
   await daemon.start();
+  // the signals first: a SIGTERM while the rest is set up still stops the daemon cleanly
+  // (it waits for the set-up, then stops), instead of killing it with the default action
+  let control: Server | undefined;
+  let metrics: Metrics | undefined;
+  let setUp!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    setUp = resolve;
+  });
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void ready.then(() => {
+        control?.close();
+        void metrics?.close();
+        daemon.stop(opts.flush).then(resolve, (err) => {
+          logger.log('error', 'stop-failed', { reason: String(err) });
+          resolve();
+        });
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => void daemon.reload());
+  });
   void warnKeptFirewalls(first, logger);
   // every open, close and refusal, hash-chained (sesame audit reads and verifies it)
   const audit = AuditLog.open(opts.stateDir, logger);
   const unwireAudit = audit && wireAudit(daemon.events, audit, first.fleet?.node ?? hostname());
   // metrics (when configured) count the daemon's typed events: grants, refusals, commands, reloads, NFLOG reads
-  let metrics: Metrics | undefined;
   if (first.metrics) {
     try {
       // prom-client is loaded only when `metrics:` is configured
@@ -98,24 +123,10 @@ export async function serve(opts: ServeOptions): Promise<void> {
       logger.log('error', 'metrics-failed', { reason: String((err as Error).message), listen: first.metrics.listen });
     }
   }
-  const control = await openControl(daemon, opts.stateDir, logger);
+  control = await openControl(daemon, opts.stateDir, logger);
   if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      control?.close();
-      void metrics?.close();
-      daemon.stop(opts.flush).then(resolve, (err) => {
-        logger.log('error', 'stop-failed', { reason: String(err) });
-        resolve();
-      });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    process.on('SIGHUP', () => void daemon.reload());
-  });
+  setUp();
+  await stopped;
   unwireAudit?.();
   audit?.close();
   elements?.close();
