@@ -1,10 +1,11 @@
-import { type FleetDrop, fleetMac, isNodeName, MAX_FUTURE_MS, macMatches } from './fleet-message.js';
+import { type FleetDrop, isNodeName, MAX_FUTURE_MS } from './fleet-message.js';
+import { openRecord, type RecordKind, sealRecord } from './signed-record.js';
 
 /**
  * Fleet heartbeats: every node writes one under its own key every few seconds, and `sesame
  * status` lists the nodes seen. Signed with the fleet key like grant messages (under another
  * label, so neither can pass for the other), so someone who can write to Redis can't make up
- * nodes or counters. Wire form: `h1.<base64url(JSON body)>.<base64url(HMAC-SHA256)>`. Pure.
+ * nodes or counters. Wire form: a signed record (core/signed-record.ts) of version `h1`. Pure.
  */
 
 export interface Heartbeat {
@@ -25,24 +26,17 @@ export type HeartbeatVerdict =
   | { readonly ok: true; readonly heartbeat: Heartbeat }
   | { readonly ok: false; readonly reason: FleetDrop; readonly detail?: string };
 
-const VERSION = 'h1';
-const LABEL = 'sesame-fleet-heartbeat';
-const MAX_CHARS = 1024;
-
-const mac = (key: Uint8Array, cluster: string, body: string) => fleetMac(key, LABEL, VERSION, cluster, body);
+const HEARTBEAT_RECORD: RecordKind = { label: 'sesame-fleet-heartbeat', version: 'h1', maxChars: 1024 };
 
 /** Encodes and signs `h` for `cluster`. */
 export function signHeartbeat(key: Uint8Array, cluster: string, h: Heartbeat): string {
-  const body = Buffer.from(
-    JSON.stringify({
-      name: h.name,
-      at: h.at,
-      published: h.published,
-      received: h.received,
-      ...(h.instance !== undefined ? { instance: h.instance } : {}),
-    }),
-  ).toString('base64url');
-  return `${VERSION}.${body}.${mac(key, cluster, body).toString('base64url')}`;
+  return sealRecord(key, HEARTBEAT_RECORD, cluster, {
+    name: h.name,
+    at: h.at,
+    published: h.published,
+    received: h.received,
+    ...(h.instance !== undefined ? { instance: h.instance } : {}),
+  });
 }
 
 /**
@@ -54,18 +48,9 @@ export function receiveHeartbeat(
   text: unknown,
   ctx: { readonly key: Uint8Array; readonly cluster: string; readonly keyName: string; readonly nowMs: number },
 ): HeartbeatVerdict {
-  if (typeof text !== 'string') return { ok: false, reason: 'malformed', detail: 'not text' };
-  if (text.length > MAX_CHARS) return { ok: false, reason: 'oversized', detail: `${text.length} chars` };
-  const parts = text.split('.');
-  if (parts.length !== 3 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]+$/.test(p)))
-    return { ok: false, reason: 'malformed', detail: 'expected h1.<body>.<mac>' };
-  if (!macMatches(parts[2], mac(ctx.key, ctx.cluster, parts[1]))) return { ok: false, reason: 'bad-signature' };
-  let b: Record<string, unknown>;
-  try {
-    b = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed', detail: 'body is not JSON' };
-  }
+  const opened = openRecord(ctx.key, HEARTBEAT_RECORD, ctx.cluster, text);
+  if (!opened.ok) return opened;
+  const b = opened.body as Record<string, unknown>;
   if (!b || typeof b !== 'object' || Array.isArray(b)) return { ok: false, reason: 'bad-field', detail: 'body' };
   const fields = Object.keys(b).sort().join(',');
   if (fields !== 'at,name,published,received' && fields !== 'at,instance,name,published,received')

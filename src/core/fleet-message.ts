@@ -1,15 +1,16 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type Door, formatPort, type PortSpec } from './door.js';
 import { ipFamily } from './ip-address.js';
 import { isDoorName } from './door-name.js';
+import { openRecord, type RecordKind, sealRecord } from './signed-record.js';
 
 /**
  * Fleet messages: a grant or revocation one node made, for every other node of the cluster.
  * Decisions are replicated, not packets: `{door, address, ports, expiresAt, origin, id}`.
  *
- * Wire form: `f1.<base64url(JSON body)>.<base64url(HMAC-SHA256)>`. The MAC covers a fixed label,
- * the cluster name and the encoded body, and is checked before the body is parsed, so a stranger
- * who can write to Redis gets nothing parsed, let alone opened. Pure apart from the random id.
+ * Wire form: a signed record (core/signed-record.ts) of version `f1`: the MAC is checked before
+ * the body is parsed, so a stranger who can write to Redis gets nothing parsed, let alone
+ * opened. Pure apart from the random id.
  *
  * Times (`issuedAt`, `expiresAt`) are on the fleet clock (Redis's `TIME`, see fleet/clock.ts),
  * not the sender's own clock; a receiver also caps what it applies by the door's `for`.
@@ -54,9 +55,9 @@ export type FleetVerdict =
   | { readonly ok: true; readonly message: FleetMessage; readonly door: Door; readonly remainingMs: number }
   | { readonly ok: false; readonly reason: FleetDrop; readonly detail?: string };
 
-const VERSION = 'f1';
 /** Far more than any real message (a door's ports list is at most a few dozen entries). */
 export const MAX_MESSAGE_CHARS = 4096;
+const GRANT_RECORD: RecordKind = { label: 'sesame-fleet', version: 'f1', maxChars: MAX_MESSAGE_CHARS };
 /** How far in the future `issuedAt` may be: fleet-clock offsets are measured to a few ms, this is generous. */
 export const MAX_FUTURE_MS = 5_000;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -66,23 +67,6 @@ const PORT = /^\d{1,5}\/(tcp|udp)$/;
 const ADDRESS_CHARS = /^[0-9A-Fa-f:.]{2,45}$/;
 
 export const isNodeName = (s: string) => NODE_NAME.test(s);
-
-/**
- * HMAC-SHA256 of a fleet record. The label and version keep grant messages, heartbeats and knock
- * tokens apart (one can't be passed off as another); the cluster name keeps clusters sharing a
- * key apart.
- */
-export function fleetMac(key: Uint8Array, label: string, version: string, cluster: string, body: string): Buffer {
-  return createHmac('sha256', key).update(`${label}\n${version}\n${cluster}\n${body}`).digest();
-}
-
-const mac = (key: Uint8Array, cluster: string, body: string) => fleetMac(key, 'sesame-fleet', VERSION, cluster, body);
-
-/** True when `given` (base64url) is the MAC `expected`, compared in constant time. */
-export function macMatches(given: string, expected: Buffer): boolean {
-  const bytes = Buffer.from(given, 'base64url');
-  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
-}
 
 export const newMessageId = () => randomBytes(16).toString('base64url');
 
@@ -119,19 +103,16 @@ export function parsePortText(text: string): PortSpec {
 
 /** Encodes and signs `m` for `cluster`. */
 export function signFleetMessage(key: Uint8Array, cluster: string, m: FleetMessage): string {
-  const body = Buffer.from(
-    JSON.stringify({
-      kind: m.kind,
-      door: m.door,
-      address: m.address,
-      ports: m.ports,
-      issuedAt: m.issuedAt,
-      expiresAt: m.expiresAt,
-      origin: m.origin,
-      id: m.id,
-    }),
-  ).toString('base64url');
-  return `${VERSION}.${body}.${mac(key, cluster, body).toString('base64url')}`;
+  return sealRecord(key, GRANT_RECORD, cluster, {
+    kind: m.kind,
+    door: m.door,
+    address: m.address,
+    ports: m.ports,
+    issuedAt: m.issuedAt,
+    expiresAt: m.expiresAt,
+    origin: m.origin,
+    id: m.id,
+  });
 }
 
 export interface ReceiveContext {
@@ -155,20 +136,9 @@ export interface ReceiveContext {
  * from the future, not over). Returns the message with the time to apply, or why it is dropped.
  */
 export function receiveFleetMessage(text: unknown, ctx: ReceiveContext): FleetVerdict {
-  if (typeof text !== 'string') return { ok: false, reason: 'malformed', detail: 'not text' };
-  if (text.length > MAX_MESSAGE_CHARS) return { ok: false, reason: 'oversized', detail: `${text.length} chars` };
-  const parts = text.split('.');
-  if (parts.length !== 3 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]+$/.test(p)))
-    return { ok: false, reason: 'malformed', detail: 'expected f1.<body>.<mac>' };
-  if (!macMatches(parts[2], mac(ctx.key, ctx.cluster, parts[1]))) return { ok: false, reason: 'bad-signature' };
-
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed', detail: 'body is not JSON' };
-  }
-  const m = shape(body);
+  const opened = openRecord(ctx.key, GRANT_RECORD, ctx.cluster, text);
+  if (!opened.ok) return opened;
+  const m = shape(opened.body);
   if (typeof m === 'string') return { ok: false, reason: 'bad-field', detail: m };
 
   const door = ctx.doors.find((d) => d.name === m.door);

@@ -1,4 +1,4 @@
-import type { ChainOutcome, Probe } from './packet.js';
+import { type ChainOutcome, type Probe, toolOfChains } from './packet.js';
 
 /**
  * The same question as nft-walk.ts for iptables-legacy (`iptables-legacy-save` text): those
@@ -90,10 +90,7 @@ export function iptablesOutcomes(
 }
 
 function toolOf(tables: readonly SaveTable[]): ChainOutcome['tool'] {
-  const chains = tables.flatMap((t) => [...t.policies.keys()]);
-  if (chains.some((c) => c.startsWith('ufw'))) return 'ufw';
-  if (chains.some((c) => c.startsWith('DOCKER'))) return 'docker';
-  return 'iptables';
+  return toolOfChains(tables.flatMap((t) => [...t.policies.keys()])) ?? 'iptables';
 }
 
 type Result = { verdict: 'accept' | 'drop' | 'dnat'; by: string } | null;

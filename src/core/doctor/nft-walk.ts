@@ -1,5 +1,5 @@
 import { TABLE } from '../kernel-names.js';
-import type { ChainOutcome, Probe } from './packet.js';
+import { type ChainOutcome, type Probe, toolOfChains } from './packet.js';
 
 /**
  * Walks another nftables ruleset (`nft -j list ruleset`, which includes what iptables-nft,
@@ -248,8 +248,8 @@ function valueHas(right: any, v: string | number): boolean {
 function toolOf(rs: NftRuleset, c: Chain): ChainOutcome['tool'] {
   if (c.table === 'firewalld') return 'firewalld';
   const names = rs.chains.filter((x) => x.family === c.family && x.table === c.table).map((x) => x.name);
-  if (names.some((n) => n.startsWith('ufw'))) return 'ufw';
-  if (names.some((n) => n.startsWith('DOCKER'))) return 'docker';
+  const made = toolOfChains(names);
+  if (made) return made;
   if (['filter', 'nat', 'mangle', 'raw'].includes(c.table) && c.name === c.name.toUpperCase()) return 'iptables';
   return 'nftables';
 }

@@ -26,3 +26,10 @@ export interface ChainOutcome {
 }
 
 export const probeText = (p: Probe) => `${p.proto}/${p.port} (IPv${p.family})`;
+
+/** The tool that made a table, told by the chain names it leaves (`ufw-user-input`, `DOCKER-USER`). */
+export function toolOfChains(names: readonly string[]): 'ufw' | 'docker' | undefined {
+  if (names.some((n) => n.startsWith('ufw'))) return 'ufw';
+  if (names.some((n) => n.startsWith('DOCKER'))) return 'docker';
+  return undefined;
+}
