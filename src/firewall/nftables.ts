@@ -135,9 +135,13 @@ export class Nftables {
     return json === null ? null : parseGrantSetInfo(json);
   }
 
-  /** The host's whole nftables ruleset as `nft -j` JSON text, every tool's tables (`sesame doctor`). */
+  /**
+   * The host's whole nftables ruleset as `nft -j` JSON text, every tool's tables (`sesame doctor`),
+   * without named sets' elements (`-t`): doctor walks rules, and sesame's own grant and knock
+   * sets can hold a million elements.
+   */
   async listRuleset(): Promise<string> {
-    const args = ['-j', 'list', 'ruleset'];
+    const args = ['-j', '-t', 'list', 'ruleset'];
     const r = await this.spawn(args);
     if (r.code !== 0) throw this.failure(args, r);
     return r.stdout;

@@ -64,7 +64,7 @@ describe('the questions the CLI asks the nftables backend', () => {
   test('listRuleset: the whole ruleset as JSON text', async () => {
     const { nft, calls } = fakeNft({ stdout: '{"nftables":[]}' });
     assert.equal(await nft.listRuleset(), '{"nftables":[]}');
-    assert.deepEqual(calls[0].args, ['-j', 'list', 'ruleset']);
+    assert.deepEqual(calls[0].args, ['-j', '-t', 'list', 'ruleset']);
     await assert.rejects(fakeNft({ code: 1, stderr: ENOENT }).nft.listRuleset(), FirewallError);
   });
 
