@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import type { z } from 'zod';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { Door, Plan } from '../core/door.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
 import { nameCollisions } from '../core/name-collisions.js';
@@ -16,10 +15,14 @@ import {
   interfaceProblems,
   MAX_DOORS,
   tooManyDoors,
+  userDoorProblems,
 } from './plan-problems.js';
 import { spaListen } from './spa-listen.js';
 import { secretFileTooOpen } from './secret-file.js';
 import { hostInterface, type InterfaceCheck } from './host-interfaces.js';
+import { issues, locate } from './yaml-problems.js';
+import { DEFAULT_USERS_FILE, loadUsers } from './users-file.js';
+import type { UsersPlan } from '../core/users.js';
 
 export interface LoadOptions {
   /**
@@ -100,6 +103,10 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
       kinds[0].build(name, result.data, { interface: cfg.interface, trusted_interfaces: cfg.trusted_interfaces }),
     );
   }
+  const users = loadDoorUsers(cfg.users, doors, opts, problems, (message) =>
+    at(cfg.users !== undefined ? ['users'] : ['doors', doors.find((d) => d.users)?.name ?? '', 'users'], message),
+  );
+  problems.push(...userDoorProblems(doors, at));
   const fleet = parseFleet(cfg.fleet, at);
   if (Array.isArray(fleet)) problems.push(...fleet);
   problems.push(...crossDoorProblems(doors, at));
@@ -124,6 +131,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
     ...(cfg.metrics ? { metrics: { listen: cfg.metrics.listen } } : {}),
     ...(spaListen(doors, cfg.spa) ? { spaListen: spaListen(doors, cfg.spa) } : {}),
     ...(fleet && !Array.isArray(fleet) ? { fleet } : {}),
+    ...(users ? { users } : {}),
     http: cfg.http && {
       listen: cfg.http.listen,
       tls: cfg.http.tls,
@@ -201,7 +209,34 @@ function secretFileProblems(
   return problems;
 }
 
-const TOP_PATH_FIELDS = [['http', 'tls', 'cert'], ['http', 'tls', 'key'], ...FLEET_PATH_FIELDS] as const;
+const TOP_PATH_FIELDS = [['users'], ['http', 'tls', 'cert'], ['http', 'tls', 'key'], ...FLEET_PATH_FIELDS] as const;
+
+/**
+ * The users file: the one `users:` names, or the default when a door names users and the
+ * config doesn't say where they are. None when neither (a config without users reads nothing).
+ * Its problems join the config's, each at its own file and line.
+ */
+function loadDoorUsers(
+  path: string | undefined,
+  doors: readonly Door[],
+  opts: LoadOptions,
+  problems: ConfigProblem[],
+  here: (message: string) => ConfigProblem,
+): UsersPlan | undefined {
+  const file = path ?? (doors.some((d) => d.users) ? DEFAULT_USERS_FILE : undefined);
+  if (file === undefined) return undefined;
+  if (!existsSync(file)) {
+    problems.push(here(`users file ${file} not found; make it with \`sesame users add NAME\``));
+    return undefined;
+  }
+  try {
+    return loadUsers(file, { readableSecrets: opts.readableSecrets, warn: opts.warn });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+    return undefined;
+  }
+}
 
 /** Top-level `fleet:`: settings, or the problems found (placed under `fleet.`). */
 function parseFleet(
@@ -234,60 +269,4 @@ function resolvePathFields(input: Record<string, unknown>, base: string): void {
     for (const kind of DOOR_KINDS.filter((k) => k.key in door))
       for (const path of kind.pathFields ?? []) fix(door, path);
   }
-}
-
-function issues(
-  error: z.ZodError,
-  prefix: readonly PropertyKey[],
-  at: (path: readonly PropertyKey[], message: string, atKey?: boolean) => ConfigProblem,
-): ConfigProblem[] {
-  return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      const keys = (issue as { keys: string[] }).keys;
-      return at(
-        [...path, keys[0]],
-        `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`,
-        true,
-      );
-    }
-    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
-      return at(path, `missing required field (${issue.message.replace(/^Invalid input: /, '')})`);
-    }
-    const input = (issue as { input?: unknown }).input;
-    const got = issue.code === 'custom' || input === undefined ? '' : ` (got ${JSON.stringify(input)})`;
-    return at(path, `${issue.message.replace(/^Invalid input: /, '')}${got}`);
-  });
-}
-
-/** Line and column of the deepest node that exists on `path`: its value, or its key with `atKey`. */
-function locate(
-  doc: Document,
-  lines: LineCounter,
-  path: readonly PropertyKey[],
-  atKey: boolean,
-): { line: number; col: number } {
-  let node: unknown = doc.contents;
-  let offset = 0;
-  for (const key of path) {
-    if (!isMap(node) && !(node && typeof node === 'object' && 'items' in node)) break;
-    const items = (node as { items: unknown[] }).items;
-    let next: unknown;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-      if (!pair) break;
-      offset = (pair.key as { range?: [number] }).range?.[0] ?? offset;
-      next = pair.value;
-      if (!atKey && next && typeof next === 'object' && 'range' in next) {
-        offset = (next as { range: [number] }).range[0];
-      }
-    } else if (typeof key === 'number') {
-      next = items[key];
-      offset = (next as { range?: [number] })?.range?.[0] ?? offset;
-    }
-    if (next === undefined) break;
-    node = next;
-  }
-  if (offset === 0 && path.length === 0) return { line: 1, col: 1 };
-  return lines.linePos(offset);
 }

@@ -95,3 +95,20 @@ export function interfaceProblems(cfg: ConfigInput, check: InterfaceCheck, at: A
     return problem === null ? [] : [at(n.path, problem)];
   });
 }
+
+/**
+ * Door kinds whose knocks can name a user and be checked against that user's own keys. On
+ * any other kind `users:` would be a promise nothing keeps, so it is refused.
+ */
+export const USER_DOOR_KINDS: readonly Door['kind'][] = ['http'];
+
+export function userDoorProblems(doors: readonly Door[], at: At): ConfigProblem[] {
+  return doors
+    .filter((d) => d.users && !USER_DOOR_KINDS.includes(d.kind))
+    .map((d) =>
+      at(
+        ['doors', d.name, 'users'],
+        `a ${d.kind} door's knock names no user; \`users:\` is for ${USER_DOOR_KINDS.join(', ')} doors`,
+      ),
+    );
+}

@@ -170,6 +170,8 @@ export const configSchema = z.strictObject({
   http: httpEndpointSchema.optional(),
   metrics: metricsSchema.optional(),
   spa: spaListenSchema.optional(),
+  // the users file (or users.d folder), read by users-file.ts; default /etc/sesame/users.yaml when a door names users
+  users: z.string().min(1).optional(),
   // validated by fleet-schema.ts, with its own paths and file checks
   fleet: z.record(z.string(), z.unknown()).optional(),
   // Each door is validated by the schema of its kind (see door-kinds.ts).

@@ -2,6 +2,7 @@ import type { FilterDefinition } from './fail2ban/filter.js';
 import type { FleetSettings } from './fleet-settings.js';
 import type { PortSpec, Proto } from './port-spec.js';
 import type { SpaPolicy } from './spa/policy.js';
+import type { UsersPlan } from './users.js';
 
 /**
  * The door model: what `config/` produces and every backend consumes.
@@ -53,6 +54,8 @@ interface DoorBase {
   readonly run?: RunCommands;
   /** `fleet: false`: this door's grants stay on this node (default: shared when `fleet` is set). */
   readonly fleet?: boolean;
+  /** `users: [alice, "@admins"]`: users (or @groups) of the users file who may knock with their own keys. */
+  readonly users?: readonly string[];
 }
 
 /** knockd-style: a port sequence opens, an optional close sequence closes. */
@@ -194,6 +197,8 @@ export interface Plan {
    * beside sesame, whose drop sesame's accept can't undo, can accept them before its drop.
    */
   readonly grantMark?: number;
+  /** The users file (`users:`), when set or when a door names users. */
+  readonly users?: UsersPlan;
   /** Where the config came from, for messages. */
   readonly source: string;
 }

@@ -18,6 +18,7 @@ import type { CommandResult } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
 import type { Clock, Logger } from '../core/contracts.js';
 import { grantsPerPort } from '../core/kernel-names.js';
+import { unknownUserRefs } from '../core/users.js';
 
 export interface DaemonDeps {
   readonly firewall: DaemonFirewall;
@@ -135,7 +136,9 @@ export class Daemon {
       kept: kept.length,
       pending_stops: pending.length,
       nflog: plan.nflogGroup,
+      ...(plan.users ? { users: plan.users.users.length } : {}),
     });
+    this.warnUnknownUsers(plan);
     // Redis's client is loaded only in fleet mode: a node running alone never pays for it
     this.fleet = plan.fleet
       ? (await import('./fleet-link.js')).startFleet(plan, this, {
@@ -172,7 +175,12 @@ export class Daemon {
       if (!kept || !plan) return false;
       await this.stopSources();
       await this.startSources();
-      this.deps.logger.log('info', 'reloaded', { doors: plan.doors.map((d) => d.name), kept: kept.length });
+      this.deps.logger.log('info', 'reloaded', {
+        doors: plan.doors.map((d) => d.name),
+        kept: kept.length,
+        ...(plan.users ? { users: plan.users.users.length } : {}),
+      });
+      this.warnUnknownUsers(plan);
       this.events.emit('reloaded', { result: 'ok' });
       return true;
     } catch (err) {
@@ -298,6 +306,11 @@ export class Daemon {
     const running = this.sources;
     this.sources = [];
     for (const s of running) await s.stop();
+  }
+
+  /** A door's `users:` entry that matches nobody is no load error (see unknownUserRefs): it is logged. */
+  private warnUnknownUsers(plan: Plan): void {
+    for (const note of unknownUserRefs(plan.doors, plan.users)) this.deps.logger.log('warn', 'users-unknown', { note });
   }
 
   /** The running config's door `name` (the control socket's grants name doors). */

@@ -1,5 +1,6 @@
 import { loadConfigFile } from '../../config/load-config.js';
 import { fleetLinkWarnings } from '../../core/fleet-settings.js';
+import { unknownUserRefs } from '../../core/users.js';
 import { compileNft } from '../../firewall/nft/compile.js';
 import { Nftables } from '../../firewall/nftables.js';
 
@@ -11,6 +12,7 @@ import { Nftables } from '../../firewall/nftables.js';
 export async function check(file: string, opts: { kernel: boolean; note: (text: string) => void }): Promise<string> {
   const plan = loadConfigFile(file);
   if (plan.fleet) for (const w of fleetLinkWarnings(plan.fleet)) opts.note(`sesame: warning: ${w}`);
+  for (const w of unknownUserRefs(plan.doors, plan.users)) opts.note(`sesame: warning: ${w}`);
   const ruleset = compileNft(plan);
   if (opts.kernel) {
     if (process.getuid?.() === 0) await new Nftables().check(ruleset);

@@ -46,14 +46,8 @@ const httpKnock = z
         path: ['path'],
         message: '`path` is for token: none; token doors knock with POST /knock/DOOR',
       });
-    if (!h.secret) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['secret'],
-        message: 'a token door needs `secret`, a file with a base32 key (`sesame token --new-secret`)',
-      });
-      return;
-    }
+    // a door without its own secret takes its users' keys (checked at the door, which sees `users`)
+    if (!h.secret) return;
     try {
       readSecretFile(h.secret);
     } catch (err) {
@@ -67,7 +61,16 @@ export const httpDoorSchema = z
     http: httpKnock,
     ...doorBaseFields(120_000),
   })
-  .superRefine(needsOpenOrRun);
+  .superRefine(needsOpenOrRun)
+  .superRefine((d, ctx) => {
+    if (d.http.token.length > 0 && !d.http.secret && !d.users)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['http', 'secret'],
+        message:
+          'a token door needs `secret`, a file with a base32 key (`sesame token --new-secret`), or `users:` who knock with their own keys',
+      });
+  });
 
 /** Web knock on the daemon's HTTP(S) endpoint: `http: {token: totp, secret: /etc/sesame/ssh.key}`. */
 export const httpKind: DoorKind = {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Door, PortSpec, Reply, RunCommands } from '../../core/door.js';
+import { USER_NAME_PATTERN } from '../../core/users.js';
 import { doorFleetSchema, duration, interfaceSchema, portList, replySchema, runSchema } from '../schema.js';
 
 /**
@@ -23,6 +24,11 @@ export interface DoorDefaults {
   readonly trusted_interfaces?: readonly string[];
 }
 
+/** `users: [alice, "@admins"]`: who may knock on the door with their own credentials (users file). */
+const doorUsers = z
+  .array(z.string().regex(new RegExp(`^@?${USER_NAME_PATTERN}$`), 'expected a user name or @group'))
+  .min(1, 'expected at least one user or @group (or leave `users` out)');
+
 /** The fields every door kind shares in sesame.yaml: what opens, for how long, how others are answered. */
 export const doorBaseFields = (defaultForMs: number) => ({
   open: portList.optional(),
@@ -32,6 +38,7 @@ export const doorBaseFields = (defaultForMs: number) => ({
   trusted_interfaces: z.array(interfaceSchema).optional(),
   run: runSchema.optional(),
   fleet: doorFleetSchema,
+  users: doorUsers.optional(),
 });
 
 /** What `doorBaseFields` validated, as each kind's schema hands it over. */
@@ -43,6 +50,7 @@ export interface DoorBaseInput {
   readonly trusted_interfaces?: readonly string[];
   readonly run?: RunCommands;
   readonly fleet?: boolean;
+  readonly users?: readonly string[];
 }
 
 /**
@@ -65,6 +73,7 @@ export function doorBase(
     run: d.run,
     // only `fleet: false` is kept: a door's grants are shared by default when `fleet` is set
     ...(d.fleet === false ? { fleet: false } : {}),
+    ...(d.users ? { users: [...new Set(d.users)] } : {}),
   };
 }
 
