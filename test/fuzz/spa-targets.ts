@@ -8,6 +8,7 @@ import { checkWire, makeSpaPacket, openSpaPacket, type SpaKey } from '../../src/
 import { b64Encode } from '../../src/core/spa/base64.js';
 import { hmac } from '../../src/core/spa/digest.js';
 import { rijndaelEncrypt } from '../../src/core/spa/cipher.js';
+import { signedTarget } from './signed-targets.js';
 
 /**
  * Fuzz targets for the SPA decoder and the access.conf reader. Each takes one input and
@@ -87,6 +88,7 @@ export const TARGETS: readonly Target[] = [
   { name: 'spa-wire', run: wireTarget, corpus: 'spa' },
   { name: 'spa-plaintext', run: plaintextTarget, corpus: 'plaintext' },
   { name: 'access-conf', run: accessTarget, corpus: 'access' },
+  { name: 'spa-signed', run: signedTarget, corpus: 'signed' },
 ];
 
 export function readCorpus(dir: string): Buffer[] {

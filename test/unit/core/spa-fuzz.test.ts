@@ -18,3 +18,14 @@ for (const target of TARGETS) {
     );
   });
 }
+
+test('every packet of the signed corpus opens, so mutations start from accepted packets', async () => {
+  const { readCorpus } = await import('../../fuzz/spa-targets.js');
+  const { signedFuzzGate } = await import('../../fuzz/signed-targets.js');
+  const pool = readCorpus(`${corpus}/signed`);
+  assert.ok(pool.length >= 4);
+  for (const p of pool) {
+    const a = await signedFuzzGate.admit(p, '198.18.0.2', Date.now(), () => true);
+    assert.ok(a.ok, JSON.stringify(a));
+  }
+});
