@@ -4,7 +4,7 @@ import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { Door, Plan } from '../core/door.js';
 import type { FleetSettings } from '../core/fleet-settings.js';
 import { nameCollisions } from '../core/name-collisions.js';
-import { ConfigError, type ConfigProblem, formatPath } from './config-error.js';
+import { ConfigError, type ConfigProblem, formatPath, formatProblem } from './config-error.js';
 import { DOOR_KINDS } from './doors/index.js';
 import { FLEET_PATH_FIELDS, fleetSchema, fleetSettings } from './fleet-schema.js';
 import { configSchema } from './schema.js';
@@ -79,6 +79,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
   const cfg = top.data;
 
   const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
   const doors: Door[] = [];
   for (const [name, raw] of Object.entries(cfg.doors)) {
     const kinds = DOOR_KINDS.filter((k) => k.key in raw);
@@ -102,6 +103,8 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
     doors.push(
       kinds[0].build(name, result.data, { interface: cfg.interface, trusted_interfaces: cfg.trusted_interfaces }),
     );
+    for (const w of kinds[0].warnings?.(result.data) ?? [])
+      warnings.push(formatProblem(at(['doors', name, ...w.path], w.message)));
   }
   const users = loadDoorUsers(cfg.users, doors, opts, problems, (message) =>
     at(cfg.users !== undefined ? ['users'] : ['doors', doors.find((d) => d.users)?.name ?? '', 'users'], message),
@@ -142,6 +145,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
           : { attempts: cfg.http.rate_limit.attempts, perMs: cfg.http.rate_limit.per },
       wrongCodePrefix: cfg.http.wrong_code_prefix,
     },
+    ...(warnings.length > 0 ? { warnings } : {}),
     source: file,
   });
 }

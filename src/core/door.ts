@@ -81,7 +81,17 @@ export interface LogWatch extends FilterDefinition {
   readonly journal?: readonly string[];
   readonly maxRetry: number;
   readonly findTimeMs: number;
+  /**
+   * Longer lines are counted and skipped, never matched (`max_line`): a regex's cost grows with
+   * the line, and a knock line is short, so only other clients' lines (a hostile User-Agent) are lost.
+   */
+  readonly maxLine: number;
 }
+
+/** `max_line`'s default, in characters: far above a knock's line, 8 KB below nginx's own header limit. */
+export const DEFAULT_MAX_LOG_LINE = 4096;
+/** The longest `max_line`, below what the followers keep of a line (64 KiB), so a cut line is still too long. */
+export const MAX_LOG_LINE_CAP = 32 * 1024;
 
 /** One-time tokens the built-in HTTP endpoint accepts for a door. */
 export type TokenKind = 'totp' | 'hmac';
@@ -199,6 +209,11 @@ export interface Plan {
   readonly grantMark?: number;
   /** The users file (`users:`), when set or when a door names users. */
   readonly users?: UsersPlan;
+  /**
+   * What loads but is weak, each `file:line:column field: message` (a log door's regex that
+   * isn't anchored); `check`, `doctor` and `serve` print them.
+   */
+  readonly warnings?: readonly string[];
   /** Where the config came from, for messages. */
   readonly source: string;
 }

@@ -114,6 +114,7 @@ export class Daemon {
    */
   async start(): Promise<void> {
     const plan = await this.load();
+    this.warnAbout(plan);
     const { grants: pending, problems } = this.deps.store.open();
     for (const p of problems)
       this.deps.logger.log('error', p.event, {
@@ -168,6 +169,7 @@ export class Daemon {
           this.events.emit('reloaded', { result: 'rejected' });
           return null;
         }
+        this.warnAbout(plan);
         const { kept } = await this.deps.firewall.apply(plan);
         this.plan = plan;
         return kept;
@@ -212,6 +214,11 @@ export class Daemon {
       'stopped',
       flush ? { flushed: true } : { flushed: false, note: 'doors stay active in the kernel' },
     );
+  }
+
+  /** What the config loads with but is weak (check and doctor say it too). */
+  private warnAbout(plan: Plan): void {
+    for (const w of plan.warnings ?? []) this.deps.logger.log('warn', 'config-warning', { problem: w });
   }
 
   /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */

@@ -16,6 +16,14 @@ export interface DoorKind {
   readonly secretFields?: readonly (readonly string[])[];
   // `any`: each kind narrows its own validated input type
   build(name: string, input: any, defaults: DoorDefaults): Door;
+  /** What loads but is weak (a log door's unanchored regex): warned at `path` under the door, never refused. */
+  warnings?(input: any): readonly DoorWarning[];
+}
+
+/** A weakness of a valid door, located by its field path under `doors.NAME`. */
+export interface DoorWarning {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
 }
 
 /** Top-level settings a door takes when it doesn't set its own. */

@@ -4,7 +4,9 @@ import { journalMatchProblem, splitJournalMatch, unitMatch } from '../../core/jo
 import { type FilterFile, FilterFileError, readFilterFile } from '../fail2ban/filter-file.js';
 import { nodeFilterFs } from '../fail2ban/filter-fs.js';
 import { duration, parsed } from '../schema.js';
-import { doorBase, doorBaseFields, type DoorKind, needsOpenOrRun } from './kind.js';
+import { DEFAULT_MAX_LOG_LINE, MAX_LOG_LINE_CAP } from '../../core/door.js';
+import { failregexWarnings } from '../../core/fail2ban/regex-lint.js';
+import { doorBase, doorBaseFields, type DoorKind, type DoorWarning, needsOpenOrRun } from './kind.js';
 
 /** The reason a filter definition can't run, or null. */
 function compileProblem(def: FilterDefinition, named = true): string | null {
@@ -90,6 +92,7 @@ const logWatch = z
     ignore: regexList.optional(),
     maxretry: z.number().int().min(1).max(1000).default(1),
     findtime: duration('findtime').default(600_000),
+    max_line: z.number().int().min(256).max(MAX_LOG_LINE_CAP).default(DEFAULT_MAX_LOG_LINE),
   })
   .superRefine((w, ctx) => {
     if ((w.file === undefined) === (w.journal === undefined)) {
@@ -162,6 +165,26 @@ export const logKind: DoorKind = {
     ['log', 'filter'],
     ['log', 'filter', 'file'],
   ],
+  warnings(d: z.infer<typeof logDoorSchema>): DoorWarning[] {
+    const out: DoorWarning[] = [];
+    const filter = d.log.filter;
+    if (d.log.match) {
+      const several = d.log.match.length > 1;
+      d.log.match.forEach((source, i) => {
+        for (const w of failregexWarnings(source))
+          out.push({ path: ['log', 'match', ...(several ? [i] : [])], message: `the failregex ${w.text}` });
+      });
+    } else if (filter) {
+      filter.failregex.forEach((source, i) => {
+        for (const w of failregexWarnings(source))
+          out.push({
+            path: ['log', 'filter'],
+            message: `the fail2ban filter's failregex ${i + 1} of ${filter.failregex.length} ${w.text}`,
+          });
+      });
+    }
+    return out;
+  },
   build(name, d: z.infer<typeof logDoorSchema>, defaults) {
     const filter = d.log.filter;
     return {
@@ -178,6 +201,7 @@ export const logKind: DoorKind = {
         ...(filter?.usedns !== undefined ? { usedns: filter.usedns } : {}),
         maxRetry: d.log.maxretry,
         findTimeMs: d.log.findtime,
+        maxLine: d.log.max_line,
       },
     };
   },

@@ -64,6 +64,7 @@ export function diagnose(f: HostFacts): Finding[] {
     ...fileFindings(f),
     ...fleetFindings(f),
     ...doorNotes(f),
+    ...configWarnings(f),
   ];
   return [...out.filter((x) => x.severity === 'problem'), ...out.filter((x) => x.severity === 'note')];
 }
@@ -218,6 +219,17 @@ function fleetFindings(f: HostFacts): Finding[] {
     fix: text.includes('password')
       ? 'in redis.conf: requirepass <long random>; on every node: fleet.password_file naming a file with it (chmod 600)'
       : 'serve Redis with tls-port and certificates, and use rediss://HOST:PORT/DB with fleet.tls {ca, cert, key}',
+  }));
+}
+
+/** What the config loads with but is weak (a log door's regex): each names its file:line. */
+function configWarnings(f: HostFacts): Finding[] {
+  return (f.plan?.warnings ?? []).map((text) => ({
+    severity: 'note' as const,
+    text,
+    fix: /wildcard|before the address/.test(text)
+      ? 'match the fields before the address exactly (quoted fields with "[^"]*", words with \\S+), or use a door that needs a secret (http, spa): a log line is only as trustworthy as its least trusted field (docs/threats.md)'
+      : 'anchor the failregex with ^ and a fixed prefix up to <HOST> (docs/web.md)',
   }));
 }
 

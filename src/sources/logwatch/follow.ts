@@ -25,6 +25,8 @@ interface Reader {
 }
 
 const CHUNK = 64 * 1024;
+/** Line work between two turns of the event loop, at most (plus one line). */
+const SLICE_MS = 10;
 
 /**
  * Follows a log file across rotation like `tail -F` and calls `onLine` for each new line
@@ -170,16 +172,25 @@ export class FileFollower {
     };
   }
 
-  /** Reads everything appended since the last read and emits complete lines. */
+  /**
+   * Reads everything appended since the last read and emits complete lines. After each
+   * `SLICE_MS` of line work it lets the event loop run, so a burst of costly lines delays
+   * the daemon's other doors (SPA, HTTP) by a slice, not by the whole burst.
+   */
   private async drain(r: Reader): Promise<void> {
     const buf = Buffer.alloc(CHUNK);
     for (;;) {
       const { bytesRead } = await r.handle.read(buf, 0, CHUNK, r.file.position);
       if (bytesRead === 0) return;
       r.file = { ...r.file, position: r.file.position + bytesRead };
+      let slice = performance.now();
       for (const line of r.lines.push(r.decoder.write(buf.subarray(0, bytesRead)))) {
         if (this.stopped) return;
         this.onLine(line);
+        if (performance.now() - slice > SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = performance.now();
+        }
       }
     }
   }

