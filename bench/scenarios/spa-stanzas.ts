@@ -110,7 +110,7 @@ export async function spaStanzas(ctx: BenchContext): Promise<BenchResult[]> {
 async function forgedCost(accessText: string): Promise<Record<string, number>> {
   const doors = parseFwknopAccess(accessText);
   const gate = new SpaGate(doors);
-  const k = doors[0].spa.key;
+  const k = doors[0].spa.key!;
   const now = Date.now();
   const real = makeSpaPacket(
     {

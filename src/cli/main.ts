@@ -23,6 +23,7 @@ const commands = {
   knock: () => import('./commands/knock.js'),
   knockHttp: () => import('./commands/knock-http.js'),
   knockSpa: () => import('./commands/knock-spa.js'),
+  knockSigned: () => import('./commands/knock-signed.js'),
   match: () => import('./commands/match.js'),
   serve: () => import('./commands/serve.js'),
   status: () => import('./commands/status.js'),
@@ -229,43 +230,73 @@ export function buildCli(out: (text: string) => void): Command {
     .option('--rc-file <file>', 'with --spa: read this file instead of ~/.fwknoprc')
     .option('-U, --spoof-user <user>', 'with --spa: username in the packet (default: yours)')
     .option('--save-packet <file>', 'with --spa: also write the packet to FILE')
+    .option('--key <file>', "with --spa: sesame's signed packet, with this ed25519 private key (PEM)")
+    .option(
+      '--ssh',
+      "sesame's signed packet, signed with your ssh key through ssh-agent (with -A, or --proxy HOST PORT)",
+    )
+    .option('--ssh-key <file>', 'with --ssh: this key (FILE or FILE.pub; from the agent when it holds it)')
+    .option('--user <name>', 'with --key or --ssh: your name in the users file (default: your login name)')
+    .option('--door <name>', 'with --key or --ssh: the door (default: the first you may use that opens the ports)')
     .action(async (host, targets, o) =>
-      o.spa
+      o.ssh || (o.spa && o.key)
         ? out(
             await (
-              await commands.knockSpa()
-            ).spaKnockCommand(host, {
-              access: o.access ?? (targets.length ? targets.join(',') : undefined),
+              await commands.knockSigned()
+            ).signedKnockCommand(host, targets, {
+              key: o.key,
+              ssh: o.ssh,
+              sshKey: o.sshKey,
+              user: o.user,
+              door: o.door,
+              access: o.access,
               allowIp: o.allowIp,
               sourceIp: o.sourceIp,
               fwTimeout: o.fwTimeout,
               spaProto: o.spaProto,
               serverPort: o.serverPort,
-              keys: o.keys,
-              keyBase64Rijndael: o.keyBase64Rijndael,
-              keyBase64Hmac: o.keyBase64Hmac,
-              hmacDigestType: o.hmacDigestType,
-              named: o.namedConfig,
-              rcFile: o.rcFile,
-              spoofUser: o.spoofUser,
-              savePacket: o.savePacket,
+              proxy: o.proxy,
               ipv4: o.ipv4,
               ipv6: o.ipv6,
               verbose: o.verbose,
             }),
           )
-        : o.http
+        : o.spa
           ? out(
               await (
-                await commands.knockHttp()
-              ).httpKnockCommand(o.http, host, {
-                config: o.config,
-                secretFile: o.secretFile,
-                totp: o.totp,
-                cacert: o.cacert,
+                await commands.knockSpa()
+              ).spaKnockCommand(host, {
+                access: o.access ?? (targets.length ? targets.join(',') : undefined),
+                allowIp: o.allowIp,
+                sourceIp: o.sourceIp,
+                fwTimeout: o.fwTimeout,
+                spaProto: o.spaProto,
+                serverPort: o.serverPort,
+                keys: o.keys,
+                keyBase64Rijndael: o.keyBase64Rijndael,
+                keyBase64Hmac: o.keyBase64Hmac,
+                hmacDigestType: o.hmacDigestType,
+                named: o.namedConfig,
+                rcFile: o.rcFile,
+                spoofUser: o.spoofUser,
+                savePacket: o.savePacket,
+                ipv4: o.ipv4,
+                ipv6: o.ipv6,
+                verbose: o.verbose,
               }),
             )
-          : (await commands.knock()).knockCommand(host, targets, o),
+          : o.http
+            ? out(
+                await (
+                  await commands.knockHttp()
+                ).httpKnockCommand(o.http, host, {
+                  config: o.config,
+                  secretFile: o.secretFile,
+                  totp: o.totp,
+                  cacert: o.cacert,
+                }),
+              )
+            : (await commands.knock()).knockCommand(host, targets, o),
     );
 
   program

@@ -37,8 +37,38 @@ export function sourceAddressFor(address: string, family: 4 | 6): Promise<string
   });
 }
 
+/**
+ * One datagram, then up to `ackWaitMs` for sesame's answer, which comes only for an accepted
+ * packet and only once its grant is in the kernel (fwknopd never answers). True when it came.
+ */
+export async function sendUdpAcked(
+  packet: string | Uint8Array,
+  address: string,
+  port: number,
+  ackWaitMs = 500,
+): Promise<boolean> {
+  const s = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+  try {
+    const acked = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ackWaitMs);
+      s.on('message', (_m, rinfo) => {
+        if (rinfo.address === address) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) =>
+      s.send(packet, port, address, (err) => (err ? reject(err) : resolve())),
+    );
+    return await acked;
+  } finally {
+    s.close();
+  }
+}
+
 export async function sendSpa(
-  packet: string,
+  packet: string | Uint8Array,
   address: string,
   port: number,
   proto: SpaProto,
@@ -46,27 +76,8 @@ export async function sendSpa(
   ackWaitMs = 500,
 ): Promise<string> {
   if (proto === 'udp') {
-    const s = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
-    try {
-      // sesame answers an accepted packet once the grant is in the kernel; fwknopd never
-      // answers, so the wait is short and its end is not an error
-      const acked = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), ackWaitMs);
-        s.on('message', (_m, rinfo) => {
-          if (rinfo.address === address) {
-            clearTimeout(timer);
-            resolve(true);
-          }
-        });
-      });
-      await new Promise<void>((resolve, reject) =>
-        s.send(packet, port, address, (err) => (err ? reject(err) : resolve())),
-      );
-      const ok = await acked;
-      return `sent ${packet.length} bytes to ${address} udp/${port}${ok ? ', granted' : ''}`;
-    } finally {
-      s.close();
-    }
+    const ok = await sendUdpAcked(packet, address, port, ackWaitMs);
+    return `sent ${packet.length} bytes to ${address} udp/${port}${ok ? ', granted' : ''}`;
   }
   if (proto === 'tcp') {
     await new Promise<void>((resolve, reject) => {
@@ -78,6 +89,7 @@ export async function sendSpa(
     });
     return `sent ${packet.length} bytes to ${address} tcp/${port}`;
   }
+  if (typeof packet !== 'string') throw new TypeError('a binary packet goes over udp or tcp');
   const path = `/${packet.replace(/\+/g, '-').replace(/\//g, '_')}`;
   const status = await new Promise<number>((resolve, reject) => {
     const req = request(

@@ -47,7 +47,7 @@ export function fwknopAccessToYaml(
   for (const d of doors) {
     keys.push({
       name: `${d.name}.keys`,
-      text: formatSpaKeys({ key: Buffer.from(d.spa.key.key), hmacKey: Buffer.from(d.spa.key.hmacKey) }),
+      text: formatSpaKeys({ key: Buffer.from(d.spa.key!.key), hmacKey: Buffer.from(d.spa.key!.hmacKey) }),
     });
     out.push(...door(d, keysDir));
   }
@@ -66,8 +66,8 @@ function door(d: SpaDoor, keysDir: string): string[] {
   lines.push('    spa:', `      keys: ${keysDir}/${d.name}.keys`);
   if (p.expiresAtMs !== null)
     lines.push(`      expires: ${JSON.stringify(new Date(p.expiresAtMs).toISOString())}   # ACCESS_EXPIRE`);
-  if (p.key.hmacType !== 'sha256') lines.push(`      hmac: ${p.key.hmacType}`);
-  if (p.key.legacy) lines.push('      mode: legacy');
+  if (p.key!.hmacType !== 'sha256') lines.push(`      hmac: ${p.key!.hmacType}`);
+  if (p.key!.legacy) lines.push('      mode: legacy');
   if (p.sources) lines.push(`      sources: [${p.sources.map((s) => JSON.stringify(s)).join(', ')}]`);
   if (p.restrictPorts.length) lines.push(`      restrict: [${p.restrictPorts.map(yamlPort).join(', ')}]`);
   if (p.maxTimeoutMs !== SPA_DEFAULTS.maxTimeoutMs) lines.push(`      max_for: ${p.maxTimeoutMs / 1000}s`);

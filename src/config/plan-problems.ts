@@ -100,7 +100,7 @@ export function interfaceProblems(cfg: ConfigInput, check: InterfaceCheck, at: A
  * Door kinds whose knocks can name a user and be checked against that user's own keys. On
  * any other kind `users:` would be a promise nothing keeps, so it is refused.
  */
-export const USER_DOOR_KINDS: readonly Door['kind'][] = ['http'];
+export const USER_DOOR_KINDS: readonly Door['kind'][] = ['http', 'spa'];
 
 export function userDoorProblems(doors: readonly Door[], at: At): ConfigProblem[] {
   return doors

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseSshKeyLine } from '../core/ssh/ssh-public-key.js';
 import { USER_NAME, USER_NAME_RULE } from '../core/users.js';
 import { parsed } from './schema.js';
 import { readSecretFile, SecretFileError } from './secret-file.js';
@@ -56,7 +57,9 @@ export function checkSshKeyLine(v: unknown): string | null {
   const len = raw.length >= 4 ? raw.readUInt32BE(0) : -1;
   if (len !== type.length || raw.subarray(4, 4 + len).toString('latin1') !== type)
     return `the key data of ${JSON.stringify(type)} is damaged (it does not decode to a ${type} key)`;
-  return null;
+  // the key as the signature check will use it (RSA size, curve point, FIDO keys not yet)
+  const key = parseSshKeyLine(text);
+  return typeof key === 'string' ? key : null;
 }
 
 /** A string field checked by `why` (a message, or null when good); `parsed` can't return strings. */

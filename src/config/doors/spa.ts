@@ -38,7 +38,8 @@ const expires = parsed<number>((v) => {
 
 const spaSettings = z.strictObject({
   expires: expires.optional(),
-  keys: keysFile,
+  // absent: the door takes only signed packets from its `users:` (their public keys)
+  keys: keysFile.optional(),
   hmac: z.enum(DIGEST_TYPES).default('sha256'),
   mode: z.enum(['cbc', 'legacy']).default('cbc'),
   sources: addresses.default(null),
@@ -57,6 +58,19 @@ export const spaDoorSchema = z
     hide: portList.optional(),
   })
   .superRefine((d, ctx) => {
+    if (!d.spa.keys && !d.users)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spa', 'keys'],
+        message:
+          'an spa door needs `keys` (fwknop packets: `sesame token --spa-keys`) or `users:` (packets signed with their own keys)',
+      });
+    if (d.users && !d.open?.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['open'],
+        message: 'an spa door with `users:` needs `open`: the ports a signed packet may ask for',
+      });
     if (d.open?.length && d.hide)
       ctx.addIssue({
         code: 'custom',
@@ -91,12 +105,14 @@ export const spaKind: DoorKind = {
       spa: {
         sources: d.spa.sources,
         destinations: null,
-        key: {
-          key: d.spa.keys.pair.key,
-          hmacKey: d.spa.keys.pair.hmacKey,
-          hmacType: d.spa.hmac,
-          legacy: d.spa.mode === 'legacy',
-        },
+        key: d.spa.keys
+          ? {
+              key: d.spa.keys.pair.key,
+              hmacKey: d.spa.keys.pair.hmacKey,
+              hmacType: d.spa.hmac,
+              legacy: d.spa.mode === 'legacy',
+            }
+          : null,
         openPorts: anyPort ? null : (d.open ?? []),
         restrictPorts: d.spa.restrict ?? [],
         maxTimeoutMs: d.spa.max_for,

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Family, PortSpec, SpaDoor } from '../door.js';
 import type { SpaMessage } from './message.js';
-import { decryptSpaPacket, spaShape, verifySpaHmac } from './packet.js';
+import { decryptSpaPacket, type SpaKey, spaShape, verifySpaHmac } from './packet.js';
 
 /**
  * Which SPA door (access.conf stanza) a checked packet opens, as fwknopd's incoming_spa()
@@ -59,7 +59,7 @@ const STAGE: Record<SpaRefusalReason, number> = {
 };
 
 interface Compiled {
-  readonly door: SpaDoor;
+  readonly door: SpaDoor & { readonly spa: { readonly key: SpaKey } };
   /** Stanzas with the same HMAC type and key share one check per packet. */
   readonly hmacGroup: string;
   readonly sources: BlockList | null;
@@ -97,7 +97,9 @@ export class SpaGate {
   private readonly doors: readonly Compiled[];
 
   constructor(doors: readonly SpaDoor[]) {
-    this.doors = doors.map((door) => ({
+    // a door without fwknop keys takes only signed packets (signed-admit.ts)
+    const keyed = doors.filter((d): d is SpaDoor & { spa: { key: SpaKey } } => d.spa.key !== null);
+    this.doors = keyed.map((door) => ({
       door,
       hmacGroup: `${door.spa.key.hmacType}:${Buffer.from(door.spa.key.hmacKey).toString('hex')}`,
       sources: blockList(door.spa.sources),

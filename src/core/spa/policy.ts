@@ -11,7 +11,8 @@ export interface SpaPolicy {
   readonly sources: readonly string[] | null;
   /** DESTINATION: local addresses/CIDRs the packet may be sent to; null = any. */
   readonly destinations: readonly string[] | null;
-  readonly key: SpaKey;
+  /** The fwknop keys; null for a door that takes only sesame's signed packets (its `users:`' public keys). */
+  readonly key: SpaKey | null;
   /** OPEN_PORTS: every requested port must be one of these; null = any port (fwknopd's default). */
   readonly openPorts: readonly PortSpec[] | null;
   /** RESTRICT_PORTS: a request naming any of these is refused. */

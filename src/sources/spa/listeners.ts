@@ -4,6 +4,7 @@ import { createServer as createTcpServer, isIP, type Server as TcpServer, type S
 import type { SpaListen } from '../../core/door.js';
 import { clientKey } from '../http/rate-limit.js';
 import { plainIp } from '../../core/spa/admit.js';
+import { MAX_SIGNED_BYTES } from '../../core/spa/signed-packet.js';
 import type { SpaOutcome, SpaTransport } from './receiver.js';
 
 /**
@@ -19,8 +20,8 @@ export type Receive = (
   via: SpaTransport,
 ) => Promise<SpaOutcome>;
 
-/** More than any SPA packet (1500); what a TCP connection may send before it is cut. */
-const MAX_TCP_BYTES = 2048;
+/** More than any SPA packet (fwknop's 1500, a signed one's 4096); what a TCP connection may send before it is cut. */
+const MAX_TCP_BYTES = MAX_SIGNED_BYTES + 16;
 const TCP_IDLE_MS = 3000;
 
 /**

@@ -4,6 +4,8 @@ import { formatPort } from '../../core/door.js';
 import { type Admission, plainIp, SpaGate } from '../../core/spa/admit.js';
 import { expandCmdCycle } from '../../core/spa/cmd-cycle.js';
 import { checkWire } from '../../core/spa/packet.js';
+import { type SignedAdmission, SignedSpaGate, type Signers } from '../../core/spa/signed-admit.js';
+import { looksSigned } from '../../core/spa/signed-packet.js';
 import type { GrantOptions } from '../door-source.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { RefusalEvent } from '../door-source.js';
@@ -25,6 +27,8 @@ export interface SpaReceiverDeps {
    * as many) may cost per second; past it, its packets are refused unchecked.
    */
   readonly hmacBudgetPerS?: number;
+  /** The users' public keys, for sesame's signed packets to doors with `users:`. */
+  readonly signers?: Signers;
 }
 
 /** A user's packet costs one HMAC per distinct key (20 for 20 stanzas): room for 100 a second. */
@@ -41,11 +45,14 @@ export type SpaOutcome =
  */
 export class SpaReceiver {
   private readonly gate: SpaGate;
+  private readonly signed: SignedSpaGate | null;
   private readonly now: Clock;
   private readonly budget: RateLimiter;
 
   constructor(private readonly deps: SpaReceiverDeps) {
     this.gate = new SpaGate(deps.doors);
+    const userDoors = deps.doors.filter((d) => d.users?.length);
+    this.signed = deps.signers && userDoors.length ? new SignedSpaGate(userDoors, deps.signers) : null;
     this.now = deps.now ?? Date.now;
     // per source only: a global budget would let a flood spend everyone's
     this.budget = new RateLimiter(deps.hmacBudgetPerS ?? HMAC_BUDGET_PER_S, 1000, { globalPerS: null });
@@ -68,6 +75,7 @@ export class SpaReceiver {
       });
       return { ok: false, reason };
     };
+    if (typeof data !== 'string' && looksSigned(data)) return this.receiveSigned(data, from, via, refuse);
     const w = checkWire(data);
     if (!w.ok) return refuse(w.reason, { detail: w.detail });
     // the packet as received (a trailing newline of a packet file aside) is the replay key,
@@ -110,6 +118,56 @@ export class SpaReceiver {
       from,
       via,
       user: a.message.username,
+      ports: a.ports.map(formatPort),
+      for_s: a.timeoutMs / 1000,
+    });
+    return { ok: true, door: a.door.name, address: a.address, ports: a.ports };
+  }
+
+  /** A sesame packet: signature checked against the named user's public keys, then the grant. */
+  private async receiveSigned(
+    data: Uint8Array,
+    from: string,
+    via: SpaTransport,
+    refuse: (reason: string, fields?: Record<string, unknown>) => SpaOutcome,
+  ): Promise<SpaOutcome> {
+    if (!this.signed) return refuse('not-spa', { detail: 'a signed packet, and no spa door names users' });
+    const now = this.now();
+    let a: SignedAdmission;
+    try {
+      a = await this.signed.admit(
+        data,
+        from,
+        now,
+        (key, ttlMs) => this.deps.replay.use(key, ttlMs),
+        () => this.budget.take(from, now, 1),
+      );
+    } catch (err) {
+      return refuse('replay-cache-error', { detail: String((err as Error).message) });
+    }
+    if (!a.ok)
+      return refuse(a.reason, {
+        detail: a.detail,
+        ...(a.door ? { door: a.door } : {}),
+        ...(a.user ? { user: a.user } : {}),
+      });
+    try {
+      await this.deps.grant(a.door, a.address, { via: 'spa', ports: a.ports, forMs: a.timeoutMs });
+    } catch (err) {
+      this.deps.log('warn', 'spa-grant-failed', {
+        door: a.door.name,
+        address: a.address,
+        reason: String((err as Error).message),
+      });
+      return { ok: false, reason: 'grant-failed' };
+    }
+    this.deps.log('info', 'spa-accepted', {
+      door: a.door.name,
+      address: a.address,
+      from,
+      via,
+      user: a.user,
+      key: a.key,
       ports: a.ports.map(formatPort),
       for_s: a.timeoutMs / 1000,
     });

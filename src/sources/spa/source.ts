@@ -7,6 +7,7 @@ import { openQueue, type PacketQueue } from '../../netfilter/nfqueue.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import { startSpaListeners } from './listeners.js';
 import { SpaReceiver } from './receiver.js';
+import { signersFromUsers } from './signers.js';
 import { SynHold } from './syn-hold.js';
 import { SesameError } from '../../core/sesame-error.js';
 
@@ -38,6 +39,7 @@ export const spaSource: SourceFactory = async (door, ctx) => {
     grant: (d, address, opts) => ctx.grant(d, address, opts),
     refused: (e) => ctx.refused({ source: 'spa', ...e }),
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
+    signers: signersFromUsers(ctx.plan.users, (level, event, fields) => ctx.logger.log(level, event, fields)),
   });
   const hold = listen.udp ? await openSynHold(ctx) : null;
   let listeners;

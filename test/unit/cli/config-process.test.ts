@@ -65,7 +65,7 @@ describe('serve loads its config in a child process', () => {
     const { plan } = await loadConfigInChild({ kind: 'fwknop', file });
     assert.deepEqual(plan, loadFwknopAccess(file));
     const door = plan.doors[0];
-    assert.ok(door.kind === 'spa' && door.spa.key.hmacKey instanceof Uint8Array && door.spa.key.hmacKey.length > 0);
+    assert.ok(door.kind === 'spa' && door.spa.key!.hmacKey instanceof Uint8Array && door.spa.key!.hmacKey.length > 0);
   });
 
   test('a knockd.conf brings its [options] and notes', async () => {

@@ -82,8 +82,8 @@ describe("fwknopd's access.conf", () => {
     assert.deepEqual(d.spa.sources, ['198.18.0.0/24', '10.0.0.0/8', 'fd00:5e5a::/64']);
     assert.deepEqual(d.spa.destinations, ['198.18.0.1']);
     assert.deepEqual(d.spa.restrictPorts, [{ proto: 'tcp', port: 23 }]);
-    assert.equal(d.spa.key.hmacType, 'sha512');
-    assert.equal(d.spa.key.legacy, true);
+    assert.equal(d.spa.key!.hmacType, 'sha512');
+    assert.equal(d.spa.key!.legacy, true);
     assert.equal(d.spa.maxTimeoutMs, 600_000);
     assert.equal(d.spa.requireSource, true);
     assert.deepEqual(d.spa.usernames, ['alice']);

@@ -39,7 +39,7 @@ describe('spa doors in sesame.yaml', () => {
     assert.equal(d.spa.requireSource, true);
     assert.equal(d.spa.maxAgeMs, 120_000);
     assert.deepEqual(d.spa.openPorts, [{ proto: 'tcp', port: 22 }]);
-    assert.deepEqual(d.spa.key.key, Buffer.alloc(32, 1));
+    assert.deepEqual(d.spa.key!.key, Buffer.alloc(32, 1));
     assert.deepEqual(plan.spaListen, { udp: 62201, tcp: null, http: null });
   });
 
@@ -79,8 +79,8 @@ describe('spa doors in sesame.yaml', () => {
       ].join('\n'),
     );
     const d = plan.doors[0] as SpaDoor;
-    assert.equal(d.spa.key.hmacType, 'sha512');
-    assert.equal(d.spa.key.legacy, true);
+    assert.equal(d.spa.key!.hmacType, 'sha512');
+    assert.equal(d.spa.key!.legacy, true);
     assert.deepEqual(d.spa.sources, ['198.18.0.0/24', 'fd00:5e5a::/64']);
     assert.deepEqual(d.spa.restrictPorts, [{ proto: 'tcp', port: 23 }]);
     assert.equal(d.spa.maxTimeoutMs, 600_000);
@@ -176,5 +176,31 @@ describe('spa doors in nftables', () => {
         timeoutMs: 10000,
       },
     ]);
+  });
+});
+
+describe('spa doors for signed packets (users:)', () => {
+  test('a door with users: and no keys takes only signed packets', () => {
+    const users = join(dir, 'users.yaml');
+    writeFileSync(users, `users:\n  alice:\n    spa_keys: ["${Buffer.alloc(32, 9).toString('base64')}"]\n`, {
+      mode: 0o600,
+    });
+    const plan = load(`users: users.yaml\ndoors:\n  ssh:\n    spa: {}\n    users: [alice]\n    open: [22]\n`);
+    const d = plan.doors[0] as SpaDoor;
+    assert.equal(d.spa.key, null);
+    assert.deepEqual(d.users, ['alice']);
+  });
+
+  test('neither keys nor users, or users without open, is refused at the field', () => {
+    assert.ok(
+      problems(`doors:\n  ssh:\n    spa: {}\n    open: [22]\n`).some((p) =>
+        /spa\.keys: an spa door needs `keys` .* or `users:`/.test(p),
+      ),
+    );
+    assert.ok(
+      problems(`users: users.yaml\ndoors:\n  ssh:\n    spa: {}\n    users: [alice]\n    hide: [22]\n`).some((p) =>
+        /open: an spa door with `users:` needs `open`/.test(p),
+      ),
+    );
   });
 });

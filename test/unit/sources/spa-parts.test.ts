@@ -26,12 +26,12 @@ describe('sesame import --fwknop-access', () => {
     ]);
     assert.equal(d.forMs, 45_000);
     assert.equal(d.spa.maxTimeoutMs, 90_000);
-    assert.equal(d.spa.key.hmacType, 'sha512');
+    assert.equal(d.spa.key!.hmacType, 'sha512');
     assert.deepEqual(d.spa.sources, ['198.18.0.0/24']);
     assert.deepEqual(d.spa.restrictPorts, [{ proto: 'tcp', port: 23 }]);
     assert.deepEqual(d.spa.usernames, ['alice']);
     assert.equal(d.spa.requireSource, false, "fwknopd's default is kept");
-    assert.equal(Buffer.from(d.spa.key.key).toString('base64'), key);
+    assert.equal(Buffer.from(d.spa.key!.key).toString('base64'), key);
   });
 });
 
