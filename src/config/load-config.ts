@@ -116,7 +116,7 @@ export function parseConfig(text: string, file = 'sesame.yaml', opts: LoadOption
   if (Object.keys(cfg.doors).length > MAX_DOORS)
     problems.push(at(['doors'], tooManyDoors(Object.keys(cfg.doors).length)));
   for (const c of nameCollisions(doors)) problems.push(at(['doors', c.second], collisionMessage(c), true));
-  problems.push(...httpProblems(doors, cfg.http !== undefined, at));
+  problems.push(...httpProblems(doors, cfg.http && { tls: cfg.http.tls !== undefined }, at));
   problems.push(...interfaceProblems(cfg, opts.checkInterface ?? hostInterface, at));
   for (const p of secretFileProblems(input, at)) {
     if (opts.readableSecrets === 'warn') opts.warn?.(p);

@@ -57,8 +57,17 @@ export function collisionMessage(c: NameCollision): string {
   return `door "${c.second}" would share ${c.space} ${c.name} with ${other}; rename one of them`;
 }
 
-/** `http` doors need the top-level endpoint, and two secret paths can't be the same. */
-export function httpProblems(doors: readonly Door[], hasEndpoint: boolean, at: At): ConfigProblem[] {
+/**
+ * `http` doors need the top-level endpoint, two secret paths can't be the same, and an OIDC
+ * door needs TLS on the endpoint (the provider sends the browser back with a one-time code, and
+ * the sign-in cookie is Secure).
+ */
+export function httpProblems(
+  doors: readonly Door[],
+  endpoint: { readonly tls: boolean } | undefined,
+  at: At,
+): ConfigProblem[] {
+  const hasEndpoint = endpoint !== undefined;
   const problems: ConfigProblem[] = [];
   const paths = new Map<string, string>();
   for (const door of doors) {
@@ -71,6 +80,13 @@ export function httpProblems(doors: readonly Door[], hasEndpoint: boolean, at: A
         ),
       );
     }
+    if (door.http.oidc && endpoint && !endpoint.tls)
+      problems.push(
+        at(
+          ['doors', door.name, 'http', 'oidc'],
+          'OIDC sign-in needs TLS on the endpoint: `http: {listen: ..., tls: {cert: FILE, key: FILE}}`',
+        ),
+      );
     const path = door.http.path;
     if (path && paths.has(path))
       problems.push(at(['doors', door.name, 'http', 'path'], `door "${paths.get(path)}" already uses this path`));

@@ -29,6 +29,20 @@ export function parseSecret(text: string): Buffer | string {
 }
 
 /** Reads a door's shared secret. Throws SecretFileError. */
+/** A secret kept as text (an OAuth client secret, a password): the file's first line, trimmed. */
+export function readSecretText(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new SecretFileError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? cause})`, { cause });
+  }
+  const line = text.split('\n')[0].trim();
+  if (line === '') throw new SecretFileError(file, 'the file is empty');
+  return line;
+}
+
 export function readSecretFile(file: string): Buffer {
   let text: string;
   try {

@@ -3,6 +3,7 @@ import type { FleetSettings } from './fleet-settings.js';
 import type { PortSpec, Proto } from './port-spec.js';
 import type { SpaPolicy } from './spa/policy.js';
 import type { UsersPlan } from './users.js';
+import type { OidcAllow } from './oidc-allow.js';
 
 /**
  * The door model: what `config/` produces and every backend consumes.
@@ -106,7 +107,21 @@ export interface HttpDoor extends DoorBase {
     readonly secretFile?: string;
     /** `GET <path>` opens (secret-path mode only). */
     readonly path?: string;
+    /** Sign-in at an OpenID provider opens (no token, no path). */
+    readonly oidc?: OidcSettings;
   };
+}
+
+/** An http door's OpenID Connect sign-in (authorization code flow with PKCE). */
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecretFile: string;
+  /** This endpoint's callback as registered at the provider: `https://HOST:PORT/oidc/callback`. */
+  readonly redirectUri: string;
+  readonly scopes: readonly string[];
+  readonly groupsClaim: string;
+  readonly allow: OidcAllow;
 }
 
 /**

@@ -89,15 +89,15 @@ export async function startDaemon(
   opts: {
     readonly bin?: string;
     /** more node options (the bench tries --lite-mode) */ readonly nodeFlags?: readonly string[];
+    /** more environment (a lab CA in NODE_EXTRA_CA_CERTS) */ readonly env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<ChildProcess & { output: () => string }> {
-  const child = lab.spawn(host, process.execPath, [
-    ...DAEMON_NODE_FLAGS,
-    ...(opts.nodeFlags ?? []),
-    opts.bin ?? SESAME_BIN,
-    'serve',
-    ...args,
-  ]) as ChildProcess & {
+  const child = lab.spawn(
+    host,
+    process.execPath,
+    [...DAEMON_NODE_FLAGS, ...(opts.nodeFlags ?? []), opts.bin ?? SESAME_BIN, 'serve', ...args],
+    { env: opts.env },
+  ) as ChildProcess & {
     output: () => string;
   };
   let out = '';

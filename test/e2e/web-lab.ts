@@ -36,9 +36,16 @@ export function writeSecret(dir: string, name: string): { key: Buffer; file: str
  */
 export async function webLab(
   yaml: (dir: string) => string,
-  opts: { clients?: number; echo?: number[]; ready: RegExp; before?: (lab: Lab, dir: string) => Promise<void> },
+  opts: {
+    clients?: number;
+    /** server-like hosts beside the server (an identity provider) */ peers?: number;
+    echo?: number[];
+    ready: RegExp;
+    before?: (lab: Lab, dir: string) => Promise<void>;
+    daemonEnv?: NodeJS.ProcessEnv;
+  },
 ): Promise<WebLab> {
-  const lab = createLab({ clients: opts.clients ?? 2 });
+  const lab = createLab({ clients: opts.clients ?? 2, peers: opts.peers ?? 0 });
   const dir = tempDir('sesame-web-');
   const config = join(dir, 'sesame.yaml');
   let sshd: LabSshd | undefined;
@@ -52,7 +59,9 @@ export async function webLab(
     sshd = await startSshd(lab, lab.server);
     if (opts.echo?.length) await startEchoServer(lab, lab.server, opts.echo);
     await opts.before?.(lab, dir);
-    const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir, '--log-format', 'json']);
+    const daemon = await startDaemon(lab, lab.server, ['-c', config, '--state-dir', dir, '--log-format', 'json'], {
+      env: opts.daemonEnv,
+    });
     if (!(await eventually(() => opts.ready.test(daemon.output()), 10_000))) {
       throw new Error(`daemon sources did not start:\n${daemon.output()}`);
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TokenKind } from '../../core/door.js';
 import { readSecretFile, SecretFileError } from '../secret-file.js';
+import { oidcSchema, oidcSettings } from './http-oidc.js';
 import { doorBase, doorBaseFields, type DoorKind, needsOpenOrRun } from './kind.js';
 
 /** Paths the endpoint serves itself; a secret path can't shadow them. */
@@ -11,8 +12,10 @@ const httpKnock = z
   .strictObject({
     token: z
       .union([z.enum(['totp', 'hmac', 'none']), z.array(z.enum(['totp', 'hmac'])).min(1)])
-      .default('totp')
-      .transform((t): TokenKind[] => (t === 'none' ? [] : Array.isArray(t) ? [...new Set(t)] : [t])),
+      .optional()
+      .transform((t): TokenKind[] | undefined =>
+        t === undefined ? undefined : t === 'none' ? [] : Array.isArray(t) ? [...new Set(t)] : [t],
+      ),
     secret: z.string().min(1).optional(),
     path: z
       .string()
@@ -23,8 +26,22 @@ const httpKnock = z
         `a secret path needs more than ${MIN_PATH_CHARS} characters; it is the only secret`,
       )
       .optional(),
+    oidc: oidcSchema.optional(),
   })
+  .transform((h) => ({ ...h, token: h.token ?? (h.oidc ? [] : (['totp'] as TokenKind[])) }))
   .superRefine((h, ctx) => {
+    if (h.oidc) {
+      for (const field of ['secret', 'path'] as const)
+        if (h[field])
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `an oidc door signs in at the provider; drop \`${field}\``,
+          });
+      if (h.token.length > 0)
+        ctx.addIssue({ code: 'custom', path: ['token'], message: 'an oidc door takes no token; drop `token`' });
+      return;
+    }
     if (h.token.length === 0) {
       if (!h.path)
         ctx.addIssue({
@@ -76,13 +93,24 @@ export const httpDoorSchema = z
 export const httpKind: DoorKind = {
   key: 'http',
   schema: httpDoorSchema,
-  pathFields: [['http', 'secret']],
-  secretFields: [['http', 'secret']],
+  pathFields: [
+    ['http', 'secret'],
+    ['http', 'oidc', 'client_secret_file'],
+  ],
+  secretFields: [
+    ['http', 'secret'],
+    ['http', 'oidc', 'client_secret_file'],
+  ],
   build(name, d: z.infer<typeof httpDoorSchema>, defaults) {
     return {
       kind: 'http',
       ...doorBase(name, d, defaults),
-      http: { tokens: d.http.token, secretFile: d.http.secret, path: d.http.path },
+      http: {
+        tokens: d.http.token,
+        secretFile: d.http.secret,
+        path: d.http.path,
+        ...(d.http.oidc ? { oidc: oidcSettings(d.http.oidc) } : {}),
+      },
     };
   },
 };

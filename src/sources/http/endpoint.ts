@@ -6,6 +6,8 @@ import type { HttpEndpoint } from '../../core/door.js';
 import { TOTP_STEP_MS } from '../../core/totp.js';
 import { clientAddress, trustedProxies } from './client-address.js';
 import { parseKnock, type ReplyFormat, replyFormat } from './knock-request.js';
+import { OIDC_CALLBACK_PATH } from '../../core/oidc-allow.js';
+import { type FinishResult, type OidcSignIn, SIGN_IN_COOKIE } from './oidc-sign-in.js';
 import { PAGE_STYLE_HASH, renderPage } from './page.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Refusal, TokenVerifier } from './verifier.js';
@@ -28,7 +30,10 @@ export interface EndpointOptions {
   /** True when every token door takes TOTP (the page then asks for digits). */
   readonly numericCodes: boolean;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
-  readonly open: (door: string, address: string) => Promise<Opened>;
+  /** Doors that open by OIDC sign-in (`GET /oidc/DOOR`, then the provider's callback). */
+  readonly oidc?: OidcSignIn;
+  /** Opens `door` for `address`; `user` when a sign-in named one. */
+  readonly open: (door: string, address: string, user?: string) => Promise<Opened>;
   readonly log: LogFn;
   /** Every refused request: the daemon counts it and logs it, bounded per kind. */
   readonly refused: (e: Omit<RefusalEvent, 'source'>) => void;
@@ -149,9 +154,78 @@ export class KnockEndpoint {
       return this.opened(res, format, await this.opts.open(knock.door, address));
     }
 
+    if (isGet && this.opts.oidc && path.startsWith('/oidc/')) return this.signIn(req, res, path, address);
+
     const door = this.secretPathDoor(path);
     if (!door) return this.refuse(res, arrived, format, address, { why: 'no-such-path', door: undefined }, 404);
     return this.opened(res, format, await this.opts.open(door, address));
+  }
+
+  /**
+   * `GET /oidc/DOOR` sends the browser to the provider with a cookie that ties the callback to
+   * it; `GET /oidc/callback` finishes the sign-in and opens for the address it came from.
+   */
+  private async signIn(req: IncomingMessage, res: ServerResponse, path: string, address: string): Promise<void> {
+    const oidc = this.opts.oidc as OidcSignIn;
+    if (path === OIDC_CALLBACK_PATH) {
+      const query = new URL(req.url ?? '/', 'http://endpoint').searchParams;
+      const done = await oidc.finish(query, readCookie(req.headers.cookie, SIGN_IN_COOKIE), address);
+      if (!done.ok) return this.signInRefused(res, address, done);
+      this.opts.log('info', 'oidc-signed-in', { door: done.door, user: done.user, address });
+      const o = await this.opts.open(done.door, address, done.user);
+      return this.page(
+        res,
+        200,
+        { ok: true, text: `${o.door} open for ${o.address} until ${clock(o.until)} (signed in as ${done.user})` },
+        undefined,
+        {
+          'set-cookie': `${SIGN_IN_COOKIE}=; Path=${OIDC_CALLBACK_PATH}; Max-Age=0; Secure; HttpOnly; SameSite=Lax`,
+        },
+      );
+    }
+    const door = decodeURIComponent(path.slice('/oidc/'.length));
+    const started = await oidc.start(door, address);
+    if (!started.ok) {
+      this.opts.refused({
+        event: 'http-refused',
+        reason: started.why,
+        address,
+        ...(started.why === 'no-such-door' ? {} : { door }),
+      });
+      if (started.why === 'no-such-door')
+        return this.page(res, 404, { ok: false, text: 'No such door signs in here.' });
+      this.opts.log('warn', 'oidc-provider-unreachable', { door, detail: started.detail });
+      return this.page(res, 502, {
+        ok: false,
+        text: 'The sign-in provider cannot be reached; nothing was opened. Try again later.',
+      });
+    }
+    this.send(res, 302, 'text', 'to the sign-in provider\n', {
+      location: started.location,
+      'set-cookie': `${SIGN_IN_COOKIE}=${started.cookie}; Path=${OIDC_CALLBACK_PATH}; Max-Age=600; Secure; HttpOnly; SameSite=Lax`,
+    });
+  }
+
+  private signInRefused(res: ServerResponse, address: string, r: Extract<FinishResult, { ok: false }>): void {
+    this.opts.refused({
+      event: 'http-refused',
+      reason: `oidc-${r.why}`,
+      address,
+      ...(r.door !== undefined ? { door: r.door } : {}),
+      ...(r.user !== undefined || r.detail !== undefined ? { fields: { user: r.user, detail: r.detail } } : {}),
+    });
+    const text: Record<typeof r.why, string> = {
+      'unknown-state': 'This sign-in link was already used or has run out; start again from the page.',
+      'wrong-browser': 'This sign-in was started in another browser; start again from the page.',
+      'address-changed': 'Your address changed during the sign-in; start again from the page.',
+      'provider-error': 'The sign-in provider refused the sign-in; nothing was opened.',
+      'provider-unreachable': 'The sign-in provider cannot be reached; nothing was opened. Try again later.',
+      'token-refused': 'The sign-in could not be checked; nothing was opened.',
+      'not-allowed': `Signed in${r.user ? ` as ${r.user}` : ''}, but that account may not open this door.`,
+      'email-unverified': 'Your email address is not verified at the provider; nothing was opened.',
+      'no-subject': 'The provider named no account; nothing was opened.',
+    };
+    this.page(res, r.why === 'provider-unreachable' ? 502 : 403, { ok: false, text: text[r.why] });
   }
 
   private tooMany(res: ServerResponse, format: ReplyFormat, what: string, wait: number): void {
@@ -206,9 +280,21 @@ export class KnockEndpoint {
     this.send(res, 200, format, format === 'json' ? json : `${text}\n`);
   }
 
-  private page(res: ServerResponse, status: number, result?: { ok: boolean; text: string }, selected?: string): void {
-    const html = renderPage({ doors: this.opts.verifier.doorNames, selected, result, numeric: this.opts.numericCodes });
-    this.send(res, status, 'html', html);
+  private page(
+    res: ServerResponse,
+    status: number,
+    result?: { ok: boolean; text: string },
+    selected?: string,
+    extra: Record<string, string> = {},
+  ): void {
+    const html = renderPage({
+      doors: this.opts.verifier.doorNames,
+      signInDoors: this.opts.oidc?.doorNames,
+      selected,
+      result,
+      numeric: this.opts.numericCodes,
+    });
+    this.send(res, status, 'html', html, extra);
   }
 
   private send(
@@ -235,6 +321,15 @@ export class KnockEndpoint {
 /** `12:05:30` in the server's local time. */
 function clock(ms: number): string {
   return new Date(ms).toTimeString().slice(0, 8);
+}
+
+/** One cookie's value from a Cookie header. */
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
 }
 
 /** The request body as text, or null when it is larger than MAX_BODY. */

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 
 export interface PageState {
   readonly doors: readonly string[];
+  /** Doors that open by signing in at an identity provider: one link each. */
+  readonly signInDoors?: readonly string[];
   readonly selected?: string;
   readonly result?: { readonly ok: boolean; readonly text: string };
   /** True when every door takes TOTP: phones then show a digit keypad. */
@@ -33,6 +35,7 @@ button{margin-top:1.5rem;border:0;background:var(--acc);color:#fff;font-weight:7
 .status{padding:.75rem 1rem;border-radius:.5rem;margin:0 0 1rem;font-weight:600}
 .ok{background:var(--okbg);color:var(--ok)}
 .err{background:var(--errbg);color:var(--err)}
+a.signin{display:block;margin-top:1rem;padding:.7rem 1rem;border:2px solid var(--acc);border-radius:.5rem;color:var(--acc);font-weight:700;text-align:center;text-decoration:none}
 `.trim();
 
 /** For the Content-Security-Policy: the one inline style the page may use. */
@@ -49,9 +52,14 @@ export function renderPage(state: PageState): string {
   const status = state.result
     ? `<p id="result" class="status ${state.result.ok ? 'ok' : 'err'}" role="status">${escapeHtml(state.result.text)}</p>`
     : '<p id="result" role="status"></p>';
+  const signIn = (state.signInDoors ?? [])
+    .map((d) => `<a class="signin" href="/oidc/${encodeURIComponent(d)}">Sign in to open ${escapeHtml(d)}</a>`)
+    .join('\n');
   const form =
     state.doors.length === 0
-      ? '<p>No door on this server opens with a code.</p>'
+      ? signIn
+        ? ''
+        : '<p>No door on this server opens with a code.</p>'
       : `<form method="post" action="/knock">
 <label for="door">Door</label>
 <select id="door" name="door">${options}</select>
@@ -74,6 +82,7 @@ export function renderPage(state: PageState): string {
 <h1>Open a door</h1>
 ${status}
 ${form}
+${signIn}
 </main>
 </body>
 </html>

@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSecretFile } from '../../config/secret-file.js';
+import { readSecretFile, readSecretText } from '../../config/secret-file.js';
 import { formatPort, type HttpDoor } from '../../core/door.js';
 import type { ReplaySnapshot } from '../../core/expiring-keys.js';
 import { JournalReplayCache } from '../replay/journal-replay-cache.js';
 import type { DoorSource, SourceFactory } from '../door-source.js';
 import { KnockEndpoint } from './endpoint.js';
+import { OidcSignIn } from './oidc-sign-in.js';
 import { TokenVerifier } from './verifier.js';
 import { WrongCodeBudget } from './wrong-code-budget.js';
 import { SesameError } from '../../core/sesame-error.js';
@@ -64,6 +65,11 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
   const replay = ctx.sharedReplay?.(local) ?? local;
   const verifier = new TokenVerifier(tokenDoors, replay, new WrongCodeBudget(endpoint.wrongCodePrefix));
   const byName = new Map(doors.map((d) => [d.name, d]));
+  const oidcDoors = doors.flatMap((d) =>
+    d.http.oidc
+      ? [{ name: d.name, settings: d.http.oidc, clientSecret: readSecretText(d.http.oidc.clientSecretFile) }]
+      : [],
+  );
 
   const server = new KnockEndpoint({
     endpoint,
@@ -71,11 +77,12 @@ export const httpKnockSource: SourceFactory = async (door, ctx) => {
     pathDoors: doors.filter((d) => d.http.path).map((d) => ({ name: d.name, path: d.http.path as string })),
     numericCodes: tokenDoors.length > 0 && tokenDoors.every((d) => d.tokens.includes('totp')),
     tls: endpoint.tls && { cert: readTls(endpoint.tls.cert, 'cert'), key: readTls(endpoint.tls.key, 'key') },
+    ...(oidcDoors.length ? { oidc: new OidcSignIn(oidcDoors) } : {}),
     log: (level, event, fields) => ctx.logger.log(level, event, fields),
     refused: (e) => ctx.refused({ source: 'http', ...e }),
-    open: async (name, address) => {
+    open: async (name, address, user) => {
       const d = byName.get(name) as HttpDoor;
-      await ctx.grant(d, address, { via: 'http' });
+      await ctx.grant(d, address, { via: user === undefined ? 'http' : 'oidc' });
       return { door: d.name, address, until: Date.now() + d.forMs, ports: d.open.map(formatPort) };
     },
   });

@@ -1,0 +1,2 @@
+// oidc-provider ships no types; the lab uses a few of its calls.
+declare module 'oidc-provider';
