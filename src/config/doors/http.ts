@@ -30,6 +30,8 @@ const httpKnock = z
   })
   .transform((h) => ({ ...h, token: h.token ?? (h.oidc ? [] : (['totp'] as TokenKind[])) }))
   .superRefine((h, ctx) => {
+    // zod runs refinements on a value whose own fields failed too: nothing to add then
+    if (!Array.isArray(h.token)) return;
     if (h.oidc) {
       for (const field of ['secret', 'path'] as const)
         if (h[field])
@@ -80,7 +82,7 @@ export const httpDoorSchema = z
   })
   .superRefine(needsOpenOrRun)
   .superRefine((d, ctx) => {
-    if (d.http.token.length > 0 && !d.http.secret && !d.users)
+    if (Array.isArray(d.http?.token) && d.http.token.length > 0 && !d.http.secret && !d.users)
       ctx.addIssue({
         code: 'custom',
         path: ['http', 'secret'],
