@@ -121,30 +121,67 @@ export function expandConditionals(pattern: string): string {
       d = parent;
     }
     const node = groups[d];
-    const optional = p[node.end + 1] === '?';
+    const quantifier = p.slice(node.end + 1);
+    // an alternation taken several times (or lazily) decides nothing once
+    if (/^(?:[*+{]|\?\?)/.test(quantifier)) refuse();
+    const optional = quantifier.startsWith('?');
     const nodeEnd = node.end + 1 + (optional ? 1 : 0);
-    const bars = node.parent < 0 ? topBars : groups[node.parent].bars;
-    const seqEnd = Math.min(...bars.filter((b) => b > node.end), node.parent < 0 ? p.length : groups[node.parent].end);
-    if (cond.start > seqEnd) refuse();
-    const rest = p.slice(nodeEnd, seqEnd);
-    let copies: string[];
-    if (optional) {
-      copies = [
-        p.slice(node.start, node.end + 1) + decide(rest, name, true),
-        renameCopy(decide(rest, name, false), ++copyNo),
+    // the ways through the decision point: its text for that way, and whether `name` took part
+    let ways: { text: string; present: boolean }[];
+    if (d === di) {
+      ways = [
+        { text: p.slice(node.start, node.end + 1), present: true },
+        { text: '', present: false },
       ];
     } else {
       const open = p.slice(node.start, node.bodyStart);
       const cuts = [node.bodyStart, ...node.bars.map((b) => b + 1)];
       const ends = [...node.bars, node.end];
       const def = groups[di].start;
-      copies = cuts.map((from, j) => {
-        const present = def >= from && def < ends[j];
-        const text = `${open}${p.slice(from, ends[j])})${decide(rest, name, present)}`;
-        return j === 0 ? text : renameCopy(text, ++copyNo);
-      });
+      ways = cuts.map((from, j) => ({
+        text: `${open}${p.slice(from, ends[j])})`,
+        present: def >= from && def < ends[j],
+      }));
+      // an optional alternation may also be skipped, and then `name` took no part
+      if (optional) ways.push({ text: '', present: false });
     }
-    p = `${p.slice(0, node.start)}(?:${copies.join('|')})${p.slice(seqEnd)}`;
+    // the conditional may stand after groups around the decision point, as roundcube-auth's
+    // `<F-USER>(?:(?P<simple>\S+)|.*)</F-USER> ... (?(simple)...)`: each way then carries its
+    // own copy of those groups (taken once: no quantifier); their other branches set no `name`
+    let top = node;
+    let topEnd = nodeEnd;
+    const seqEndOf = (g: GroupSpan) => {
+      const bars = g.parent < 0 ? topBars : groups[g.parent].bars;
+      return Math.min(...bars.filter((b) => b > g.end), g.parent < 0 ? p.length : groups[g.parent].end);
+    };
+    while (cond.start > seqEndOf(top)) {
+      if (top.parent < 0) refuse();
+      const up = groups[top.parent];
+      if (/^[?*+{]/.test(p.slice(up.end + 1))) refuse();
+      const open = p.slice(up.start, up.bodyStart);
+      const cuts = [up.bodyStart, ...up.bars.map((b) => b + 1)];
+      const ends = [...up.bars, up.end];
+      const mine = cuts.findIndex((from, j) => top.start >= from && top.start < ends[j]);
+      const [from, to] = [cuts[mine], ends[mine]];
+      const around = (w: { text: string; present: boolean }) => ({
+        text: `${open}${p.slice(from, top.start)}${w.text}${p.slice(topEnd, to)})`,
+        present: w.present,
+      });
+      ways = [
+        ...ways.map(around),
+        ...cuts.flatMap((f, j) => (j === mine ? [] : [{ text: `${open}${p.slice(f, ends[j])})`, present: false }])),
+      ];
+      top = up;
+      topEnd = up.end + 1;
+    }
+    const seqEnd = seqEndOf(top);
+    if (cond.start < topEnd) refuse();
+    const rest = p.slice(topEnd, seqEnd);
+    const copies = ways.map((w, j) => {
+      const text = w.text + decide(rest, name, w.present);
+      return j === 0 ? text : renameCopy(text, ++copyNo);
+    });
+    p = `${p.slice(0, top.start)}(?:${copies.join('|')})${p.slice(seqEnd)}`;
   }
   throw new PythonRegexError('too many conditional groups', 0);
 }

@@ -15,8 +15,8 @@ import { Fail2banFilter, FilterCompileError } from '../../../src/core/fail2ban/f
  * verdict and, for a match, the same host.
  */
 
-const FILTER_DIR = '/etc/fail2ban/filter.d';
-const LOG_DIR = '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
+const FILTER_DIR = process.env.SESAME_FAIL2BAN_FILTERS ?? '/etc/fail2ban/filter.d';
+const LOG_DIR = process.env.SESAME_FAIL2BAN_LOGS ?? '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
 const TEST_NOW_PREFIX = '';
 
 type Opts = Record<string, string>;
