@@ -31,8 +31,12 @@ export class CommandRunner {
   private readonly warnBacklog: number;
   private readonly run: (command: string) => Promise<CommandResult>;
   private readonly ran: (r: CommandRun) => void;
-  private readonly waiting: (() => void)[] = [];
-  private readonly lastFor = new Map<string, Promise<void>>();
+  /** Commands waiting for a slot; called with true to run, false when the runner closed. */
+  private readonly waiting: ((run: boolean) => void)[] = [];
+  private closed = false;
+  /** Commands dropped since close(), by door. */
+  private dropped = new Map<string, number>();
+  private readonly lastFor = new Map<string, Promise<boolean>>();
   private running = 0;
   private queued = 0;
   private warned = false;
@@ -53,8 +57,16 @@ export class CommandRunner {
     return this.queued;
   }
 
-  /** Queues `cmd`; resolves when it has run (its result is logged, never thrown). */
-  submit(cmd: DoorCommand): Promise<void> {
+  /** Commands running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /**
+   * Queues `cmd`; resolves true when it has run (its result is logged, never thrown), false
+   * when it was dropped by `close()` before it started.
+   */
+  submit(cmd: DoorCommand): Promise<boolean> {
     const key = `${cmd.door} ${cmd.address}`;
     this.queued++;
     if (this.queued >= this.warnBacklog && !this.warned) {
@@ -75,10 +87,29 @@ export class CommandRunner {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  private async exec(cmd: DoorCommand): Promise<void> {
+  /**
+   * Stops starting commands (daemon stop): the running ones finish, every queued one is
+   * dropped (its `submit` resolves false). Resolves when the running ones are done, with the
+   * count dropped per door. A stop backlog of thousands would otherwise keep the daemon past
+   * systemd's stop timeout, which then kills it in the middle of a command.
+   */
+  async close(): Promise<Map<string, number>> {
+    this.closed = true;
+    for (const wake of this.waiting.splice(0)) wake(false);
+    await this.drain();
+    return this.dropped;
+  }
+
+  private async exec(cmd: DoorCommand): Promise<boolean> {
     // a slot is free, or a finishing command hands its slot over (so the count never overshoots)
-    if (this.running < this.limit) this.running++;
-    else await new Promise<void>((r) => this.waiting.push(r));
+    let run = !this.closed;
+    if (run && this.running < this.limit) this.running++;
+    else if (run) run = await new Promise<boolean>((r) => this.waiting.push(r));
+    if (!run) {
+      this.dropped.set(cmd.door, (this.dropped.get(cmd.door) ?? 0) + 1);
+      this.finished();
+      return false;
+    }
     let ok = false;
     try {
       const r = await this.run(cmd.command);
@@ -95,11 +126,16 @@ export class CommandRunner {
     } finally {
       this.ran({ door: cmd.door, which: cmd.which, address: cmd.address, ok });
       const next = this.waiting.shift();
-      if (next) next();
+      if (next) next(true);
       else this.running--;
-      this.queued--;
-      if (this.queued < this.warnBacklog / 2) this.warned = false;
-      if (this.queued === 0) for (const resolve of this.idle.splice(0)) resolve();
+      this.finished();
     }
+    return true;
+  }
+
+  private finished(): void {
+    this.queued--;
+    if (this.queued < this.warnBacklog / 2) this.warned = false;
+    if (this.queued === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 }

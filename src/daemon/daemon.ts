@@ -196,8 +196,9 @@ export class Daemon {
 
   /**
    * Stops listening, waits for queued firewall changes (a one-time swap in flight lands
-   * first), then flushes if asked, and waits for the door commands still queued. The kernel
-   * doors keep working unless `flush` is set.
+   * first), then flushes if asked, lets the running door commands finish and drops the queued
+   * ones (one `commands-dropped` line with the count per door; a dropped stop stays pending in
+   * the store). The kernel doors keep working unless `flush` is set.
    */
   async stop(flush: boolean): Promise<void> {
     this.watcher.stop();
@@ -207,7 +208,17 @@ export class Daemon {
     await this.fleet?.stop();
     await this.changes.close(flush ? () => this.deps.firewall.flush() : undefined);
     if (flush) this.grants.flushed();
-    await this.commands.drain();
+    const running = this.commands.active;
+    const dropped = await this.commands.close();
+    if (dropped.size > 0) {
+      const doors = Object.fromEntries(dropped);
+      this.deps.logger.log('warn', 'commands-dropped', {
+        count: [...dropped.values()].reduce((a, n) => a + n, 0),
+        doors,
+        finished: running,
+        note: 'queued door commands were not run; pending stop commands stay in the state dir and run at the next start',
+      });
+    }
     this.deps.store.close();
     this.deps.logger.log(
       'info',

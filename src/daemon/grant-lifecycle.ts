@@ -113,7 +113,10 @@ export class GrantLifecycle {
     if ('run' in decision) {
       void this.deps.commands
         .submit({ door: g.door, which: 'stop', address: g.address, command: decision.run })
-        .then(() => this.recordDone(g));
+        .then((ran) => {
+          // dropped at stop: it stays pending in the store and runs after the next start
+          if (ran) this.recordDone(g);
+        });
       return;
     }
     if ('refused' in decision)

@@ -51,6 +51,42 @@ describe('the door command runner', () => {
   });
 });
 
+describe('closing the command runner (daemon stop)', () => {
+  test('regression: stop ran the whole backlog; close() finishes the running commands, drops the queued ones by door', async () => {
+    const { s, run } = fakeShell(30);
+    const runner = new CommandRunner(quiet, { limit: 4, run });
+    const results: Promise<boolean>[] = [];
+    for (let i = 0; i < 2000; i++)
+      results.push(
+        runner.submit({
+          door: i % 2 ? 'web' : 'ssh',
+          which: 'start',
+          address: `198.18.${i >> 8}.${i & 255}`,
+          command: `c${i}`,
+        }),
+      );
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(runner.active, 4, 'four running (positive control)');
+    const dropped = await runner.close();
+    assert.equal(s.ran.length, 4, 'the running four finished, nothing else started');
+    assert.deepEqual(Object.fromEntries(dropped), { ssh: 998, web: 998 });
+    const ran = await Promise.all(results);
+    assert.equal(ran.filter(Boolean).length, 4, 'submit tells a dropped command from one that ran');
+    assert.equal(await runner.submit({ door: 'ssh', which: 'stop', address: '198.18.0.1', command: 'late' }), false);
+  });
+
+  test("a dropped command behind its address's running one is dropped too, not run after it", async () => {
+    const { s, run } = fakeShell(30);
+    const runner = new CommandRunner(quiet, { limit: 8, run });
+    const start = runner.submit({ door: 'web', which: 'start', address: '198.18.0.1', command: 'start a' });
+    const stop = runner.submit({ door: 'web', which: 'stop', address: '198.18.0.1', command: 'stop a' });
+    await new Promise((r) => setTimeout(r, 5));
+    await runner.close();
+    assert.deepEqual([await start, await stop], [true, false]);
+    assert.deepEqual(s.ran, ['start a']);
+  });
+});
+
 describe('a knock flood on a door with a stop command', () => {
   test('regression: 5,000 knocks are all handled, each stop made durable, with bounded commands', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sesame-flood-'));
