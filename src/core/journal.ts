@@ -103,3 +103,30 @@ export function parseJournalLine(json: string, max = MAX_JOURNAL_LINE): JournalL
   const line = parts.join(' ').replace(/[\r\n]+/g, ' ');
   return { cursor, line: line.length > max ? line.slice(0, max) : line };
 }
+
+/**
+ * journalctl's own timestamp at the start of a line it printed (`-o short`, `short-precise`,
+ * `short-iso`, `short-iso-precise`, `short-full`, `short-unix`), or null. For a journal line the
+ * journal's time is the date (fail2ban's systemd backend): this one is cut, and a date inside the
+ * message is left for the filter, whose journal prefix expects it.
+ */
+const JOURNALCTL_TIME = new RegExp(
+  [
+    String.raw`[A-Z][a-z]{2} [ 0-3]\d \d\d:\d\d:\d\d(?:\.\d{6})?`,
+    String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{6})?(?:Z|[+-]\d\d:?\d\d)`,
+    String.raw`[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z][A-Za-z0-9+-]*`,
+    String.raw`\d{9,}\.\d{6}`,
+  ]
+    .map((t) => `^(?:${t}) `)
+    .join('|'),
+);
+
+/** A line of journalctl output (or a journal JSON entry) as the journal door gives it its filter. */
+export function journalOutputLine(line: string): string {
+  if (line.startsWith('{')) {
+    const entry = parseJournalLine(line);
+    if (entry) return entry.line;
+  }
+  const m = JOURNALCTL_TIME.exec(line);
+  return m ? line.slice(m[0].length) : line;
+}

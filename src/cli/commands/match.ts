@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { FilterFileError, readFilterFile } from '../../config/fail2ban/filter-file.js';
 import { nodeFilterFs } from '../../config/fail2ban/filter-fs.js';
 import { Fail2banFilter, FilterCompileError, type FilterDefinition } from '../../core/fail2ban/filter.js';
+import { journalOutputLine } from '../../core/journal.js';
 import { grantableAddress } from '../../sources/logwatch/source.js';
 import { CliError } from '../cli-error.js';
 
@@ -16,7 +17,7 @@ export interface MatchOptions {
 }
 
 /** The filter a `sesame match` run uses: a filter.d file (with options) or `--match` regexes. */
-export function matchFilter(o: MatchOptions): Fail2banFilter {
+export function matchFilter(o: MatchOptions, backend?: 'file' | 'journal'): Fail2banFilter {
   if (!o.filter === !(o.match && o.match.length > 0))
     throw new CliError('E_USAGE', 'match needs exactly one of --filter FILE and --match REGEX', 2);
   let def: FilterDefinition;
@@ -25,7 +26,7 @@ export function matchFilter(o: MatchOptions): Fail2banFilter {
       const options: Record<string, string> = {};
       if (o.mode) options.mode = o.mode;
       if (o.logtype) options.logtype = o.logtype;
-      const file = readFilterFile(o.filter, options, nodeFilterFs);
+      const file = readFilterFile(o.filter, options, nodeFilterFs, backend);
       def = { ...file, ignoreregex: [...file.ignoreregex, ...(o.ignore ?? [])] };
     } else def = { failregex: [...(o.match ?? [])], ignoreregex: [...(o.ignore ?? [])] };
     return new Fail2banFilter(def);
@@ -47,7 +48,7 @@ export async function matchCommand(
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<void> {
-  const filter = matchFilter(o);
+  matchFilter(o); // a bad filter or option is refused before the file is opened
   const stream = createReadStream(logFile, { encoding: 'utf8' });
   const opened = new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
@@ -63,9 +64,21 @@ export async function matchCommand(
   let matched = 0;
   let grantable = 0;
   const hosts = new Set<string>();
+  let filter: Fail2banFilter | undefined;
+  let journal = o.logtype === 'journal';
   for await (const line of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
     lines++;
-    const failure = filter.processLine(line)[0];
+    if (!filter) {
+      // `journalctl -o json` output is journal input: its filter reads journal lines, as fail2ban's
+      // systemd backend sets logtype=journal
+      journal ||= line.startsWith('{') && journalOutputLine(line) !== line;
+      filter = matchFilter(o, journal ? 'journal' : undefined);
+    }
+    // a journal line's date is the journal's: journalctl's timestamp is cut and no date is looked
+    // for in the message (a date inside it is the filter's to match, as in fail2ban)
+    const failure = journal
+      ? filter.processLine(journalOutputLine(line), { dateKnown: true })[0]
+      : filter.processLine(line)[0];
     if (!failure) continue;
     matched++;
     const address = grantableAddress(failure);

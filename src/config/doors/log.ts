@@ -32,7 +32,24 @@ const regexList = z
  * `filter: /etc/fail2ban/filter.d/x.conf` or `filter: {file: ..., mode: aggressive, logtype: ...}`:
  * read at load time as fail2ban reads it (includes, .local files, [Init], options, tags).
  */
-const filterFile = parsed<FilterFile>((v) => {
+/** A filter as read, with what it was read from (a journal door reads it again as journal lines). */
+type ReadFilter = FilterFile & { readonly source: { file: string; options: Record<string, string> } };
+
+/** Reads and compiles a filter, or the reason it can't run. */
+function loadFilter(file: string, options: Record<string, string>, backend?: 'journal'): ReadFilter | string {
+  let def: FilterFile;
+  try {
+    def = readFilterFile(file, options, nodeFilterFs, backend);
+  } catch (err) {
+    if (err instanceof FilterFileError) return `fail2ban filter ${file}: ${err.message}`;
+    const e = err as NodeJS.ErrnoException;
+    return `cannot read fail2ban filter ${file}: ${e.code ?? e.message}`;
+  }
+  const problem = compileProblem(def);
+  return problem ? `fail2ban filter ${file}: ${problem}` : { ...def, source: { file, options } };
+}
+
+const filterFile = parsed<ReadFilter>((v) => {
   let file: unknown = v;
   let options: Record<string, string> = {};
   if (v && typeof v === 'object' && !Array.isArray(v)) {
@@ -47,16 +64,7 @@ const filterFile = parsed<FilterFile>((v) => {
   }
   if (typeof file !== 'string' || file === '')
     return 'expected the path of a fail2ban filter.d/*.conf file, or {file: PATH, mode: ..., logtype: ...}';
-  let def: FilterFile;
-  try {
-    def = readFilterFile(file, options, nodeFilterFs);
-  } catch (err) {
-    if (err instanceof FilterFileError) return `fail2ban filter ${file}: ${err.message}`;
-    const e = err as NodeJS.ErrnoException;
-    return `cannot read fail2ban filter ${file}: ${e.code ?? e.message}`;
-  }
-  const problem = compileProblem(def);
-  return problem ? `fail2ban filter ${file}: ${problem}` : def;
+  return loadFilter(file, options);
 });
 
 /**
@@ -141,6 +149,17 @@ const logWatch = z
       if (p)
         ctx.addIssue({ code: 'custom', path: ['ignore', ...(w.ignore && w.ignore.length > 1 ? [i] : [])], message: p });
     });
+  })
+  .transform((w, ctx) => {
+    // a journal door reads its filter with logtype=journal unless the door or the filter names one
+    // (fail2ban's systemd backend): journal prefixes, dates inside the message
+    if (!w.journal || !w.filter) return w;
+    const again = loadFilter(w.filter.source.file, w.filter.source.options, 'journal');
+    if (typeof again === 'string') {
+      ctx.addIssue({ code: 'custom', path: ['filter'], message: `with logtype=journal: ${again}` });
+      return z.NEVER;
+    }
+    return { ...w, filter: again };
   });
 
 export const logDoorSchema = z

@@ -49,7 +49,12 @@ interface Merged {
 }
 
 /** Reads and resolves a filter file; throws FilterFileError with the reason. */
-export function readFilterFile(path: string, options: Readonly<Record<string, string>>, fs: FilterFs): FilterFile {
+export function readFilterFile(
+  path: string,
+  options: Readonly<Record<string, string>>,
+  fs: FilterFs,
+  backend?: 'file' | 'journal',
+): FilterFile {
   const base = path.replace(/\.(conf|local)$/, '');
   const dotD = `${base}.d`;
   const sorted = (ext: string) =>
@@ -82,7 +87,12 @@ export function readFilterFile(path: string, options: Readonly<Record<string, st
       } else merged.sections.set(name, new Map(section));
     }
   }
-  return { ...resolve(merged, options, basename(base)), files };
+  // fail2ban's FilterReader.applyAutoOptions: the backend's logtype unless the jail or the
+  // filter's own [Definition] names one (so a journal door reads a filter as journal lines)
+  const own = Object.keys(options).some((k) => k.toLowerCase() === 'logtype');
+  const opts =
+    backend && !own && !merged.sections.get('Definition')?.has('logtype') ? { ...options, logtype: backend } : options;
+  return { ...resolve(merged, opts, basename(base)), files };
 }
 
 /** fail2ban's include order: before-files, the file, after-files (each with its .local). */
