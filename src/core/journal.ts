@@ -15,11 +15,50 @@ export function journalMatchProblem(m: string): string | null {
 }
 
 /**
- * fail2ban's `journalmatch` (filter.d, e.g. `_SYSTEMD_UNIT=sshd.service + _COMM=sshd`): words
- * split on blanks, as fail2ban splits it; `+` stays a word of its own.
+ * fail2ban's `journalmatch` (filter.d, e.g. `_SYSTEMD_UNIT=sshd.service + _COMM=sshd`) as
+ * fail2ban reads it (filterreader.py, filtersystemd.py addJournalMatch): each line is one match
+ * group list, its words split as a shell does (shlex: quotes and backslashes), and separate
+ * lines are ORed, so a `+` stands between them here. `+` stays a word of its own.
  */
 export function splitJournalMatch(text: string): string[] {
-  return text.split(/\s+/).filter((w) => w !== '');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const words = shellWords(line);
+    if (words.length === 0) continue;
+    if (out.length > 0) out.push('+');
+    out.push(...words);
+  }
+  return out;
+}
+
+/** Words of one line as Python's shlex.split reads them (POSIX mode, no comments). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (/\s/.test(c)) {
+      if (word !== null) words.push(word);
+      word = null;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      word = (word ?? '') + line.slice(i + 1, end < 0 ? line.length : end);
+      i = end < 0 ? line.length : end;
+    } else if (c === '"') {
+      let j = i + 1;
+      let text = '';
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === '\\' && (line[j + 1] === '"' || line[j + 1] === '\\')) j++;
+        text += line[j];
+      }
+      word = (word ?? '') + text;
+      i = j;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word = (word ?? '') + line[++i];
+    } else word = (word ?? '') + c;
+  }
+  if (word !== null) words.push(word);
+  return words;
 }
 
 /** `unit: ssh.service` as a match; a bare name gets `.service`, as systemctl reads it. */

@@ -37,6 +37,14 @@ describe('journal door: journalctl arguments', () => {
   test('unit names, fail2ban journalmatch splitting and match checks', () => {
     assert.equal(unitMatch('ssh.service'), '_SYSTEMD_UNIT=ssh.service');
     assert.equal(unitMatch('ssh'), '_SYSTEMD_UNIT=ssh.service');
+    // regression: two journalmatch lines were ANDed into one group (fail2ban ORs lines), and
+    // a quoted value was cut at its blank
+    assert.deepEqual(splitJournalMatch('_SYSTEMD_UNIT=a.service\n\nSYSLOG_IDENTIFIER="my app" _COMM=b'), [
+      '_SYSTEMD_UNIT=a.service',
+      '+',
+      'SYSLOG_IDENTIFIER=my app',
+      '_COMM=b',
+    ]);
     assert.deepEqual(splitJournalMatch(' _SYSTEMD_UNIT=sshd.service + _COMM=sshd '), [
       '_SYSTEMD_UNIT=sshd.service',
       '+',
