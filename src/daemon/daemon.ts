@@ -1,4 +1,5 @@
 import type { WatchedGrant } from '../core/grant-book.js';
+import type { Grant } from '../firewall/nftables.js';
 import type { Door, Family, Plan, PortSpec } from '../core/door.js';
 import { addressFamily } from '../core/ip-address.js';
 import type { DoorSource, GrantContext, GrantOptions } from '../sources/door-source.js';
@@ -14,6 +15,7 @@ import { GrantWatcher } from './grant-watcher.js';
 import { KernelKnocks } from './kernel-knocks.js';
 import { OneTimeSwap } from './one-time-swap.js';
 import { RefusalLog } from './refusal-log.js';
+import { SourceStartError } from './source-start-error.js';
 import type { CommandResult } from './run-command.js';
 import { SOURCE_FACTORIES } from './source-factories.js';
 import type { Clock, Logger } from '../core/contracts.js';
@@ -60,6 +62,8 @@ export class Daemon {
   /** Fleet mode: this node's grants go to the other nodes, theirs come here (null without `fleet:`). */
   private fleet: FleetLink | null = null;
   private readonly now: Clock;
+  /** Resolves once the first ruleset is loaded: sources start before it, their grants wait. */
+  private loaded: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly load: ConfigLoader,
@@ -127,8 +131,39 @@ export class Daemon {
       });
     this.packets = await this.deps.openPackets(plan.nflogGroup);
     this.kernel.attach(this.packets);
-    const { kept } = await this.changes.run('load', () => this.deps.firewall.apply(plan));
+    // the sources first: one that can't start (a port in use) stops serve before the firewall
+    // changes; what they grant meanwhile waits for the load (grant() awaits `loaded`)
     this.plan = plan;
+    let loaded!: () => void;
+    this.loaded = new Promise((resolve) => {
+      loaded = resolve;
+    });
+    let kept: readonly Grant[];
+    try {
+      // Redis's client is loaded only in fleet mode: a node running alone never pays for it
+      this.fleet = plan.fleet
+        ? (await import('./fleet-link.js')).startFleet(plan, this, {
+            doors: () => this.plan.doors,
+            logger: this.deps.logger,
+            stateDir: this.deps.store.dir,
+          })
+        : null;
+      await this.startSources();
+      ({ kept } = await this.changes.run('load', () => this.deps.firewall.apply(plan)));
+    } catch (err) {
+      await this.stopSources();
+      await this.fleet?.stop();
+      this.fleet = null;
+      this.packets.close();
+      if (err instanceof SourceStartError)
+        this.deps.logger.log('error', 'source-failed', {
+          door: err.door,
+          reason: err.reason,
+          note: 'nothing was loaded into the firewall; serve exits',
+        });
+      throw err;
+    }
+    loaded();
     this.watcher.load(pending);
     for (const g of kept) this.watcher.adopt(g);
     this.deps.logger.log('info', 'started', {
@@ -140,15 +175,6 @@ export class Daemon {
       ...(plan.users ? { users: plan.users.users.length } : {}),
     });
     this.warnUnknownUsers(plan);
-    // Redis's client is loaded only in fleet mode: a node running alone never pays for it
-    this.fleet = plan.fleet
-      ? (await import('./fleet-link.js')).startFleet(plan, this, {
-          doors: () => this.plan.doors,
-          logger: this.deps.logger,
-          stateDir: this.deps.store.dir,
-        })
-      : null;
-    await this.startSources();
     await this.watcher.check();
     this.watcher.start();
   }
@@ -234,6 +260,7 @@ export class Daemon {
 
   /** Grants from daemon-side sources go to the same kernel grant set as kernel knocks. */
   async grant(door: Door, address: string, opts: GrantOptions): Promise<void> {
+    await this.loaded;
     const family = addressFamily(address);
     const forMs = opts.forMs ?? door.forMs;
     const ports = portsOf(door, opts.ports);
@@ -251,6 +278,7 @@ export class Daemon {
    * (a busy fleet sends hundreds a second, one `nft` run each could not keep up).
    */
   async grantMany(items: readonly { door: Door; address: string; opts: GrantOptions }[]): Promise<void> {
+    await this.loaded;
     const entries = items.map(({ door, address, opts }) => {
       const ports = portsOf(door, opts.ports);
       return {
@@ -277,6 +305,7 @@ export class Daemon {
 
   /** Removes a grant from the kernel now; its stop command runs as for any end. */
   async revoke(door: Door, address: string, opts: { origin?: string } = {}): Promise<boolean> {
+    await this.loaded;
     const family = addressFamily(address);
     const had = await this.changes.run('revoke', () => this.deps.firewall.revoke(door.name, family, address));
     this.grants.closed(door.name, address, 'revoked', opts.origin);
@@ -314,7 +343,12 @@ export class Daemon {
     const ctx = this.context();
     for (const door of this.plan.doors) {
       for (const factory of SOURCE_FACTORIES) {
-        const source = await factory(door, ctx);
+        let source: DoorSource | null;
+        try {
+          source = await factory(door, ctx);
+        } catch (err) {
+          throw new SourceStartError(door.name, String((err as Error)?.message ?? err), { cause: err });
+        }
         if (source) this.sources.push(source);
       }
     }

@@ -75,7 +75,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
     store: new GrantStore(opts.stateDir),
     logger,
   });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (err) {
+    // a door that can't start (the daemon logged it): nothing may keep the process alive
+    elements?.close();
+    throw err;
+  }
   // the signals first: a SIGTERM while the rest is set up still stops the daemon cleanly
   // (it waits for the set-up, then stops), instead of killing it with the default action
   let control: Server | undefined;
