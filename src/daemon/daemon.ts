@@ -139,15 +139,16 @@ export class Daemon {
       loaded = resolve;
     });
     let kept: readonly Grant[];
+    // Redis's client is loaded only in fleet mode: a node running alone never pays for it;
+    // linked before the sources, which share its replay cache
+    this.fleet = plan.fleet
+      ? (await import('./fleet-link.js')).linkFleet(plan, this, {
+          doors: () => this.plan.doors,
+          logger: this.deps.logger,
+          stateDir: this.deps.store.dir,
+        })
+      : null;
     try {
-      // Redis's client is loaded only in fleet mode: a node running alone never pays for it
-      this.fleet = plan.fleet
-        ? (await import('./fleet-link.js')).startFleet(plan, this, {
-            doors: () => this.plan.doors,
-            logger: this.deps.logger,
-            stateDir: this.deps.store.dir,
-          })
-        : null;
       await this.startSources();
       ({ kept } = await this.changes.run('load', () => this.deps.firewall.apply(plan)));
     } catch (err) {
@@ -175,6 +176,9 @@ export class Daemon {
       ...(plan.users ? { users: plan.users.users.length } : {}),
     });
     this.warnUnknownUsers(plan);
+    // the fleet connects only now: its catch-up reconciles what this node holds, and a grant
+    // revoked while the node was down is dropped only once the kept grants are adopted
+    this.fleet?.start();
     await this.watcher.check();
     this.watcher.start();
   }

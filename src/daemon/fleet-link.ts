@@ -18,6 +18,8 @@ export interface FleetHost {
 }
 
 export interface FleetLink {
+  /** Connects and catches up: call once the kernel's kept grants are known (catch-up reconciles them). */
+  start(): void;
   stop(): Promise<void>;
   /** Wraps a source's local replay cache so used tokens are refused on every node. */
   readonly sharedReplay: (local: ReplayCache) => ReplayCache;
@@ -29,7 +31,7 @@ export interface FleetLink {
  * kernel with their remaining time. Expired and flushed grants are not published: every kernel
  * expires its own copy. The node connects in the background; the daemon never waits for Redis.
  */
-export function startFleet(
+export function linkFleet(
   plan: Plan,
   host: FleetHost,
   deps: { readonly doors: () => readonly Door[]; readonly logger: Logger; readonly stateDir: string },
@@ -62,8 +64,8 @@ export function startFleet(
       if (door && !e.origin && (e.reason === 'close sequence' || e.reason === 'revoked')) node.revoked(door, e.address);
     }),
   ];
-  node.start();
   return {
+    start: () => node.start(),
     sharedReplay: (local) => node.replay.wrap(local),
     async stop() {
       for (const u of unsubscribe) u();

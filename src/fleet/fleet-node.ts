@@ -112,6 +112,10 @@ export class FleetNode {
   /** Sends what is queued (briefly, if Redis is there) and disconnects. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    if (!this.readLoopDone) {
+      this.stopped = true; // never started: nothing to send or close
+      return;
+    }
     if (this.connected) await Promise.race([this.publisher.flush(), sleep(1000)]);
     this.stopped = true;
     this.reader.stop();
