@@ -18,6 +18,7 @@ import { sharedLogin } from './scenarios/shared-login.js';
 import { spa } from './scenarios/spa.js';
 import { spaStanzas } from './scenarios/spa-stanzas.js';
 import { stateBound } from './scenarios/state-bound.js';
+import { users } from './scenarios/users.js';
 import { webKnock } from './scenarios/web-knock.js';
 import { runScenarios } from './run-scenarios.js';
 import { has, TOOLS, type ToolName } from './tools.js';
@@ -39,6 +40,7 @@ const SCENARIOS: Record<string, Scenario> = {
   fleet,
   spa,
   'spa-stanzas': spaStanzas,
+  users,
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
