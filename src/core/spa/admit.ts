@@ -1,7 +1,12 @@
 import { BlockList, isIP } from 'node:net';
 import type { Family, PortSpec, SpaDoor } from '../door.js';
+import { DIGEST_B64_LEN } from './digest.js';
+import { type GpgOpenResult, openGpgPacket } from './gpg.js';
+import { type GpgKeyring, openGpgKeyring } from './gpg-keyring.js';
+import { GPG_DECRYPT_COST, GPG_PREFIX_B64, type GpgPolicy, MIN_GPG_CHARS } from './gpg-policy.js';
 import type { SpaMessage } from './message.js';
-import { decryptSpaPacket, type SpaKey, spaShape, verifySpaHmac } from './packet.js';
+import { decryptSpaPacket, spaShape, verifySpaHmac } from './packet.js';
+import { permit, type PermitRefusal } from './permit.js';
 
 /**
  * Which SPA door (access.conf stanza) a checked packet opens, as fwknopd's incoming_spa()
@@ -19,11 +24,9 @@ export type SpaRefusalReason =
   | 'over-budget' // the source spent its budget of HMAC checks; nothing was computed
   | 'undecryptable'
   | 'bad-message'
-  | 'too-old' // timestamp outside max_age (either way)
-  | 'bad-address' // the address in the message is not one to open
-  | 'source-required' // 0.0.0.0 with REQUIRE_SOURCE_ADDRESS
-  | 'username' // REQUIRE_USERNAME mismatch
-  | 'ports-refused'; // outside OPEN_PORTS or inside RESTRICT_PORTS
+  | 'bad-signature' // GnuPG: not signed, or not by a key of the stanza's signers file
+  | 'signer-refused' // GnuPG: signed by a key not named in GPG_REMOTE_ID / GPG_FINGERPRINT_ID
+  | PermitRefusal;
 
 export type Admission =
   | {
@@ -51,6 +54,8 @@ const STAGE: Record<SpaRefusalReason, number> = {
   replayed: 6,
   undecryptable: 3,
   'bad-message': 4,
+  'bad-signature': 4,
+  'signer-refused': 5,
   'too-old': 5,
   'bad-address': 5,
   'source-required': 5,
@@ -59,9 +64,13 @@ const STAGE: Record<SpaRefusalReason, number> = {
 };
 
 interface Compiled {
-  readonly door: SpaDoor & { readonly spa: { readonly key: SpaKey } };
+  readonly door: SpaDoor;
   /** Stanzas with the same HMAC type and key share one check per packet. */
-  readonly hmacGroup: string;
+  readonly hmacGroup: string | null;
+  /** A GnuPG stanza's own HMAC group, or its keys' group when it has no HMAC (one decryption each). */
+  readonly gpgGroup: string | null;
+  /** The GnuPG stanza's keys, opened once (they were checked at load, so this only fails on a bug). */
+  readonly keyring: Promise<GpgKeyring | string> | null;
   readonly sources: BlockList | null;
   readonly destinations: BlockList | null;
 }
@@ -91,30 +100,41 @@ export function plainIp(address: string): string {
   return m ? m[1] : address;
 }
 
-const portKey = (p: { proto: string; port: number }) => `${p.proto}/${p.port}`;
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function openKeyring(policy: GpgPolicy): Promise<GpgKeyring | string> {
+  return openGpgKeyring(policy).then((k) => (k.ok ? k.keyring : k.problems.map((p) => p.message).join('; ')));
+}
 
 export class SpaGate {
   private readonly doors: readonly Compiled[];
 
   constructor(doors: readonly SpaDoor[]) {
     // a door without fwknop keys takes only signed packets (signed-admit.ts)
-    const keyed = doors.filter((d): d is SpaDoor & { spa: { key: SpaKey } } => d.spa.key !== null);
-    this.doors = keyed.map((door) => ({
-      door,
-      hmacGroup: `${door.spa.key.hmacType}:${Buffer.from(door.spa.key.hmacKey).toString('hex')}`,
-      sources: blockList(door.spa.sources),
-      destinations: blockList(door.spa.destinations),
-    }));
+    const keyed = doors.filter((d) => d.spa.key !== null || d.spa.gpg);
+    this.doors = keyed.map((door) => {
+      const { key, gpg } = door.spa;
+      return {
+        door,
+        hmacGroup: key ? `${key.hmacType}:${hex(key.hmacKey)}` : null,
+        gpgGroup: gpg ? (gpg.hmac ? `gpg:${gpg.hmac.type}:${hex(gpg.hmac.key)}` : `gpg-decrypt:${door.name}`) : null,
+        keyring: gpg ? openKeyring(gpg) : null,
+        sources: blockList(door.spa.sources),
+        destinations: blockList(door.spa.destinations),
+      };
+    });
   }
 
   /**
    * Decides one packet (already through checkWire) from `peer` to `local` at `nowMs`.
-   * `firstUse(ttlMs)` is called once, when the first stanza's HMAC matches: false (seen
-   * before) refuses the packet as replayed. The HMAC keeps forgeries out of the cache.
-   * `spend(cost)` is asked once, before any HMAC is computed, for the number of HMACs this
-   * packet needs (one per distinct HMAC key among the stanzas it could open, after the
-   * free shape checks): false refuses it as over-budget, so a flood's cost per packet does
-   * not grow with the stanza count.
+   * `firstUse(ttlMs)` is called once, when the first stanza authenticates the packet (its
+   * HMAC matches; for a GnuPG stanza without HMAC, once it decrypted and its signature
+   * passed): false (seen before) refuses the packet as replayed. Authenticating first keeps
+   * forgeries out of the cache. `spend(cost)` is asked once, before any HMAC is computed,
+   * for what this packet can cost (one per distinct HMAC key among the stanzas it could
+   * open, after the free shape checks, and GPG_DECRYPT_COST per GnuPG stanza without HMAC):
+   * false refuses it as over-budget, so a flood's cost per packet does not grow with the
+   * stanza count.
    */
   async admit(
     wire: string,
@@ -135,10 +155,16 @@ export class SpaGate {
     const refuse = (reason: SpaRefusalReason, detail: string, door: string) => {
       if (STAGE[reason] >= STAGE[best.reason]) best = { ok: false, reason, detail, door };
     };
+    const firstAuthenticated = async () => {
+      if (used) return true;
+      used = true;
+      // remembered until no clock skew we accept could make it valid again
+      return firstUse(replayTtlMs(this.doors.map((d) => d.door)));
+    };
 
-    // the stanzas this packet could open, and what checking them costs
-    const candidates: Compiled[] = [];
-    const groups = new Set<string>();
+    // the stanzas this packet could open (by Rijndael, by GnuPG), and what checking them costs
+    const candidates: { c: Compiled; rijndael: boolean; gpg: boolean }[] = [];
+    const groups = new Map<string, number>();
     for (const c of this.doors) {
       const p = c.door.spa;
       if (!matches(c.sources, from) || !matches(c.destinations, to)) continue;
@@ -146,93 +172,98 @@ export class SpaGate {
         refuse('expired', `stanza ${p.origin} expired`, c.door.name);
         continue;
       }
-      const shape = spaShape(wire, p.key.hmacType);
-      if (shape) {
-        refuse('bad-hmac', shape, c.door.name);
+      const shape = p.key ? spaShape(wire, p.key.hmacType) : 'no Rijndael key';
+      const gpgFits = p.gpg ? gpgShape(wire, p.gpg) : 'no GnuPG key';
+      if (shape && gpgFits) {
+        refuse('bad-hmac', p.gpg && !p.key ? gpgFits : shape, c.door.name);
         continue;
       }
-      candidates.push(c);
-      groups.add(c.hmacGroup);
+      candidates.push({ c, rijndael: !shape, gpg: !gpgFits });
+      if (!shape && c.hmacGroup) groups.set(c.hmacGroup, 1);
+      if (!gpgFits && c.gpgGroup) groups.set(c.gpgGroup, p.gpg?.hmac ? 1 : GPG_DECRYPT_COST);
     }
-    if (groups.size > 0 && !spend(groups.size))
+    const cost = [...groups.values()].reduce((a, b) => a + b, 0);
+    if (cost > 0 && !spend(cost))
       return {
         ok: false,
         reason: 'over-budget',
-        detail: `source spent its budget of HMAC checks (this packet needs ${groups.size})`,
+        detail: `source spent its budget of HMAC checks (this packet needs ${cost})`,
       };
-    const checked = new Map<string, ReturnType<typeof verifySpaHmac>>();
+    const checked = new Map<string, HmacCheck>();
+    const hmacOnce = (group: string, check: () => HmacCheck) => {
+      let auth = checked.get(group);
+      if (!auth) checked.set(group, (auth = check()));
+      return auth;
+    };
 
-    for (const c of candidates) {
+    for (const { c, rijndael, gpg } of candidates) {
       const { door } = c;
-      const p = door.spa;
-      let auth = checked.get(c.hmacGroup);
-      if (!auth) {
-        auth = verifySpaHmac(wire, p.key);
-        checked.set(c.hmacGroup, auth);
-      }
-      if (!auth.ok) {
-        refuse(auth.reason, auth.detail, door.name);
-        continue;
-      }
-      if (!used) {
-        used = true;
-        // remembered until no clock skew we accept could make it valid again
-        if (!(await firstUse(replayTtlMs(this.doors.map((d) => d.door)))))
-          return { ok: false, reason: 'replayed', detail: 'packet was seen before', door: door.name };
-      }
-      const opened = decryptSpaPacket(wire, p.key);
-      if (!opened.ok) {
-        refuse(opened.reason, opened.detail, door.name);
-        continue;
-      }
-      const m = opened.message;
-      const ageMs = Math.abs(nowMs - m.timestamp * 1000);
-      if (ageMs > p.maxAgeMs) {
-        refuse(
-          'too-old',
-          `timestamp ${Math.round(ageMs / 1000)} s from the server's clock (max ${p.maxAgeMs / 1000} s)`,
-          door.name,
-        );
-        continue;
-      }
-      let address: string;
-      if (m.allowIp === '0.0.0.0') {
-        if (p.requireSource) {
-          refuse(
-            'source-required',
-            'packet asks to open its source address (0.0.0.0, fwknop -s); this stanza requires the address inside',
-            door.name,
-          );
-          continue;
+      let message: SpaMessage | null = null;
+      const key = door.spa.key;
+      if (rijndael && key && c.hmacGroup) {
+        const auth = hmacOnce(c.hmacGroup, () => verifySpaHmac(wire, key));
+        if (!auth.ok) refuse(auth.reason, auth.detail, door.name);
+        else {
+          if (!(await firstAuthenticated()))
+            return { ok: false, reason: 'replayed', detail: 'packet was seen before', door: door.name };
+          const opened = decryptSpaPacket(wire, key);
+          if (opened.ok) message = opened.message;
+          else refuse(opened.reason, opened.detail, door.name);
         }
-        address = from;
-      } else {
-        address = m.allowIp;
       }
-      const family = isIP(address);
-      if (family === 0 || address === '::' || address === '0.0.0.0') {
-        refuse('bad-address', `address ${address} is not one to open`, door.name);
+      if (!message && gpg && door.spa.gpg && c.keyring && c.gpgGroup) {
+        const opened = await openGpg(wire, door, c.gpgGroup, c.keyring, nowMs, hmacOnce, firstAuthenticated);
+        if (opened === 'replayed' || (opened.ok && !door.spa.gpg.hmac && !(await firstAuthenticated())))
+          return { ok: false, reason: 'replayed', detail: 'packet was seen before', door: door.name };
+        if (opened.ok) message = opened.message;
+        else refuse(opened.reason, opened.detail, door.name);
+      }
+      if (!message) continue;
+      const granted = permit(door, message, from, nowMs);
+      if (!granted.ok) {
+        refuse(granted.reason, granted.detail, door.name);
         continue;
       }
-      if (p.usernames && !p.usernames.includes(m.username)) {
-        refuse('username', `username ${JSON.stringify(m.username)} is not allowed`, door.name);
-        continue;
-      }
-      const restricted = new Set(p.restrictPorts.map(portKey));
-      const open = p.openPorts && new Set(p.openPorts.map(portKey));
-      const denied = m.access.filter((a) => restricted.has(portKey(a)) || (open && !open.has(portKey(a))));
-      if (denied.length > 0) {
-        refuse('ports-refused', `${denied.map(portKey).join(', ')} not allowed`, door.name);
-        continue;
-      }
-      const asked = m.clientTimeout ?? 0;
-      const timeoutMs = asked > 0 ? Math.min(asked * 1000, p.maxTimeoutMs) : door.forMs;
-      const seen = new Set<string>();
-      const ports = m.access.filter((a) => !seen.has(portKey(a)) && seen.add(portKey(a)));
-      return { ok: true, door, address, family: family as Family, ports, timeoutMs, message: m };
+      const { ok: _ok, ...grant } = granted;
+      return { ok: true, door, ...grant, message };
     }
     return best;
   }
+}
+
+type HmacCheck = ReturnType<typeof verifySpaHmac>;
+
+/** A GnuPG stanza: its HMAC first when it has one (then the replay cache), then decryption and the signer. */
+async function openGpg(
+  wire: string,
+  door: SpaDoor,
+  group: string,
+  keyring: Promise<GpgKeyring | string>,
+  nowMs: number,
+  hmacOnce: (group: string, check: () => HmacCheck) => HmacCheck,
+  firstAuthenticated: () => Promise<boolean>,
+): Promise<GpgOpenResult | Extract<HmacCheck, { ok: false }> | 'replayed'> {
+  const policy = door.spa.gpg as GpgPolicy;
+  let cipher = wire;
+  if (policy.hmac) {
+    const mac = policy.hmac;
+    const auth = hmacOnce(group, () => verifySpaHmac(wire, { hmacKey: mac.key, hmacType: mac.type }, GPG_PREFIX_B64));
+    if (!auth.ok) return auth;
+    if (!(await firstAuthenticated())) return 'replayed';
+    cipher = wire.slice(0, wire.length - DIGEST_B64_LEN[mac.type]);
+  }
+  const keys = await keyring;
+  if (typeof keys === 'string') return { ok: false, reason: 'undecryptable', detail: keys };
+  return openGpgPacket(cipher, policy, keys, nowMs, door.spa.maxAgeMs);
+}
+
+/** Why `wire` can't be a GnuPG packet for `gpg` (fwknopd takes 400 characters and more as GnuPG), or null. */
+function gpgShape(wire: string, gpg: GpgPolicy): string | null {
+  if (wire.length < MIN_GPG_CHARS) return `${wire.length} characters, fewer than a GnuPG packet's ${MIN_GPG_CHARS}`;
+  const cipher = wire.length - (gpg.hmac ? DIGEST_B64_LEN[gpg.hmac.type] : 0);
+  if ((GPG_PREFIX_B64.length + cipher) % 4 === 1)
+    return `not whole base64 before a ${gpg.hmac?.type ?? 'missing'} HMAC`;
+  return null;
 }
 
 /**

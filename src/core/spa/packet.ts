@@ -80,16 +80,21 @@ export function spaShape(wire: string, type: DigestType): string | null {
   return null;
 }
 
-/** The HMAC check alone, constant time; nothing is decrypted. Never throws. */
+/**
+ * The HMAC check alone, constant time; nothing is decrypted. Never throws. `prefix` is what
+ * the client cut off the ciphertext's base64 (the HMAC covers it): `Salted__`'s for
+ * Rijndael, GnuPG's `hQ` for a GPG packet.
+ */
 export function verifySpaHmac(
   wire: string,
-  key: SpaKey,
+  key: Pick<SpaKey, 'hmacKey' | 'hmacType'>,
+  prefix = SALTED_B64,
 ): { ok: true } | { ok: false; reason: 'bad-hmac'; detail: string } {
   try {
     const macLen = DIGEST_B64_LEN[key.hmacType];
     if (wire.length - macLen < MIN_CIPHER_CHARS)
       return { ok: false, reason: 'bad-hmac', detail: 'too short for its HMAC' };
-    const cipherB64 = SALTED_B64 + wire.slice(0, wire.length - macLen);
+    const cipherB64 = prefix + wire.slice(0, wire.length - macLen);
     const sent = Buffer.from(wire.slice(wire.length - macLen), 'latin1');
     const want = Buffer.from(b64Encode(hmac(key.hmacType, key.hmacKey, cipherB64)), 'latin1');
     if (sent.length !== want.length || !timingSafeEqual(sent, want)) {

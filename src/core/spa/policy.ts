@@ -1,5 +1,6 @@
 import type { PortSpec } from '../port-spec.js';
 import type { CmdCycle } from './cmd-cycle.js';
+import type { GpgPolicy } from './gpg-policy.js';
 import type { SpaKey } from './packet.js';
 
 /**
@@ -11,8 +12,13 @@ export interface SpaPolicy {
   readonly sources: readonly string[] | null;
   /** DESTINATION: local addresses/CIDRs the packet may be sent to; null = any. */
   readonly destinations: readonly string[] | null;
-  /** The fwknop keys; null for a door that takes only sesame's signed packets (its `users:`' public keys). */
+  /**
+   * The fwknop Rijndael keys; null for a door that takes only sesame's signed packets (its
+   * `users:`' public keys) or only GnuPG packets (`gpg`).
+   */
   readonly key: SpaKey | null;
+  /** GnuPG stanza (GPG_DECRYPT_PW or GPG_ALLOW_NO_PW): packets encrypted to the server's key, signed by a pinned client. */
+  readonly gpg?: GpgPolicy;
   /** OPEN_PORTS: every requested port must be one of these; null = any port (fwknopd's default). */
   readonly openPorts: readonly PortSpec[] | null;
   /** RESTRICT_PORTS: a request naming any of these is refused. */
