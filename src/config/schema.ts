@@ -7,6 +7,7 @@ import { parseTcpFlags } from '../core/tcp-flags.js';
 import { readOneTimeFile } from './one-time-file.js';
 import { spaListenSchema } from './spa-listen.js';
 import { DOOR_NAME, DOOR_NAME_RULE } from '../core/door-name.js';
+import { SEEN_MARK } from '../core/kernel-names.js';
 
 /**
  * The sesame.yaml schema. Field parsers return readable messages; `load-config.ts`
@@ -152,7 +153,16 @@ export const configSchema = z.strictObject({
   interface: interfaceSchema.optional(),
   trusted_interfaces: z.array(interfaceSchema).optional(),
   // a packet mark for grant holders, so a firewall kept beside sesame can let them through
-  grant_mark: z.number().int().min(1).max(0xffffffff).optional(),
+  grant_mark: z
+    .number()
+    .int()
+    .min(1)
+    .max(0xffffffff)
+    .refine(
+      (m) => (m & SEEN_MARK) === 0,
+      `bit 0x${SEEN_MARK.toString(16)} is sesame's own conntrack mark (shared-port doors); pick bits without it, e.g. 0x10000000`,
+    )
+    .optional(),
   log: z.strictObject({ format: z.enum(['text', 'json']).default('text') }).optional(),
   nflog_group: z.number().int().min(1).max(65535).default(7331),
   set_size: z

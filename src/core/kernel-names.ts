@@ -17,6 +17,20 @@ export const TABLE_REF = `inet ${TABLE}`;
 /** A table only dry-run (`nft -c`) to ask the kernel what it supports; never loaded. */
 export const PROBE_TABLE = 'sesame_probe';
 
+/**
+ * The input chain's priority (`filter - 5`): before the host's own filter chains, so a
+ * grant holder's packet carries grant_mark when they see it; a chain of lower priority (or on
+ * prerouting) sees it unmarked.
+ */
+export const INPUT_PRIORITY = -5;
+
+/**
+ * conntrack mark bit meaning "this connection's first data packet was looked at" (shared-port
+ * doors). Only this bit is set (`ct mark | bit`); grant_mark may not use it, since a grant
+ * sets its own bits in the connection's mark too.
+ */
+export const SEEN_MARK = 0x40000000;
+
 /** Chains of the nft table that belong to no door. */
 export const NFT_CHAIN = { knocks: 'knocks', input: 'input', prerouting: 'prerouting' } as const;
 

@@ -20,6 +20,12 @@ const SSH = `doors:
     for: 5m
 `;
 
+/** One line through the stand-in service: the whole connection works, not only its handshake. */
+async function exchange(l: DoorLab, client: DoorLab['server']): Promise<string> {
+  const r = await l.lab.run(client, 'nc', ['-N', '-w', '3', l.server.v4, '22'], { input: 'hello\n' });
+  return r.stdout.trim() === '22:hello' ? 'talks' : `no reply (nc ${r.code}: ${r.stderr.trim()})`;
+}
+
 async function doctor(l: DoorLab) {
   return sesame(l.lab, l.server, ['doctor', '-c', l.config, '--state-dir', l.dir]);
 }
@@ -42,7 +48,7 @@ async function keptFirewallCase(
   const before = await l.connect(alice, 22);
 
   // the documented allowance: sesame marks grant holders' packets, the kept firewall accepts the mark
-  writeFileSync(l.config, `grant_mark: 0x5e5a0000\n${SSH}`);
+  writeFileSync(l.config, `grant_mark: 0x10000000\n${SSH}`);
   const r = await l.lab.run(l.server, allowance[0], allowance.slice(1));
   assert.equal(r.code, 0, r.stderr);
   const reloaded = waitForLine(daemon, /"reloaded"/, 10_000);
@@ -72,7 +78,7 @@ describe('a firewall kept beside sesame', { skip: e2eSkip({ iptables: 'iptables'
       const r = await keptFirewallCase(
         l,
         /problem: table inet mine, chain input drops new 22\/tcp connections/,
-        /nft insert rule inet mine input meta mark and 0x5e5a0000 == 0x5e5a0000 accept/,
+        /nft insert rule inet mine input meta mark and 0x10000000 == 0x10000000 accept/,
       );
       assert.equal(r.before, 'timeout', 'the kept drop defeats the grant');
       assert.equal(r.after, 'open', 'with the allowance the same grant opens');
@@ -137,10 +143,47 @@ describe('a firewall kept beside sesame', { skip: e2eSkip({ iptables: 'iptables'
       const r = await keptFirewallCase(
         l,
         /problem: table ip filter, chain INPUT drops new 22\/tcp connections \(IPv4; line \d+ \(-A INPUT -p tcp -m multiport --dports 22,80 -j DROP\)\)/,
-        /iptables -I INPUT -m mark --mark 0x5e5a0000\/0x5e5a0000 -j ACCEPT/,
+        /iptables -I INPUT -m mark --mark 0x10000000\/0x10000000 -j ACCEPT/,
       );
       assert.equal(r.before, 'timeout', 'the kept drop defeats the grant');
       assert.equal(r.after, 'open', 'with the allowance the same grant opens');
+    } finally {
+      l.destroy();
+    }
+  });
+  test('a kept `table inet filter` dropping 22 with no established rule: after sesame grant and the one accept doctor names, the grant holder talks, others time out', async () => {
+    // Debian's /etc/nftables.conf table with a drop for ssh and nothing for established
+    // traffic: every packet of a connection to 22 meets the drop, so a mark on its first
+    // packet alone let the handshake through and dropped the rest (connect "open", no data)
+    const l = await doorLab(`grant_mark: 0x10000000\n${SSH}`, { services: [22] });
+    try {
+      const kept = `table inet filter {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    tcp dport 22 drop
+  }
+}
+`;
+      const load = await l.lab.run(l.server, 'nft', ['-f', '-'], { input: kept });
+      assert.equal(load.code, 0, load.stderr);
+      const [alice, bob] = l.clients;
+      const g = await sesame(l.lab, l.server, ['grant', 'ssh', alice.v4, '--state-dir', l.dir]);
+      assert.equal(g.code, 0, g.stderr);
+      assert.equal(await l.connect(alice, 22), 'timeout', 'the kept drop defeats the grant');
+
+      const first = await doctor(l);
+      assert.equal(first.code, 1, first.stdout + first.stderr);
+      assert.match(first.stdout, /problem: table inet filter, chain input drops new 22\/tcp connections/);
+      const line = /nft insert rule inet filter input meta mark and 0x10000000 == 0x10000000 accept/.exec(first.stdout);
+      assert.ok(line, `doctor names the one-line allowance:\n${first.stdout}`);
+      const args = line[0].split(' ');
+      const r = await l.lab.run(l.server, args[0], args.slice(1));
+      assert.equal(r.code, 0, r.stderr);
+
+      assert.equal(await exchange(l, alice), 'talks', 'every packet of the granted connection passes the kept drop');
+      assert.equal(await l.connect(bob, 22), 'timeout', 'the kept drop still holds for an address with no grant');
+      const second = await doctor(l);
+      assert.doesNotMatch(second.stdout, /chain input drops new 22\/tcp/, 'doctor sees the allowance');
     } finally {
       l.destroy();
     }

@@ -124,6 +124,8 @@ export function firewallFindings(
 function markFix(o: ChainOutcome, grantMark: number | undefined): string {
   const m = `0x${(grantMark ?? DEFAULT_GRANT_MARK).toString(16)}`;
   const set = grantMark ? '' : `set grant_mark: ${m} in sesame.yaml and `;
+  if (!o.seesMark)
+    return `move that drop to a chain on hook input with priority filter or later (this one runs before sesame's input chain, priority filter - 5, which marks grant holders' packets), then ${set}accept the mark there before the drop: meta mark and ${m} == ${m} accept`;
   if (o.tool === 'iptables' || o.tool === 'iptables-legacy' || o.tool === 'docker' || o.tool === 'ufw') {
     const tool = o.tool === 'iptables-legacy' ? 'iptables-legacy' : 'iptables';
     return `${set}accept that mark first: ${tool} -I INPUT -m mark --mark ${m}/${m} -j ACCEPT (and ip6tables)`;
@@ -133,7 +135,7 @@ function markFix(o: ChainOutcome, grantMark: number | undefined): string {
 }
 
 /** The mark doctor suggests when the config sets none (any bits unused on the host will do). */
-const DEFAULT_GRANT_MARK = 0x5e5a0000;
+const DEFAULT_GRANT_MARK = 0x10000000;
 
 function allowFix(o: ChainOutcome, spec: PortSpec): string {
   const p = `${spec.port}/${spec.proto}`;

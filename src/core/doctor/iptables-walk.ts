@@ -79,12 +79,14 @@ export function iptablesOutcomes(
       r ??
       (filter.policies.get('INPUT') === 'DROP' ? { verdict: 'drop' as const, by: `policy ${policy('DROP')}` } : null);
     if (verdict?.verdict === 'drop')
-      out.push({ verdict: 'drop', chain: label('filter', 'INPUT'), by: verdict.by, tool });
+      // filter INPUT runs at priority filter (0), after sesame's input chain: the mark is set
+      out.push({ verdict: 'drop', chain: label('filter', 'INPUT'), by: verdict.by, tool, seesMark: true });
   }
   const nat = tables.find((t) => t.name === 'nat');
   if (nat) {
     const r = walk(nat, 'PREROUTING', probe, 'nat', 0);
-    if (r?.verdict === 'dnat') out.push({ verdict: 'dnat', chain: label('nat', 'PREROUTING'), by: r.by, tool });
+    if (r?.verdict === 'dnat')
+      out.push({ verdict: 'dnat', chain: label('nat', 'PREROUTING'), by: r.by, tool, seesMark: false });
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { TABLE } from '../kernel-names.js';
+import { INPUT_PRIORITY, TABLE } from '../kernel-names.js';
 import { type ChainOutcome, type Probe, toolOfChains } from './packet.js';
 
 /**
@@ -106,12 +106,21 @@ export function nftRedirects(rs: NftRuleset, probe: Probe, skip: ReadonlySet<str
 }
 
 function walkBase(rs: NftRuleset, c: Chain, probe: Probe, mode: 'filter' | 'nat'): ChainOutcome {
-  const step = walk(rs, c.family, c.table, c.name, probe, mode, 0);
+  // sesame marks a grant holder's packet in its input chain: chains that run earlier see none
+  // (at the same priority the order is not defined, so neither is the mark)
+  const seesMark = c.hook === 'input' && typeof c.prio === 'number' && c.prio > INPUT_PRIORITY;
+  const step = walk(rs, c.family, c.table, c.name, seesMark ? probe : { ...probe, mark: 0 }, mode, 0);
   const chain = `table ${c.family} ${c.table}, chain ${c.name}`;
   const tool = toolOf(rs, c);
   if (step.verdict === 'accept' || step.verdict === 'drop' || step.verdict === 'dnat')
-    return { verdict: step.verdict, chain, by: step.by, tool };
-  return { verdict: c.policy === 'drop' ? 'drop' : 'accept', chain, by: `policy ${c.policy ?? 'accept'}`, tool };
+    return { verdict: step.verdict, chain, by: step.by, tool, seesMark };
+  return {
+    verdict: c.policy === 'drop' ? 'drop' : 'accept',
+    chain,
+    by: `policy ${c.policy ?? 'accept'}`,
+    tool,
+    seesMark,
+  };
 }
 
 function walk(

@@ -21,6 +21,11 @@ export interface ChainOutcome {
   readonly chain: string;
   /** `rule 12 in ufw-user-input` or `policy drop` */
   readonly by: string;
+  /**
+   * false: the chain runs before sesame's input chain (prerouting, or a lower priority), so a
+   * grant holder's packet is not yet marked there and a grant_mark accept can't help.
+   */
+  readonly seesMark: boolean;
   /** Which tool made it, from table and chain names: picks the fix. */
   readonly tool: 'firewalld' | 'ufw' | 'docker' | 'nftables' | 'iptables' | 'iptables-legacy';
 }

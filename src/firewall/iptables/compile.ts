@@ -33,8 +33,13 @@ export function compileIptables(plan: Plan, f: Family): string {
   }
   knocks.push(...parts.flatMap((p) => p.knocks));
 
+  const mark = plan.grantMark && `0x${plan.grantMark.toString(16)}`;
   const main = [
     ...parts.flatMap((p) => p.early ?? []),
+    // grant_mark on every packet of a granted connection, for a kept firewall's accept (nft/syntax.ts)
+    ...(mark
+      ? [`-m conntrack --ctstate RELATED,ESTABLISHED -m connmark --mark ${mark}/${mark} -j MARK --or-mark ${mark}`]
+      : []),
     '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
     `-j ${KNOCKS_CHAIN}`,
     ...parts.flatMap((p) => p.input),
@@ -117,7 +122,7 @@ function protect(door: Door, plan: Plan, part: IptablesFragment, f: Family, whic
       if (door.kind === 'shared') return trusted;
       return [
         // grant_mark: marked for a kept firewall's accept, then back to INPUT
-        ...(mark ? [`${m} ${seen} -j MARK --or-mark ${mark}`] : []),
+        ...(mark ? [`${m} ${seen} -j MARK --or-mark ${mark}`, `${m} ${seen} -j CONNMARK --or-mark ${mark}`] : []),
         `${m} ${seen} -j RETURN`,
         ...trusted,
       ];

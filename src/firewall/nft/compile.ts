@@ -2,6 +2,7 @@ import type { Door, Plan } from '../../core/door.js';
 import {
   type DoorNames,
   grantsPerPort,
+  INPUT_PRIORITY,
   NFT_CHAIN,
   planNames,
   sweepChain,
@@ -22,6 +23,8 @@ import {
   declaredName,
   FAMILIES,
   fmtPort,
+  grantAccept,
+  grantMarkRestore,
   indent,
   portSet,
   RESETS_PER_RULE,
@@ -113,9 +116,10 @@ export function compileTable(plan: Plan, kernel: KernelFeatures = {}): NftTable 
   knocks.push(...parts.flatMap((p) => p.knocks));
 
   const input = [
-    'type filter hook input priority filter - 5; policy accept;',
+    `type filter hook input priority filter - ${-INPUT_PRIORITY}; policy accept;`,
     ...parts.flatMap((p) => p.early),
     '# established traffic never touches knock state and survives grant expiry',
+    ...grantMarkRestore(plan),
     'ct state established,related accept',
     `jump ${NFT_CHAIN.knocks}`,
     ...parts.flatMap((p) => p.input),
@@ -200,10 +204,6 @@ function protectRules(door: Door, plan: Plan, names: DoorNames, which: 'grant' |
       ];
   return [...grants, ...trustedRules(door, groups)];
 }
-
-/** A grant holder's verdict: accept, marked first with `grant_mark` for a kept firewall. */
-const grantAccept = (plan: Plan) =>
-  plan.grantMark ? `meta mark set meta mark or 0x${plan.grantMark.toString(16)} accept` : 'accept';
 
 /**
  * `trusted_interfaces`: the door's ports without a knock on those interfaces. It has to be

@@ -1,14 +1,9 @@
 import type { Family, Plan, SharedDoor } from '../../core/door.js';
 import { tokenLogGroup } from '../../core/shared-secret.js';
-import type { DoorNames } from '../../core/kernel-names.js';
+import { type DoorNames, SEEN_MARK } from '../../core/kernel-names.js';
 import type { NftFragment } from './fragment.js';
-import { chainDecl, FAMILIES, familyName, iif, saddr, setDecl } from './syntax.js';
+import { chainDecl, FAMILIES, familyName, grantAccept, iif, saddr, setDecl } from './syntax.js';
 
-/**
- * conntrack mark bit meaning "this connection's first data packet was looked at". Only this
- * bit is set (`ct mark | bit`), other bits the host uses for its own marks are kept.
- */
-export const SEEN_MARK = 0x40000000;
 const MARK = `0x${SEEN_MARK.toString(16).padStart(8, '0')}`;
 
 /**
@@ -86,7 +81,7 @@ export function compileSharedDoor(door: SharedDoor, plan: Plan, names: DoorNames
     chains: [chainDecl(names.sharedChain, chain)],
     input: [
       `# door ${door.name}: connections redirected from ${s.port}; direct ones to ${s.redirectTo} stay closed`,
-      `${iif(door)}tcp dport ${s.redirectTo} ct original proto-dst ${s.port} ct status dnat accept`,
+      `${iif(door)}tcp dport ${s.redirectTo} ct original proto-dst ${s.port} ct status dnat ${grantAccept(plan)}`,
     ],
     prerouting,
   };

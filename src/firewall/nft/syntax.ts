@@ -1,4 +1,4 @@
-import type { Door, Family, PortSpec, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
+import type { Door, Family, Plan, PortSpec, Proto, Reply, TcpFlagMatch } from '../../core/door.js';
 import { nftDuration } from '../../core/duration.js';
 import { interfaceName } from '../ruleset-text.js';
 
@@ -13,6 +13,30 @@ export function verdict(reply: Reply, proto: Proto): string {
   if (reply === 'drop') return 'drop';
   return proto === 'tcp' ? 'reject with tcp reset' : 'reject with icmpx port-unreachable';
 }
+
+/**
+ * A grant holder's verdict: accept, with `grant_mark` set first for a firewall kept beside
+ * sesame. The mark goes on the connection too (ct mark), so its later packets, which sesame
+ * accepts as established, carry it as well (grantMarkRestore): a kept table with no rule for
+ * established traffic sees every packet of the connection, not only the first.
+ */
+export function grantAccept(plan: Pick<Plan, 'grantMark'>): string {
+  if (!plan.grantMark) return 'accept';
+  const m = hex(plan.grantMark);
+  return `ct mark set ct mark or ${m} meta mark set meta mark or ${m} accept`;
+}
+
+/** Before the established shortcut: a granted connection's later packets get grant_mark again. */
+export function grantMarkRestore(plan: Pick<Plan, 'grantMark'>): string[] {
+  if (!plan.grantMark) return [];
+  const m = hex(plan.grantMark);
+  return [
+    "# grant_mark on every packet of a granted connection, for a kept firewall's accept",
+    `ct state established,related ct mark and ${m} == ${m} meta mark set meta mark or ${m} accept`,
+  ];
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
 
 export function knockMatch(p: PortSpec, flags: TcpFlagMatch): string {
   return protoMatch(p.proto, [p.port], flags);

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load-config.js';
 import { diagnose, type HostFacts } from '../../../src/core/doctor/diagnose.js';
 import { parseIptablesSave } from '../../../src/core/doctor/iptables-walk.js';
+import { parseNftRuleset } from '../../../src/core/doctor/nft-walk.js';
 
 const plan = parseConfig(
   'doors:\n  ssh:\n    knock: [7000, 8000]\n    within: 5s\n    open: [22]\n    for: 1m\n',
@@ -97,6 +98,82 @@ describe('doctor: judging host facts', () => {
     assert.deepEqual(
       notes({ ...fleet, passwordFile: '/etc/sesame/redis.pass', redis: { ...fleet.redis, tls: true } }),
       [],
+    );
+  });
+
+  /** A kept table whose input chain accepts grant_mark, then drops ssh, at `prio` on `hook`. */
+  const keptTable = (hook: string, prio: number) =>
+    parseNftRuleset(
+      JSON.stringify({
+        nftables: [
+          { table: { family: 'inet', name: 'mine', handle: 1 } },
+          {
+            chain: {
+              family: 'inet',
+              table: 'mine',
+              name: 'in',
+              handle: 1,
+              type: 'filter',
+              hook,
+              prio,
+              policy: 'accept',
+            },
+          },
+          {
+            rule: {
+              family: 'inet',
+              table: 'mine',
+              chain: 'in',
+              handle: 2,
+              expr: [
+                { match: { op: '==', left: { '&': [{ meta: { key: 'mark' } }, 0x10000000] }, right: 0x10000000 } },
+                { accept: null },
+              ],
+            },
+          },
+          {
+            rule: {
+              family: 'inet',
+              table: 'mine',
+              chain: 'in',
+              handle: 3,
+              expr: [
+                { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } },
+                { drop: null },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+  const marked = { ...plan, grantMark: 0x10000000 };
+
+  test('a kept chain after sesame (priority filter) that accepts grant_mark lets grants through: no problem', () => {
+    assert.deepEqual(problems({ ...clean, plan: marked, nft: keptTable('input', 0) }), []);
+  });
+
+  test('regression: a kept chain before sesame (priority filter - 10, or prerouting) never sees grant_mark, so its accept of the mark is no allowance', () => {
+    // the walk gave every chain the marked probe: doctor said nothing while every grant was dropped
+    for (const [hook, prio] of [
+      ['input', -10],
+      ['input', -5],
+      ['prerouting', 0],
+    ] as const) {
+      const [p] = problems({ ...clean, plan: marked, nft: keptTable(hook, prio) });
+      assert.ok(p, `${hook} ${prio}: a problem`);
+      assert.match(p.text, /table inet mine, chain in drops new 22\/tcp connections/);
+      assert.match(p.fix, /move that drop to a chain on hook input with priority filter or later/);
+    }
+  });
+
+  test('grant_mark may not use the conntrack bit shared-port doors keep (0x40000000)', () => {
+    assert.throws(
+      () =>
+        parseConfig(
+          `grant_mark: 0x5e5a0000\n${'doors:\n  ssh: {knock: [7000, 8000], open: [22], for: 1m}\n'}`,
+          'sesame.yaml',
+        ),
+      /sesame\.yaml:1:13 grant_mark: bit 0x40000000 is sesame's own conntrack mark/,
     );
   });
 });

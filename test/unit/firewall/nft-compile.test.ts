@@ -48,6 +48,37 @@ describe('golden rulesets (nft and iptables-restore) for each example', () => {
   });
 });
 
+describe('grant_mark: a firewall kept beside sesame can accept grant holders', () => {
+  const plan = parseConfig(
+    'grant_mark: 0x10000000\ndoors:\n  web:\n    knock: [6000, 7000]\n    open: [80]\n    for: 59s\n',
+  );
+
+  test('regression: the mark is on the connection too, so its established packets carry it (not only the first)', () => {
+    // only the first packet was marked: a kept table with no established rule dropped the rest
+    const nft = compileNft(plan);
+    assert.match(
+      nft,
+      /ip saddr @web_open_4 tcp dport 80 ct mark set ct mark or 0x10000000 meta mark set meta mark or 0x10000000 accept/,
+    );
+    const restore = nft.indexOf(
+      'ct state established,related ct mark and 0x10000000 == 0x10000000 meta mark set meta mark or 0x10000000 accept',
+    );
+    assert.ok(restore > 0 && restore < nft.indexOf('ct state established,related accept'), nft);
+    const v4 = compileIptables(plan, 4);
+    assert.match(v4, /-j CONNMARK --or-mark 0x10000000/);
+    assert.match(
+      v4,
+      /-A SESAME -m conntrack --ctstate RELATED,ESTABLISHED -m connmark --mark 0x10000000\/0x10000000 -j MARK --or-mark 0x10000000\n-A SESAME -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN/,
+    );
+  });
+
+  test('without grant_mark no mark is set anywhere', () => {
+    const plain = parseConfig('doors:\n  web:\n    knock: [6000, 7000]\n    open: [80]\n    for: 59s\n');
+    assert.doesNotMatch(compileNft(plain), /mark/);
+    assert.doesNotMatch(compileIptables(plain, 4), /MARK|connmark/);
+  });
+});
+
 describe('sequence door rules', () => {
   const ruleset = compileNft(
     parseConfig(
